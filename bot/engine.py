@@ -1,0 +1,303 @@
+"""The conversation engine: takes one inbound message from any channel and returns the replies.
+
+What every step shares lives here: the commands that work anywhere (やめる, 戻る, 最初から, ヘルプ), stale
+buttons, stickers and images, the 24-hour resume offer, edit mode, and the interaction log. The
+questions themselves are in bot/intake.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.intake import (
+    FLOW,
+    STEPS,
+    Advance,
+    Answer,
+    Consented,
+    Ctx,
+    Decline,
+    EditField,
+    Stay,
+    Step,
+    Submit,
+    next_step,
+)
+from bot.messages import Button, Inbound, OutMessage, check_reply
+from bot.normalize import normalize
+from bot.postback import decode, encode
+from bot.submission import previous_answers, submit_intake
+from config import DeskConfig
+from storage.clock import Clock
+from storage.consultations import has_consent, record_consent
+from storage.conversations import delete_conversation, get_conversation
+from storage.interactions import log_interaction
+from storage.models import Contact, Conversation
+
+RESUME_AFTER = timedelta(hours=24)
+MENU = "menu"  # the postback step of buttons that are not part of a conversation
+
+COMMANDS = {
+    "cancel": ("やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する"),
+    "back": ("戻る", "もどる", "戻って", "一つ戻る"),
+    "restart": ("最初から", "さいしょから", "はじめから", "最初からやり直す"),
+    "help": ("ヘルプ", "help", "へるぷ", "使い方"),
+}
+_COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
+_START_WORDS = ("相談", "申し込", "申込", "予約")
+
+
+@dataclass
+class Turn:
+    """The engine's answer to one inbound message."""
+
+    replies: list[OutMessage]
+    consultation_id: int | None = None
+    events: list[str] = field(default_factory=list)  # e.g. "submitted", for the channels to act on
+
+
+def _command(inbound: Inbound) -> str | None:
+    if inbound.kind != "text":
+        return None
+    return _COMMAND_BY_TEXT.get(normalize(inbound.text))
+
+
+class IntakeEngine:
+    """Runs the intake conversation for one contact at a time, inside the caller's transaction."""
+
+    def __init__(self, desk: DeskConfig, clock: Clock) -> None:
+        self.desk = desk
+        self.clock = clock
+
+    # Entry points
+    def handle(self, *, session: Session, contact: Contact, inbound: Inbound, channel: str) -> Turn:
+        """Logs the message, moves the conversation on, logs and returns the replies."""
+        now = self.clock.now()
+        conversation = get_conversation(session=session, contact_id=contact.id)
+        step = conversation.step if conversation else None
+        log_interaction(session=session, at=now, channel=channel, direction="in", kind=inbound.kind,
+                        text=inbound.log_text(), contact_id=contact.id, step=step)
+        turn = self._respond(session, contact, conversation, inbound, channel)
+        self._log_replies(session, contact, channel, turn)
+        return turn
+
+    def greet(self, *, session: Session, contact: Contact, channel: str) -> Turn:
+        """The greeting for a new friend (LINE follow) or a new simulator visitor."""
+        turn = Turn([OutMessage(texts.FOLLOW.format(desk=self.desk.desk.name), (self._start_button(),))])
+        self._log_replies(session, contact, channel, turn)
+        return turn
+
+    # The conversation
+    def _respond(self, session: Session, contact: Contact, conversation: Conversation | None,
+                 inbound: Inbound, channel: str) -> Turn:
+        postback = decode(inbound.data) if inbound.kind == "postback" else None
+        if conversation is None:
+            return self._idle(session, contact, inbound, postback)
+
+        ctx = self._ctx(session, contact, conversation)
+        now = self.clock.now()
+        idle_for = now - conversation.updated_at
+        conversation.updated_at = now
+
+        if conversation.pending == "resume":
+            return self._answer_resume(session, contact, conversation, ctx, inbound)
+        if idle_for > RESUME_AFTER and conversation.step != Step.CONSENT:
+            conversation.pending = "resume"
+            return Turn([OutMessage(texts.RESUME, (
+                self._button(conversation, "resume", texts.RESUME_YES, "yes"),
+                self._button(conversation, "resume", texts.RESUME_NO, "no")))])
+        if conversation.pending == "cancel":
+            return self._answer_cancel(session, contact, conversation, ctx, inbound)
+
+        command = _command(inbound)
+        if command:
+            return self._run_command(session, contact, conversation, ctx, command)
+
+        value: str | None = None
+        if postback is not None:
+            if postback.token != conversation.token:
+                if postback.step == MENU:
+                    return Turn(self._ask(ctx))
+                return Turn([OutMessage(texts.OLD_CONVERSATION), *self._ask(ctx)])
+            if postback.step != conversation.step:
+                return Turn([OutMessage(texts.STALE_BUTTON), *self._ask(ctx)])
+            value = postback.value
+        elif inbound.kind != "text":
+            return Turn([OutMessage(texts.NON_TEXT), *self._ask(ctx)])
+
+        result = STEPS[Step(conversation.step)].answer(ctx, Answer(inbound.text, value, inbound))
+        conversation.answers = dict(ctx.answers)  # a new object, so the change is saved
+        match result:
+            case Stay(replies=replies):
+                return Turn(replies)
+            case Advance(replies=replies):
+                return Turn(replies + self._move_on(conversation, ctx))
+            case EditField(step=target):
+                return Turn(self._go(conversation, ctx, target, editing=target not in (Step.SUMMARY, Step.EDIT)))
+            case Consented():
+                record_consent(session=session, contact_id=contact.id, accepted=True, at=self.clock.now(),
+                               notice_version=self.desk.privacy_notice.version)
+                return Turn(self._move_on(conversation, ctx))
+            case Decline():
+                return self._decline(session, contact)
+            case Submit():
+                return self._submit(session, contact, conversation, channel)
+        raise AssertionError(f"unknown step result {result!r}")
+
+    def _idle(self, session: Session, contact: Contact, inbound: Inbound, postback: Any) -> Turn:
+        wants_intake = (postback is not None and postback.step == MENU and postback.value == "start") or (
+            inbound.kind == "text" and any(word in inbound.text for word in _START_WORDS)
+        )
+        if wants_intake:
+            return self._start(session, contact)
+        if postback is not None and postback.step == Step.SUMMARY:
+            return Turn([OutMessage(texts.ALREADY_SUBMITTED, (self._start_button(),))])
+        if postback is not None and postback.step != MENU:
+            return Turn([OutMessage(texts.OLD_CONVERSATION + "\n" + texts.GREETING.format(desk=self.desk.desk.name),
+                                    (self._start_button(),))])
+        return Turn([OutMessage(texts.GREETING.format(desk=self.desk.desk.name), (self._start_button(),))])
+
+    def _start(self, session: Session, contact: Contact) -> Turn:
+        conversation = Conversation(contact_id=contact.id, flow=FLOW, step=Step.CONSENT, answers={},
+                                    history=[], token=secrets.token_hex(4), started_at=self.clock.now(),
+                                    updated_at=self.clock.now())
+        session.add(conversation)
+        ctx = self._ctx(session, contact, conversation)
+        if has_consent(session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version):
+            ctx.answers["_consented"] = self.desk.privacy_notice.version
+            conversation.answers = dict(ctx.answers)
+            return Turn(self._move_on(conversation, ctx, remember=False))
+        return Turn(self._ask(ctx))
+
+    def _move_on(self, conversation: Conversation, ctx: Ctx, remember: bool = True) -> list[OutMessage]:
+        current = Step(conversation.step)
+        if conversation.editing:
+            follow = STEPS[current].then_while_editing
+            target = follow if follow else Step.SUMMARY
+            return self._go(conversation, ctx, target, editing=follow is not None, remember=False)
+        return self._go(conversation, ctx, next_step(ctx, current), remember=remember)
+
+    def _go(self, conversation: Conversation, ctx: Ctx, target: Step, *, editing: bool = False,
+            remember: bool = True) -> list[OutMessage]:
+        if remember and conversation.step != target:
+            conversation.history = [*conversation.history, conversation.step]
+        conversation.step = target
+        conversation.editing = editing
+        ctx.step = target
+        return self._ask(ctx)
+
+    def _ask(self, ctx: Ctx) -> list[OutMessage]:
+        return STEPS[ctx.step].ask(ctx, 0)
+
+    # Commands that work anywhere
+    def _run_command(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
+                     command: str) -> Turn:
+        if command == "help":
+            return Turn([OutMessage(texts.HELP.format(phone=self.desk.desk.phone, hours=self.desk.desk.hours)),
+                         *self._ask(ctx)])
+        if command == "cancel":
+            conversation.pending = "cancel"
+            return Turn([OutMessage(texts.CONFIRM_CANCEL, (
+                self._button(conversation, "cancel", texts.CANCEL_YES, "yes"),
+                self._button(conversation, "cancel", texts.CANCEL_NO, "no")))])
+        if command == "restart":
+            return Turn([OutMessage(texts.RESTARTED), *self._restart(conversation, ctx)])
+        history = [s for s in conversation.history if s not in (Step.EDIT, Step.CONSENT)]
+        if not history:
+            return Turn([OutMessage(texts.CANNOT_GO_BACK), *self._ask(ctx)])
+        previous = Step(history[-1])
+        conversation.history = history[:-1]
+        return Turn(self._go(conversation, ctx, previous, remember=False))
+
+    def _restart(self, conversation: Conversation, ctx: Ctx) -> list[OutMessage]:
+        kept = {k: v for k, v in ctx.answers.items() if k == "_consented"}
+        ctx.answers.clear()
+        ctx.answers.update(kept)
+        conversation.answers = dict(kept)
+        conversation.history = []
+        conversation.pending = None
+        conversation.step = Step.CONSENT
+        if kept:
+            return self._go(conversation, ctx, next_step(ctx, Step.CONSENT), remember=False)
+        return self._go(conversation, ctx, Step.CONSENT, remember=False)
+
+    def _confirmation(self, conversation: Conversation, inbound: Inbound, step: str,
+                      yes: tuple[str, ...], no: tuple[str, ...]) -> str | None:
+        postback = decode(inbound.data) if inbound.kind == "postback" else None
+        if postback is not None and postback.token == conversation.token and postback.step == step:
+            return postback.value
+        said = normalize(inbound.text) if inbound.kind == "text" else ""
+        if said and said in {normalize(w) for w in yes}:
+            return "yes"
+        if said and said in {normalize(w) for w in no}:
+            return "no"
+        return None
+
+    def _answer_cancel(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
+                       inbound: Inbound) -> Turn:
+        said = self._confirmation(conversation, inbound, "cancel", (texts.CANCEL_YES, "はい", *COMMANDS["cancel"]),
+                                  (texts.CANCEL_NO, "いいえ", "続ける"))
+        if said == "yes":
+            delete_conversation(session=session, contact_id=contact.id)
+            return Turn([OutMessage(texts.CANCELLED, (self._start_button(),))])
+        conversation.pending = None
+        if said == "no":
+            return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
+        return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
+
+    def _answer_resume(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
+                       inbound: Inbound) -> Turn:
+        said = self._confirmation(conversation, inbound, "resume", (texts.RESUME_YES, "はい", "続きから"),
+                                  (texts.RESUME_NO, *COMMANDS["restart"]))
+        if said is None:
+            return Turn([OutMessage(texts.CHOOSE_FROM_BUTTONS, (
+                self._button(conversation, "resume", texts.RESUME_YES, "yes"),
+                self._button(conversation, "resume", texts.RESUME_NO, "no")))])
+        conversation.pending = None
+        if said == "no":
+            return Turn(self._restart(conversation, ctx))
+        return Turn(self._ask(ctx))
+
+    # Endings
+    def _decline(self, session: Session, contact: Contact) -> Turn:
+        record_consent(session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version,
+                       accepted=False, at=self.clock.now())
+        delete_conversation(session=session, contact_id=contact.id)
+        desk = self.desk.desk
+        return Turn([OutMessage(texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours),
+                                (self._start_button(),))])
+
+    def _submit(self, session: Session, contact: Contact, conversation: Conversation, channel: str) -> Turn:
+        consultation = submit_intake(session=session, desk=self.desk, contact=contact, channel=channel,
+                                     answers=conversation.answers, clock=self.clock)
+        delete_conversation(session=session, contact_id=contact.id)
+        answers = conversation.answers
+        how = (texts.HOW_BY_PHONE if answers.get("method") == "phone" else
+               texts.HOW_BY_EMAIL if answers.get("method") == "email" else texts.HOW_EITHER)
+        desk = self.desk.desk
+        text = texts.SUBMITTED.format(reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours)
+        return Turn([OutMessage(text)], consultation_id=consultation.id, events=["submitted"])
+
+    # Helpers
+    def _ctx(self, session: Session, contact: Contact, conversation: Conversation) -> Ctx:
+        return Ctx(self.desk, conversation.token, Step(conversation.step), dict(conversation.answers or {}),
+                   previous_answers(session=session, contact_id=contact.id))
+
+    def _button(self, conversation: Conversation, step: str, label: str, value: str) -> Button:
+        return Button(label, encode(conversation.token, step, value), display=label)
+
+    def _start_button(self) -> Button:
+        return Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON)
+
+    def _log_replies(self, session: Session, contact: Contact, channel: str, turn: Turn) -> None:
+        check_reply(turn.replies)
+        now = self.clock.now()
+        for message in turn.replies:
+            log_interaction(session=session, at=now, channel=channel, direction="out", kind="text",
+                            text=message.text, contact_id=contact.id, consultation_id=turn.consultation_id)

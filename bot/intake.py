@@ -1,0 +1,446 @@
+"""The intake conversation: from 「相談したい」 to a complete consultation request.
+
+The whole flow is the table `STEPS` at the bottom of this file, in the order the owner meets the
+questions; docs/intake.md has its diagram. Each step has an `ask` (the question and its buttons) and
+an `answer` (validate, store, and say whether to move on). The engine (bot/engine.py) does what is
+common to every step: commands (戻る, やめる, …), stale buttons, non-text messages, edit mode, history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from bot import texts
+from bot.messages import Action, Button, Inbound, OutMessage
+from bot.normalize import is_emoji_only, match_choice, normalize
+from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
+from bot.postback import encode
+from bot.validation import COMPANY_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, check_text, parse_contact
+from config import Choice, DeskConfig
+
+FLOW = "intake"
+PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replies
+
+
+class Step(StrEnum):
+    CONSENT = "consent"
+    REUSE = "reuse"
+    COMPANY = "company"
+    CONTACT_NAME = "contact_name"
+    INDUSTRY = "industry"
+    MUNICIPALITY = "municipality"
+    EMPLOYEES = "employees"
+    CATEGORY = "category"
+    CATEGORY2 = "category2"
+    DESCRIPTION = "description"
+    DX_STAGE = "dx_stage"
+    METHOD = "method"
+    CONTACT = "contact"
+    SUMMARY = "summary"
+    EDIT = "edit"
+
+
+@dataclass
+class Ctx:
+    """What a step sees: the desk, the answers so far and how to label its buttons."""
+
+    desk: DeskConfig
+    token: str
+    step: Step
+    answers: dict[str, Any]
+    previous: dict[str, Any] | None = None  # the owner's last consultation, for reuse
+
+    def button(self, label: str, value: str, step: Step | None = None) -> Button:
+        return Button(label, encode(self.token, str(step or self.step), value), display=label)
+
+
+# What an answer does
+@dataclass
+class Advance:
+    """The answer is stored; move to the next step."""
+
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+@dataclass
+class Stay:
+    """Stay on this step and say this (a re-prompt, another page of buttons, a follow-up question)."""
+
+    replies: list[OutMessage]
+
+
+@dataclass
+class Consented:
+    """The owner accepted the privacy notice: record it, then move on."""
+
+
+@dataclass
+class Decline:
+    """The owner declined the privacy notice: end, keeping nothing but that fact."""
+
+
+@dataclass
+class EditField:
+    """Go to one question and come back to the summary."""
+
+    step: Step
+
+
+@dataclass
+class Submit:
+    """Store the consultation."""
+
+
+Result = Advance | Stay | Consented | Decline | EditField | Submit
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An inbound message as a step sees it: typed text, or the value of one of its own buttons."""
+
+    text: str = ""
+    value: str | None = None
+    inbound: Inbound | None = None
+
+    @property
+    def typed(self) -> bool:
+        return self.value is None
+
+
+def _choices(desk: DeskConfig, kind: str) -> Sequence[Choice]:
+    return getattr(desk, kind)  # type: ignore[no-any-return]
+
+
+def _label(desk: DeskConfig, kind: str, choice_id: str | None) -> str:
+    found = desk.choice(kind, choice_id) if choice_id else None
+    return found.label if found else ""
+
+
+def _paged(ctx: Ctx, choices: Sequence[Choice], page: int, more_label: str, exclude: str | None = None,
+           extra: Sequence[Action] = ()) -> tuple[Action, ...]:
+    items = [c for c in choices if c.id != exclude]
+    room = PAGE_SIZE - len(extra)
+    pages = [items[i:i + room] for i in range(0, len(items), room)] or [[]]
+    page = max(0, min(page, len(pages) - 1))
+    actions: list[Action] = [*extra, *(ctx.button(c.label, f"id:{c.id}") for c in pages[page])]
+    if page > 0:
+        actions.append(ctx.button(texts.PREV_PAGE, f"page:{page - 1}"))
+    if page < len(pages) - 1:
+        actions.append(ctx.button(more_label, f"page:{page + 1}"))
+    return tuple(actions)
+
+
+def _with_current(ctx: Ctx, text: str, field_name: str) -> str:
+    current = describe_answer(ctx.desk, ctx.answers, field_name)
+    return f"{text}\n{texts.CURRENT_ANSWER.format(answer=current)}" if current else text
+
+
+# Step kinds
+@dataclass(frozen=True)
+class StepSpec:
+    ask: Callable[[Ctx, int], list[OutMessage]]
+    answer: Callable[[Ctx, Answer], Result]
+    field: str | None = None  # the answer this step fills (for 戻る and the summary's edit list)
+    when: Callable[[Ctx], bool] = lambda ctx: True
+    then_while_editing: Step | None = None  # a step that must follow this one even when editing
+
+
+def text_step(field_name: str, prompt: str, limit: int) -> StepSpec:
+    """A free-text question with a length limit."""
+
+    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+        return [OutMessage(_with_current(ctx, prompt.format(limit=f"{limit:,}"), field_name))]
+
+    def answer(ctx: Ctx, reply: Answer) -> Result:
+        if reply.value is not None or is_emoji_only(reply.text):
+            return Stay([OutMessage(texts.NON_TEXT), *ask(ctx)])
+        error = check_text(reply.text, limit)
+        if error:
+            return Stay([OutMessage(error)])
+        ctx.answers[field_name] = reply.text.strip()
+        return Advance()
+
+    return StepSpec(ask, answer, field=field_name)
+
+
+def choice_step(field_name: str, kind: str, prompt: str, more_prompt: str = "", more_label: str = "",
+                exclude: Callable[[Ctx], str | None] = lambda ctx: None,
+                none_label: str | None = None) -> StepSpec:
+    """A question answered by one of the desk's choices, paged when there are more than fit."""
+
+    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+        extra = [ctx.button(none_label, "none")] if none_label else []
+        actions = _paged(ctx, _choices(ctx.desk, kind), page, more_label, exclude(ctx), extra)
+        text = more_prompt if page and more_prompt else prompt
+        return [OutMessage(_with_current(ctx, text, field_name), actions)]
+
+    def answer(ctx: Ctx, reply: Answer) -> Result:
+        options = [c for c in _choices(ctx.desk, kind) if c.id != exclude(ctx)]
+        chosen: Choice | None = None
+        if reply.value is not None:
+            if reply.value.startswith("page:"):
+                return Stay(ask(ctx, int(reply.value.removeprefix("page:") or 0)))
+            if reply.value == "none" and none_label:
+                ctx.answers[field_name] = None
+                return Advance()
+            chosen = next((c for c in options if f"id:{c.id}" == reply.value), None)
+        else:
+            if none_label and normalize(reply.text) in {normalize(none_label), "なし", normalize("ない")}:
+                ctx.answers[field_name] = None
+                return Advance()
+            chosen = match_choice(reply.text, options)
+        if chosen is None:
+            notice = texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
+            return Stay([OutMessage(notice), *ask(ctx, 0)])
+        ctx.answers[field_name] = chosen.id
+        return Advance()
+
+    return StepSpec(ask, answer, field=field_name)
+
+
+def yes_no_step(prompt: Callable[[Ctx], str], yes: str, no: str,
+                on_yes: Callable[[Ctx], Result], on_no: Callable[[Ctx], Result]) -> StepSpec:
+    """A question with two buttons; typed text is matched to their labels."""
+
+    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+        return [OutMessage(prompt(ctx), (ctx.button(yes, "yes"), ctx.button(no, "no")))]
+
+    def answer(ctx: Ctx, reply: Answer) -> Result:
+        said = reply.value or _match_label(reply.text, {"yes": (yes, "はい", "同意"), "no": (no, "いいえ")})
+        if said == "yes":
+            return on_yes(ctx)
+        if said == "no":
+            return on_no(ctx)
+        return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *ask(ctx, 0)])
+
+    return StepSpec(ask, answer)
+
+
+def _match_label(text: str, options: dict[str, Sequence[str]]) -> str | None:
+    said = normalize(text)
+    for value, labels in options.items():
+        if said and any(said == normalize(label) for label in labels):
+            return value
+    return None
+
+
+# The steps with their own logic
+def _ask_consent(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    notice = texts.CONSENT.format(notice=ctx.desk.privacy_notice.text)
+    return [OutMessage(notice, (ctx.button(texts.CONSENT_YES, "yes"), ctx.button(texts.CONSENT_NO, "no")))]
+
+
+def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
+    said = reply.value or _match_label(reply.text, {"yes": (texts.CONSENT_YES, "はい", "同意します"),
+                                                     "no": (texts.CONSENT_NO, "いいえ", "同意しません")})
+    if said == "yes":
+        ctx.answers["_consented"] = ctx.desk.privacy_notice.version
+        return Consented()
+    if said == "no":
+        return Decline()
+    return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_consent(ctx)])
+
+
+REUSED_FIELDS = ("company_name", "contact_name", "industry", "municipality", "employees")
+
+
+def _reuse_summary(ctx: Ctx) -> str:
+    previous = ctx.previous or {}
+    return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, REUSED_FIELDS))
+
+
+def _reuse(ctx: Ctx) -> Result:
+    for key in REUSED_FIELDS:
+        ctx.answers[key] = (ctx.previous or {}).get(key)
+    ctx.answers["_reused"] = True
+    return Advance()
+
+
+def _ask_municipality(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    areas = tuple(ctx.button(a.label, f"area:{a.id}") for a in ctx.desk.areas)
+    return [OutMessage(_with_current(ctx, texts.ASK_MUNICIPALITY, "municipality"), areas)]
+
+
+def _municipality_buttons(ctx: Ctx, codes: Sequence[str]) -> list[Action]:
+    return [ctx.button(ctx.desk.municipality_by_code[c].name, f"muni:{c}") for c in codes]
+
+
+def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
+    desk = ctx.desk
+    value = reply.value
+    if value is not None:
+        if value.startswith("muni:") and value[5:] in desk.municipality_by_code:
+            ctx.answers["municipality"] = value[5:]
+            return Advance()
+        if value.startswith("area:"):
+            area = next((a for a in desk.areas if a.id == value[5:]), None)
+            if area:
+                codes = [m.code for m in desk.municipalities if m.area == area.id]
+                actions = [*_municipality_buttons(ctx, codes), ctx.button(texts.CHOOSE_AREA_AGAIN, "areas")]
+                return Stay([OutMessage(texts.ASK_MUNICIPALITY_IN_AREA.format(area=area.name), tuple(actions))])
+        if value == "outside":
+            return Stay([OutMessage(texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
+                                    _ask_municipality(ctx)[0].actions)])
+        return Stay(_ask_municipality(ctx))
+    if is_emoji_only(reply.text):
+        return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
+    place = resolve_place(reply.text, desk)
+    match place:
+        case Found(municipality=m):
+            ctx.answers["municipality"] = m.code
+            return Advance()
+        case Ambiguous(name=name, options=options, outside=outside):
+            actions = _municipality_buttons(ctx, [m.code for m in options])
+            if outside:
+                actions.append(ctx.button(texts.OUTSIDE_OPTION.format(name=outside)[:20], "outside"))
+            return Stay([OutMessage(texts.ASK_AMBIGUOUS.format(name=name), tuple(actions))])
+        case OutsidePrefecture():
+            return Stay([OutMessage(texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
+                                    _ask_municipality(ctx)[0].actions)])
+        case NotFound():
+            return Stay([OutMessage(texts.PLACE_NOT_FOUND.format(text=reply.text[:30]),
+                                    _ask_municipality(ctx)[0].actions)])
+    return Stay(_ask_municipality(ctx))
+
+
+def _ask_contact(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return [OutMessage(_with_current(ctx, texts.ASK_CONTACT, "contact"))]
+
+
+def _answer_contact(ctx: Ctx, reply: Answer) -> Result:
+    if reply.value is not None or not reply.text.strip():
+        return Stay([OutMessage(texts.CONTACT_MISSING)])
+    parsed = parse_contact(reply.text)
+    if isinstance(parsed, str):
+        return Stay([OutMessage(parsed)])
+    ctx.answers["phone"], ctx.answers["email"] = parsed.phone, parsed.email
+    return Advance()
+
+
+def _ask_summary(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    summary = summary_lines(ctx.desk, ctx.answers, tuple(texts.SUMMARY_LABELS))
+    actions = (ctx.button(texts.SUBMIT, "submit"), ctx.button(texts.EDIT, "edit"))
+    return [OutMessage(texts.SUMMARY.format(summary=summary), actions)]
+
+
+def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
+    said = reply.value or _match_label(reply.text, {"submit": (texts.SUBMIT, "送信", "送信する", "はい"),
+                                                     "edit": (texts.EDIT, "修正", "修正する")})
+    if said == "submit":
+        return Submit()
+    if said == "edit":
+        return EditField(Step.EDIT)
+    return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_summary(ctx)])
+
+
+def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
+    by_field = {"contact": Step.CONTACT}
+    for step, spec in STEPS.items():
+        if spec.field and spec.field in texts.EDIT_LABELS:
+            by_field.setdefault(spec.field, step)
+    return [(texts.EDIT_LABELS[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
+
+
+def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    actions = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
+    actions.append(ctx.button(texts.BACK_TO_SUMMARY, "summary"))
+    return [OutMessage(texts.ASK_EDIT_FIELD, tuple(actions))]
+
+
+def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
+    fields = _editable(ctx)
+    if reply.value == "summary" or (reply.typed and _match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})):
+        return EditField(Step.SUMMARY)
+    if reply.value and reply.value.startswith("step:"):
+        target = next((step for _, step in fields if f"step:{step}" == reply.value), None)
+        if target:
+            return EditField(target)
+    if reply.typed:
+        target = next((step for label, step in fields if normalize(label) == normalize(reply.text)), None)
+        if target:
+            return EditField(target)
+    return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_edit(ctx)])
+
+
+def _has_previous(ctx: Ctx) -> bool:
+    return bool(ctx.previous) and not ctx.answers.get("_reused")
+
+
+def _not_reused(ctx: Ctx) -> bool:
+    return not ctx.answers.get("_reused")
+
+
+def _never(ctx: Ctx) -> bool:
+    return False
+
+
+# The intake conversation, in the order the owner meets it.
+STEPS: dict[Step, StepSpec] = {
+    Step.CONSENT: StepSpec(_ask_consent, _answer_consent),
+    Step.REUSE: replace(yes_no_step(_reuse_summary, texts.REUSE_YES, texts.REUSE_NO,
+                                    on_yes=_reuse, on_no=lambda ctx: Advance()), when=_has_previous),
+    Step.COMPANY: replace(text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX), when=_not_reused),
+    Step.CONTACT_NAME: replace(text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX),
+                               when=_not_reused),
+    Step.INDUSTRY: replace(choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE,
+                                       texts.NEXT_PAGE), when=_not_reused),
+    Step.MUNICIPALITY: StepSpec(_ask_municipality, _answer_municipality, field="municipality",
+                                when=_not_reused),
+    Step.EMPLOYEES: replace(choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused),
+    Step.CATEGORY: replace(choice_step("category", "categories", texts.ASK_CATEGORY, texts.ASK_CATEGORY_MORE,
+                                       texts.NEXT_PAGE_CATEGORY), then_while_editing=Step.CATEGORY2),
+    Step.CATEGORY2: choice_step("category2", "categories", texts.ASK_CATEGORY2, texts.ASK_CATEGORY2,
+                                texts.NEXT_PAGE_CATEGORY, exclude=lambda ctx: ctx.answers.get("category"),
+                                none_label=texts.NO_SECOND),
+    Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
+    Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
+    Step.METHOD: choice_step("method", "methods", texts.ASK_METHOD),
+    Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact"),
+    Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
+    Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary
+}
+ORDER: list[Step] = list(STEPS)
+
+
+def next_step(ctx: Ctx, after: Step) -> Step:
+    """The step that follows `after`, skipping those that do not apply."""
+    for step in ORDER[ORDER.index(after) + 1:]:
+        if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous)):
+            return step
+    return Step.SUMMARY
+
+
+# How answers read back to the owner
+def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
+    """One answer as the owner would read it, or '' when it is not given yet."""
+    value = answers.get(key)
+    match key:
+        case "industry":
+            return _label(desk, "industries", value)
+        case "municipality":
+            m = desk.municipality_by_code.get(value or "")
+            return m.name if m else ""
+        case "employees":
+            return _label(desk, "employee_bands", value)
+        case "category":
+            second = answers.get("category2")
+            extra = texts.SUMMARY_SECOND.format(name=_label(desk, "categories", second)) if second else ""
+            return _label(desk, "categories", value) + extra if value else ""
+        case "category2":
+            return _label(desk, "categories", value)
+        case "dx_stage":
+            return _label(desk, "dx_stages", value)
+        case "method":
+            return _label(desk, "methods", value)
+        case "contact":
+            return " / ".join(v for v in (answers.get("phone"), answers.get("email")) if v)
+        case _:
+            return str(value) if value else ""
+
+
+def summary_lines(desk: DeskConfig, answers: dict[str, Any], keys: Sequence[str]) -> str:
+    """The answers as 「label：value」 lines."""
+    return "\n".join(f"{texts.SUMMARY_LABELS[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)

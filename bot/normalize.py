@@ -1,0 +1,72 @@
+"""Folds what owners type into one comparable form and matches it against the desk's choices.
+
+`normalize` applies, in order: NFKC (full-width letters and digits, half-width katakana), katakana (but ヵ ヶ) to
+hiragana, lower case, every wave dash or tilde to "~", removal of white space and the punctuation
+・、。,.!?「」『』"' and finally one trailing polite "です". Both sides of a comparison go through it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from config.desk import Choice
+
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヴ") + 1)}
+_FOLD = str.maketrans({**_KATAKANA_TO_HIRAGANA, ord("〜"): "~", ord("〰"): "~"})
+_DROP = str.maketrans("", "", "・、。,.!?「」『』\"'")
+_TRAILING = ("です",)
+PARTIAL_MATCH_MIN = 2  # shorter inputs match only exactly
+
+_EMOJI_JOINERS = {"\u200d", "\ufe0e", "\ufe0f", "\u20e3"}
+_KEYCAP_BASES = set("0123456789#*")
+_SKIN_TONES = range(0x1F3FB, 0x1F3FF + 1)
+_TAGS = range(0xE0020, 0xE007F + 1)  # subdivision flags such as England's
+
+
+def normalize(text: str) -> str:
+    """Returns the text folded for comparison (see the module docstring)."""
+    folded = unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
+    folded = "".join(folded.split()).translate(_DROP)
+    for ending in _TRAILING:
+        if folded.endswith(ending) and len(folded) > len(ending):
+            folded = folded.removesuffix(ending)
+    return folded
+
+
+def _keys(choice: Choice) -> set[str]:
+    return {k for k in (normalize(t) for t in (choice.label, choice.name, *choice.aliases)) if k}
+
+
+def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """Returns the one choice the text names (label, name, id or alias), or None when none or several fit."""
+    said = normalize(text)
+    if not said:
+        return None
+    exact = [c for c in choices if said in _keys(c) or said == normalize(c.id)]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    if len(said) < PARTIAL_MATCH_MIN:
+        return None
+    partial = [
+        c for c in choices if any(said in k or (len(k) >= PARTIAL_MATCH_MIN and k in said) for k in _keys(c))
+    ]
+    return partial[0] if len(partial) == 1 else None
+
+
+def is_emoji_only(text: str) -> bool:
+    """Tells whether the text holds pictographs (emoji, with their joiners and modifiers) and nothing else."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return False
+    pictographs = 0
+    for i, char in enumerate(chars):
+        if char in _EMOJI_JOINERS:
+            continue
+        if char in _KEYCAP_BASES and "\u20e3" in chars[i + 1:i + 3]:
+            pictographs += 1
+            continue
+        if unicodedata.category(char) != "So" and ord(char) not in _SKIN_TONES and ord(char) not in _TAGS:
+            return False
+        pictographs += 1
+    return pictographs > 0

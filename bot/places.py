@@ -1,0 +1,239 @@
+"""Resolves where an owner says their business is to one municipality of the desk's prefecture."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.normalize import normalize
+from config.desk import DeskConfig, Municipality
+
+
+@dataclass(frozen=True)
+class Found:
+    """The text names exactly one municipality."""
+
+    municipality: Municipality
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """The text names several municipalities, or one inside and a well-known place outside."""
+
+    name: str
+    options: tuple[Municipality, ...]
+    outside: str | None = None
+
+
+@dataclass(frozen=True)
+class OutsidePrefecture:
+    """The text names a place in another prefecture."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """The text names no place we know."""
+
+
+PlaceResult = Found | Ambiguous | OutsidePrefecture | NotFound
+
+PREFECTURES: tuple[tuple[str, str], ...] = (
+    ("北海道", "ほっかいどう"), ("青森県", "あおもり"), ("岩手県", "いわて"), ("宮城県", "みやぎ"),
+    ("秋田県", "あきた"), ("山形県", "やまがた"), ("福島県", "ふくしま"), ("茨城県", "いばらき"),
+    ("栃木県", "とちぎ"), ("群馬県", "ぐんま"), ("埼玉県", "さいたま"), ("千葉県", "ちば"),
+    ("東京都", "とうきょう"), ("神奈川県", "かながわ"), ("新潟県", "にいがた"), ("富山県", "とやま"),
+    ("石川県", "いしかわ"), ("福井県", "ふくい"), ("山梨県", "やまなし"), ("長野県", "ながの"),
+    ("岐阜県", "ぎふ"), ("静岡県", "しずおか"), ("愛知県", "あいち"), ("三重県", "みえ"),
+    ("滋賀県", "しが"), ("京都府", "きょうと"), ("大阪府", "おおさか"), ("兵庫県", "ひょうご"),
+    ("奈良県", "なら"), ("和歌山県", "わかやま"), ("鳥取県", "とっとり"), ("島根県", "しまね"),
+    ("岡山県", "おかやま"), ("広島県", "ひろしま"), ("山口県", "やまぐち"), ("徳島県", "とくしま"),
+    ("香川県", "かがわ"), ("愛媛県", "えひめ"), ("高知県", "こうち"), ("福岡県", "ふくおか"),
+    ("佐賀県", "さが"), ("長崎県", "ながさき"), ("熊本県", "くまもと"), ("大分県", "おおいた"),
+    ("宮崎県", "みやざき"), ("鹿児島県", "かごしま"), ("沖縄県", "おきなわ"),
+)
+
+# Designated cities, capitals not named like their prefecture, and Kagoshima's neighbours across the border.
+BIG_CITIES: dict[str, str] = {
+    "札幌": "北海道", "盛岡": "岩手県", "仙台": "宮城県", "水戸": "茨城県", "宇都宮": "栃木県",
+    "前橋": "群馬県", "さいたま": "埼玉県", "横浜": "神奈川県", "川崎": "神奈川県", "相模原": "神奈川県",
+    "金沢": "石川県", "甲府": "山梨県", "浜松": "静岡県", "名古屋": "愛知県", "津": "三重県",
+    "大津": "滋賀県", "堺": "大阪府", "神戸": "兵庫県", "松江": "島根県", "高松": "香川県",
+    "北九州": "福岡県", "久留米": "福岡県", "佐世保": "長崎県", "那覇": "沖縄県",
+    "人吉": "熊本県", "水俣": "熊本県", "八代": "熊本県", "天草": "熊本県",
+    "都城": "宮崎県", "えびの": "宮崎県", "延岡": "宮崎県",
+}
+
+_SUFFIXES = "市町村"
+_KANA_SUFFIXES = {"市": ("し",), "町": ("ちょう", "まち"), "村": ("むら", "そん")}
+_POSTAL_CODE = re.compile(r"^〒?\d{3}[-−‐ー]?\d{4}")
+_COUNTY = re.compile(r"^[^郡]{1,4}郡(?=.)")
+_MIN_KEY = 2
+_OUTSIDE_WORD = "県外"
+
+
+@dataclass(frozen=True)
+class _PlaceIndex:
+    home: str
+    exact: dict[str, PlaceResult]
+    without_suffix: dict[str, PlaceResult]
+    prefixes: dict[str, PlaceResult]
+    longest_prefix: int
+    full_names: tuple[tuple[str, Municipality], ...]
+
+
+def _layer(pairs: Iterable[tuple[str, PlaceResult]]) -> dict[str, PlaceResult]:
+    """Collects keys of one priority; two municipalities claiming one key make it ambiguous."""
+    layer: dict[str, PlaceResult] = {}
+    for raw_key, result in pairs:
+        key = normalize(raw_key)
+        if not key:
+            continue
+        seen = layer.get(key)
+        if seen is None or seen == result:
+            layer[key] = result
+        elif isinstance(seen, Found | Ambiguous) and isinstance(result, Found):
+            options = seen.options if isinstance(seen, Ambiguous) else (seen.municipality,)
+            if result.municipality not in options:
+                layer[key] = Ambiguous(raw_key, (*options, result.municipality))
+    return layer
+
+
+def _merge(*layers: dict[str, PlaceResult]) -> dict[str, PlaceResult]:
+    """Merges layers; a key keeps the result of the first layer that has it."""
+    merged: dict[str, PlaceResult] = {}
+    for layer in layers:
+        for key, result in layer.items():
+            merged.setdefault(key, result)
+    return merged
+
+
+def _short_names(m: Municipality) -> list[str]:
+    suffix = m.name[-1]
+    if suffix not in _SUFFIXES or len(m.name) <= _MIN_KEY:
+        return []
+    names = [m.name[:-1]]
+    names += [m.kana.removesuffix(k) for k in _KANA_SUFFIXES[suffix] if m.kana.endswith(k)][:1]
+    return names
+
+
+def _outside_city(outside: str) -> str | None:
+    """Returns the 市 an `outside` text names ("愛媛県松山市" → "松山市"); a 町 or 村 may be a former one here."""
+    for prefecture, _ in PREFECTURES:
+        city = outside.removeprefix(prefecture)
+        if city != outside and city.endswith("市") and "など" not in city:
+            return city
+    return None
+
+
+def _build_index(desk: DeskConfig) -> _PlaceIndex:
+    home = desk.desk.prefecture
+    by_code = desk.municipality_by_code
+    munis = desk.municipalities
+    places = [
+        (p, Ambiguous(p.name, tuple(by_code[c] for c in p.municipalities), p.outside))
+        for p in desk.ambiguous_places
+    ]
+    outside_here = [(p.outside, _outside_city(p.outside)) for p, _ in places if p.outside]
+    other_prefectures = [(name, kana) for name, kana in PREFECTURES if name != home]
+
+    names = _layer([(m.name, Found(m)) for m in munis] + [(m.kana, Found(m)) for m in munis])
+    outside_named = _layer(
+        [(city, OutsidePrefecture(full)) for full, city in outside_here if city]
+        + [(home + "外", OutsidePrefecture(_OUTSIDE_WORD)), (_OUTSIDE_WORD, OutsidePrefecture(_OUTSIDE_WORD))]
+    )
+    ambiguous = _layer([(key, a) for p, a in places for key in (p.name, p.kana)])
+    aliases = _layer([(alias, Found(m)) for m in munis for alias in m.aliases])
+    short = _layer([(name, Found(m)) for m in munis for name in _short_names(m)])
+    outside: list[tuple[str, PlaceResult]] = []
+    for name, kana in other_prefectures:
+        bare = name if name == "北海道" else name[:-1]
+        outside += [(name, OutsidePrefecture(name)), (bare, OutsidePrefecture(name)), (kana, OutsidePrefecture(name))]
+    for city, prefecture in BIG_CITIES.items():
+        outside += [(city + "市", OutsidePrefecture(prefecture + city + "市"))]
+        if len(city) >= _MIN_KEY:
+            outside += [(city, OutsidePrefecture(prefecture + city + "市"))]
+    elsewhere = _layer(outside)
+
+    suffixed_aliases = {k: r for k, r in aliases.items() if k[-1] in _SUFFIXES}
+    generated_aliases = _layer((k + s, r) for k, r in aliases.items() if k[-1] not in _SUFFIXES for s in _SUFFIXES)
+    generated_ambiguous = _layer((k + s, r) for k, r in ambiguous.items() for s in _SUFFIXES)
+    prefecture_prefixes = _layer(
+        (key, OutsidePrefecture(name))
+        for name, _ in other_prefectures
+        for key in (name, name if name == "北海道" else name[:-1])
+    )
+    big_city_prefixes = _layer((city + "市", OutsidePrefecture(p + city + "市")) for city, p in BIG_CITIES.items())
+    full_names = _layer((m.name, Found(m)) for m in munis)
+    prefixes = _merge(
+        full_names, suffixed_aliases, outside_named, generated_aliases, generated_ambiguous,
+        prefecture_prefixes, big_city_prefixes,
+    )
+    prefixes = {k: r for k, r in prefixes.items() if len(k) >= _MIN_KEY}
+    return _PlaceIndex(
+        home=normalize(home),
+        exact=_merge(names, outside_named, ambiguous, aliases, short, elsewhere),
+        without_suffix=_merge(ambiguous, aliases),
+        prefixes=prefixes,
+        longest_prefix=max(map(len, prefixes), default=0),
+        full_names=tuple((normalize(m.name), m) for m in munis),
+    )
+
+
+_INDEXES: dict[int, tuple[DeskConfig, _PlaceIndex]] = {}
+_INDEXES_KEPT = 8
+
+
+def _index_for(desk: DeskConfig) -> _PlaceIndex:
+    """Returns the desk's index, built once per DeskConfig object (it is frozen but not hashable)."""
+    entry = _INDEXES.get(id(desk))
+    if entry is not None and entry[0] is desk:
+        return entry[1]
+    index = _build_index(desk)
+    while len(_INDEXES) >= _INDEXES_KEPT:
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[id(desk)] = (desk, index)
+    return index
+
+
+def _by_prefix(text: str, index: _PlaceIndex) -> PlaceResult | None:
+    for length in range(min(len(text), index.longest_prefix), _MIN_KEY - 1, -1):
+        found = index.prefixes.get(text[:length])
+        if found is not None:
+            return found
+    return None
+
+
+def _by_containment(text: str, index: _PlaceIndex) -> PlaceResult | None:
+    named = {m.code: m for name, m in index.full_names if name in text}
+    if len(named) == 1:
+        return Found(next(iter(named.values())))
+    return None
+
+
+def _lookup(text: str, index: _PlaceIndex) -> PlaceResult | None:
+    if text in index.exact:
+        return index.exact[text]
+    if len(text) > 1 and text[-1] in _SUFFIXES and text[:-1] in index.without_suffix:
+        return index.without_suffix[text[:-1]]
+    return _by_prefix(text, index)
+
+
+def resolve_place(text: str, desk: DeskConfig) -> PlaceResult:
+    """Finds the municipality a name, a kana reading, a former town, an island or an address refers to."""
+    index = _index_for(desk)
+    said = _POSTAL_CODE.sub("", normalize(text), count=1)
+    if not said:
+        return NotFound()
+    if said in index.exact:
+        return index.exact[said]
+    rest = said.removeprefix(index.home)
+    if not rest:
+        return NotFound()
+    for candidate in dict.fromkeys((rest, _COUNTY.sub("", rest, count=1))):
+        found = _lookup(candidate, index)
+        if found is not None:
+            return found
+    return _by_containment(rest, index) or NotFound()

@@ -1,0 +1,131 @@
+"""Every sentence the intake conversation says to an owner, in one place for review.
+
+Polite (です・ます), short enough for a phone screen. `{…}` fields are filled by the flow.
+"""
+
+GREETING = (
+    "こんにちは。{desk}です。\n"
+    "ITやデジタル化のお悩みを、専門のコーディネーターが無料でご相談に応じます。\n"
+    "下の「相談を申し込む」を押してください。"
+)
+FOLLOW = (
+    "友だち追加ありがとうございます。{desk}です。\n"
+    "業務の効率化、ホームページやSNS、ネット販売、補助金の活用など、デジタル化のご相談を無料でお受けしています。\n"
+    "「相談を申し込む」を押すと、3分ほどでお申し込みいただけます。"
+)
+START_BUTTON = "相談を申し込む"
+
+CONSENT = "はじめに、個人情報の取り扱いについてご確認ください。\n\n{notice}\n\n同意いただける場合は「同意する」を押してください。"
+CONSENT_YES = "同意する"
+CONSENT_NO = "同意しない"
+CONSENT_DECLINED = (
+    "承知しました。ご入力いただいた内容は保存していません。\n"
+    "お電話でもご相談を受け付けています。\n{desk}　{phone}（{hours}）"
+)
+
+REUSE = "前回と同じ会社の情報を使いますか？\n\n{summary}"
+REUSE_YES = "同じ情報を使う"
+REUSE_NO = "新しく入力する"
+
+ASK_COMPANY = "会社名または屋号を入力してください。\n（屋号がない場合は、お名前で結構です）"
+ASK_CONTACT_NAME = "ご担当者のお名前を入力してください。"
+ASK_INDUSTRY = "業種を選んでください。"
+ASK_INDUSTRY_MORE = "業種を選んでください（続き）。"
+ASK_MUNICIPALITY = (
+    "事業所の所在地（市町村）を入力してください。\n例：霧島市、国分、奄美\n"
+    "下のボタンから地域を選ぶこともできます。"
+)
+ASK_MUNICIPALITY_IN_AREA = "{area}の市町村を選んでください。"
+ASK_AMBIGUOUS = "「{name}」は次のどちらですか？"
+OUTSIDE_PREFECTURE = (
+    "申し訳ありません。この窓口は{prefecture}内の事業者さま向けです。\n"
+    "{prefecture}外の方は、お近くのよろず支援拠点などにご相談ください。\n"
+    "{prefecture}内の場合は、市町村名を入力してください。"
+)
+PLACE_NOT_FOUND = "「{text}」が見つかりませんでした。市町村名（例：霧島市）を入力するか、地域のボタンから選んでください。"
+ASK_EMPLOYEES = "従業員数（代表者を除く）を選んでください。"
+ASK_CATEGORY = "ご相談の分野を一つ選んでください。"
+ASK_CATEGORY_MORE = "ご相談の分野を一つ選んでください（続き）。"
+ASK_CATEGORY2 = "ほかにも関係する分野があれば選んでください。なければ「特になし」を押してください。"
+NO_SECOND = "特になし"
+ASK_DESCRIPTION = "ご相談したい内容を、具体的にお書きください（{limit}文字以内）。\n例：紙の注文書をやめて、受発注を効率化したい"
+ASK_DX_STAGE = "デジタル化の取り組み状況に近いものを選んでください。"
+ASK_METHOD = "ご希望の相談方法を選んでください。"
+ASK_CONTACT = (
+    "ご連絡先の電話番号かメールアドレスを入力してください。\n"
+    "両方の場合は、スペースか改行で区切ってください。\n例：099-123-4567 info@example.jp"
+)
+CONTACT_INVALID = "「{token}」は電話番号・メールアドレスとして読み取れませんでした。\n例：099-123-4567 または info@example.jp"
+CONTACT_MISSING = "電話番号かメールアドレスを、少なくとも一つ入力してください。"
+
+SUMMARY = "ご入力内容をご確認ください。\n\n{summary}\n\nこの内容で送信してよろしいですか？"
+SUBMIT = "この内容で送信"
+EDIT = "内容を修正する"
+ASK_EDIT_FIELD = "修正する項目を選んでください。"
+BACK_TO_SUMMARY = "確認画面に戻る"
+SUBMITTED = (
+    "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
+    "担当のコーディネーターから、2営業日以内に{how}ご連絡します。\n"
+    "お急ぎの場合は {phone}（{hours}）までお電話ください。"
+)
+HOW_BY_PHONE = "お電話で"
+HOW_BY_EMAIL = "メールで"
+HOW_EITHER = ""
+
+SUMMARY_LABELS = {
+    "company_name": "会社名・屋号",
+    "contact_name": "ご担当者",
+    "industry": "業種",
+    "municipality": "所在地",
+    "employees": "従業員数",
+    "category": "相談分野",
+    "description": "ご相談内容",
+    "dx_stage": "取り組み状況",
+    "method": "相談方法",
+    "contact": "ご連絡先",
+}
+SUMMARY_SECOND = "（ほか：{name}）"
+EDIT_LABELS = {
+    "company_name": "会社名・屋号",
+    "contact_name": "ご担当者",
+    "industry": "業種",
+    "municipality": "所在地",
+    "employees": "従業員数",
+    "category": "相談分野",
+    "description": "ご相談内容",
+    "dx_stage": "取り組み状況",
+    "method": "相談方法",
+    "contact": "ご連絡先",
+}
+
+# Anywhere in the conversation
+CONFIRM_CANCEL = "お申し込みの入力を中止しますか？\n中止すると、ここまでの入力内容は削除されます。"
+CANCEL_YES = "中止する"
+CANCEL_NO = "入力を続ける"
+CANCELLED = "入力を中止しました。入力内容は削除しました。\nまたいつでもご相談ください。"
+NOT_CANCELLED = "入力を続けます。"
+CANNOT_GO_BACK = "これより前には戻れません。"
+RESTARTED = "最初から入力し直します。"
+HELP = (
+    "入力中はいつでも、次の言葉を送ると操作できます。\n"
+    "・戻る：一つ前の質問に戻る\n・最初から：最初から入力し直す\n・やめる：入力を中止する\n"
+    "わからないことは {phone}（{hours}）までお電話ください。"
+)
+RESUME = "前回のお申し込みが途中になっています。続きから入力しますか？"
+RESUME_YES = "続きから入力する"
+RESUME_NO = "最初から入力する"
+
+CHOOSE_FROM_BUTTONS = "恐れ入りますが、下のボタンから選んでください。"
+NOT_A_CHOICE = "「{text}」は選択肢にありませんでした。下のボタンから選んでください。"
+NON_TEXT = "ありがとうございます。恐れ入りますが、文字で入力するか、ボタンから選んでください。"
+TOO_LONG = "恐れ入りますが、{limit}文字以内でお願いします（いま{length}文字です）。"
+EMPTY = "恐れ入りますが、文字で入力してください。"
+STALE_BUTTON = "そのボタンは前の質問のものです。いまの質問にお答えください。"
+OLD_CONVERSATION = "そのボタンは以前のやりとりのものです。"
+ALREADY_SUBMITTED = "このお申し込みは送信済みです。新しいご相談は「相談を申し込む」からどうぞ。"
+CURRENT_ANSWER = "（いまの回答：{answer}）"
+NEXT_PAGE = "その他の業種"
+NEXT_PAGE_CATEGORY = "その他の分野"
+PREV_PAGE = "前に戻る"
+CHOOSE_AREA_AGAIN = "地域を選び直す"
+OUTSIDE_OPTION = "県外（{name}）"

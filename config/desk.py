@@ -1,0 +1,177 @@
+"""Loads and validates the desk's YAML configuration."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.scheduling import SchedulingConfig
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
+BUTTON_LABEL_MAX = 20  # LINE's action label limit
+
+
+class ConfigError(Exception):
+    """The desk configuration is broken; the message names the file, the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Strict):
+    """One option the owner can pick: a stable id, a short button label and the full name for reports."""
+
+    id: str
+    label: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("label")
+    @classmethod
+    def _label_fits_a_button(cls, value: str) -> str:
+        if not value or len(value) > BUTTON_LABEL_MAX:
+            raise ValueError(f"button label must be 1 to {BUTTON_LABEL_MAX} characters: {value!r}")
+        return value
+
+
+class Area(_Strict):
+    """A region of the prefecture as owners know it (used for buttons), mapped to an administrative region."""
+
+    id: str
+    label: str
+    name: str
+
+    @field_validator("label")
+    @classmethod
+    def _label_fits_a_button(cls, value: str) -> str:
+        return Choice._label_fits_a_button(value)
+
+
+class Region(_Strict):
+    """An administrative region (地域振興局・支庁) that reports break down by."""
+
+    id: str
+    name: str
+
+
+class Municipality(_Strict):
+    """A municipality of the prefecture with its JIS code, region, button area and aliases."""
+
+    code: str
+    name: str
+    kana: str
+    region: str
+    area: str
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("code")
+    @classmethod
+    def _jis_code(cls, value: str) -> str:
+        if len(value) != 5 or not value.isdigit():
+            raise ValueError(f"JIS code must be 5 digits: {value!r}")
+        return value
+
+
+class AmbiguousPlace(_Strict):
+    """A name (an island, a town name shared with another prefecture) that needs a follow-up question."""
+
+    name: str
+    kana: str = ""
+    municipalities: tuple[str, ...] = ()  # JIS codes inside the prefecture
+    outside: str | None = None  # e.g. "愛媛県松山市": the same name outside the prefecture
+
+
+class PrivacyNotice(_Strict):
+    version: str
+    text: str
+
+
+class Desk(_Strict):
+    name: str
+    short_name: str
+    phone: str
+    hours: str
+    prefecture: str
+    email: str = ""
+
+
+class DeskConfig(_Strict):
+    """Everything that makes one desk: who it is, its reference lists and its rules."""
+
+    desk: Desk
+    privacy_notice: PrivacyNotice
+    regions: tuple[Region, ...]
+    areas: tuple[Area, ...]
+    municipalities: tuple[Municipality, ...]
+    ambiguous_places: tuple[AmbiguousPlace, ...] = ()
+    industries: tuple[Choice, ...]
+    categories: tuple[Choice, ...]
+    employee_bands: tuple[Choice, ...]
+    dx_stages: tuple[Choice, ...]
+    methods: tuple[Choice, ...]
+    scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> DeskConfig:
+        region_ids = {r.id for r in self.regions}
+        area_ids = {a.id for a in self.areas}
+        codes = [m.code for m in self.municipalities]
+        if len(set(codes)) != len(codes):
+            raise ValueError("municipalities: duplicate JIS code")
+        for m in self.municipalities:
+            if m.region not in region_ids:
+                raise ValueError(f"municipalities.{m.name}.region: unknown region {m.region!r}")
+            if m.area not in area_ids:
+                raise ValueError(f"municipalities.{m.name}.area: unknown area {m.area!r}")
+        for place in self.ambiguous_places:
+            for code in place.municipalities:
+                if code not in codes:
+                    raise ValueError(f"ambiguous_places.{place.name}: unknown municipality code {code!r}")
+        for key in ("industries", "categories", "employee_bands", "dx_stages", "methods"):
+            ids = [c.id for c in getattr(self, key)]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{key}: duplicate id")
+        return self
+
+    @cached_property
+    def municipality_by_code(self) -> dict[str, Municipality]:
+        return {m.code: m for m in self.municipalities}
+
+    @cached_property
+    def region_by_id(self) -> dict[str, Region]:
+        return {r.id: r for r in self.regions}
+
+    def choice(self, kind: str, choice_id: str) -> Choice | None:
+        """Returns the choice of a list (industries, categories, ...) by id."""
+        return next((c for c in getattr(self, kind) if c.id == choice_id), None)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_desk_config(path: str | Path | None = None) -> DeskConfig:
+    """Reads the desk YAML; raises ConfigError naming the file, the key and the problem."""
+    file = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        raw: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping")
+    try:
+        return DeskConfig.model_validate({**raw, "source": str(file)})
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: {_describe(exc)}") from exc

@@ -1,0 +1,94 @@
+"""The `madoguchi` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from handlers.settings import StartupError, get_settings
+
+log = logging.getLogger("madoguchi")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Runs the web server (and, unless told not to, the scheduler)."""
+    import uvicorn
+
+    from handlers.app import create_app
+    from handlers.services import build_services
+
+    settings = get_settings()
+    services = build_services(settings)
+    app = create_app(services)
+    if settings.demo:
+        log.info("demo mode: open http://%s:%s/ for the simulator", args.host, args.port or settings.port)
+    uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Brings the database schema up to date."""
+    from storage.database import upgrade_schema
+
+    upgrade_schema(get_settings().database_url)
+    log.info("database schema is up to date")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Prints a new key for MADOGUCHI_PII_KEY."""
+    from storage.crypto import generate_key
+
+    sys.stdout.write(generate_key() + "\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The intake conversation in the terminal."""
+    from handlers.services import build_services
+    from handlers.terminal_chat import run_chat
+
+    return run_chat(build_services(get_settings()), input_fn=input, output=sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="madoguchi", description="Madoguchi: the consultation desk's assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the migrations").set_defaults(func=cmd_db_upgrade)
+
+    keys = sub.add_parser("keys", help="encryption keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("generate", help="print a new MADOGUCHI_PII_KEY").set_defaults(func=cmd_keys_generate)
+
+    sub.add_parser("chat", help="the intake conversation in the terminal").set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The admin API: consultations as JSON for the desk's other systems (bearer MADOGUCHI_ADMIN_TOKEN)."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from config import DeskConfig
+from handlers.services import Services
+from storage.clock import JST
+from storage.consultations import get_consultation, list_consultation_events, list_consultations
+from storage.models import Consultation
+
+router = APIRouter(prefix="/api")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def require_admin(request: Request, svc: Services = Depends(services)) -> None:
+    """401 unless the bearer token matches MADOGUCHI_ADMIN_TOKEN (and always 401 when none is set)."""
+    configured = svc.settings.madoguchi_admin_token
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    if (not configured or scheme.lower() != "bearer" or not token
+            or not hmac.compare_digest(token.encode(), configured.get_secret_value().encode())):
+        raise HTTPException(status_code=401, detail="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The [start, end) of a Japan-time month, as aware datetimes."""
+    match = _MONTH.match(month)
+    if not match:
+        raise ValueError("month must be YYYY-MM")
+    year, mon = int(match.group(1)), int(match.group(2))
+    start = datetime(year, mon, 1, tzinfo=JST)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=JST)
+    return start, end
+
+
+def consultation_item(desk: DeskConfig, c: Consultation) -> dict[str, Any]:
+    municipality = desk.municipality_by_code.get(c.municipality_code)
+    region = desk.region_by_id.get(c.region)
+
+    def label(kind: str, value: str | None) -> str | None:
+        choice = desk.choice(kind, value) if value else None
+        return choice.name if choice else value
+
+    return {
+        "id": c.id,
+        "reference": c.reference,
+        "status": c.status,
+        "channel": c.channel,
+        "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
+        "company_name": c.company_name,
+        "municipality": municipality.name if municipality else None,
+        "municipality_code": c.municipality_code,
+        "region": region.name if region else c.region,
+        "industry": c.industry,
+        "industry_name": label("industries", c.industry),
+        "employees": label("employee_bands", c.employee_band),
+        "category": label("categories", c.category),
+        "category_id": c.category,
+        "category_secondary": label("categories", c.category_secondary),
+        "dx_stage": label("dx_stages", c.dx_stage),
+        "method": label("methods", c.method),
+        "method_id": c.method,
+    }
+
+
+@router.get("/consultations", dependencies=[Depends(require_admin)])
+def consultations(month: str | None = Query(None), svc: Services = Depends(services)) -> dict[str, Any]:
+    """The consultations sorted by submission time, optionally those of one Japan-time month."""
+    bounds: tuple[datetime | None, datetime | None] = (None, None)
+    if month is not None:
+        try:
+            bounds = month_bounds(month)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail="month must be YYYY-MM") from exc
+    with svc.db.session() as session:
+        rows = list_consultations(session=session, submitted_from=bounds[0], submitted_before=bounds[1])
+        return {"items": [consultation_item(svc.desk, c) for c in rows]}
+
+
+@router.get("/consultations/{consultation_id}", dependencies=[Depends(require_admin)])
+def consultation_detail(consultation_id: int, svc: Services = Depends(services)) -> dict[str, Any]:
+    """One consultation with its answers, booking and history."""
+    with svc.db.session() as session:
+        c = get_consultation(session=session, consultation_id=consultation_id)
+        if c is None:
+            raise HTTPException(status_code=404, detail="not found")
+        item = consultation_item(svc.desk, c)
+        item["answers"] = {
+            "company_name": c.company_name,
+            "contact_name": c.contact_name,
+            "phone": c.phone,
+            "email": c.email,
+            "description": c.description,
+            "notice_version": c.notice_version,
+        }
+        item["bookings"] = []
+        item["history"] = [{"kind": e.kind, "actor": e.actor, "at": e.at.astimezone(JST).isoformat(),
+                            "detail": e.detail} for e in list_consultation_events(session=session,
+                                                                                   consultation_id=c.id)]
+        return item

@@ -1,0 +1,5 @@
+"""The web intake form (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,210 @@
+"""Holds and bookings of coordinators' time, and the race-free way to take a slot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, column, func, select, text, update
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage.base import Base, utcnow
+
+BOOKING_STATUSES = ("held", "approved", "declined", "expired", "cancelled", "done", "no_show")
+ACTIVE_STATUSES = ("held", "approved")
+_ACTIVE_SQL = "status IN ('held', 'approved')"
+
+
+class Booking(Base):
+    """A coordinator's time taken for a consultation: a hold until approved, then a booking.
+
+    starts_at/ends_at are the meeting; blocked_from/blocked_until are what it takes of the coordinator's
+    day (travel before and after, and the buffer after), the range no two active bookings may share.
+    """
+
+    __tablename__ = "booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    coordinator_id: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    blocked_from: Mapped[datetime]
+    blocked_until: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    place: Mapped[str | None] = mapped_column(String(500))
+    meeting_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="held", index=True)
+    hold_expires_at: Mapped[datetime | None]
+    external_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in BOOKING_STATUSES)})", name="status"),
+        CheckConstraint("starts_at < ends_at AND blocked_from <= starts_at AND ends_at <= blocked_until", name="span"),
+        Index("ix_booking_coordinator_blocked", "coordinator_id", "blocked_from"),
+        ExcludeConstraint(
+            (column("coordinator_id"), "="),
+            (func.tstzrange(column("blocked_from"), column("blocked_until")), "&&"),
+            using="gist",
+            where=text(_ACTIVE_SQL),
+            name="ex_booking_no_overlap",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+
+def _take_write_lock(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    # An engine that already begins with BEGIN IMMEDIATE (storage.database) holds the lock; a plain
+    # pysqlite engine has not begun at all until its first write, so the lock is taken here.
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_hold_if_free(
+    *,
+    session: Session,
+    consultation_id: int,
+    coordinator_id: str,
+    method: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    blocked_from: datetime,
+    blocked_until: datetime,
+    hold_expires_at: datetime,
+    now: datetime,
+    place: str | None = None,
+    meeting_url: str | None = None,
+) -> Booking | None:
+    """Holds the range for the consultation, releasing its earlier hold; None when the range is taken."""
+    _take_write_lock(session)
+    clash = select(Booking.id).where(
+        Booking.coordinator_id == coordinator_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.blocked_from < blocked_until,
+        Booking.blocked_until > blocked_from,
+        ~((Booking.consultation_id == consultation_id) & (Booking.status == "held")),
+    )
+    if session.execute(clash.limit(1)).first() is not None:
+        return None
+    booking = Booking(
+        consultation_id=consultation_id,
+        coordinator_id=coordinator_id,
+        method=method,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked_from=blocked_from,
+        blocked_until=blocked_until,
+        hold_expires_at=hold_expires_at,
+        place=place,
+        meeting_url=meeting_url,
+        status="held",
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.execute(
+                update(Booking)
+                .where(Booking.consultation_id == consultation_id, Booking.status == "held")
+                .values(status="cancelled", updated_at=now)
+            )
+            session.add(booking)
+            session.flush()
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint: another transaction took an overlapping range first.
+        return None
+    return booking
+
+
+def change_booking_status(
+    *, session: Session, booking_id: int, from_statuses: Sequence[str], to_status: str, now: datetime
+) -> bool:
+    """Compare-and-set of a booking's status; False when it was not in one of from_statuses."""
+    if to_status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status {to_status!r}")
+    values: dict[str, object] = {"status": to_status, "updated_at": now}
+    if to_status != "held":
+        values["hold_expires_at"] = None
+    result = session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.status.in_(tuple(from_statuses)))
+        .values(**values)
+        .returning(Booking.id)
+    )
+    return result.first() is not None
+
+
+def expire_held_bookings(*, session: Session, now: datetime) -> list[int]:
+    """Marks every hold past its expiry as expired; returns their ids."""
+    result = session.execute(
+        update(Booking)
+        .where(Booking.status == "held", Booking.hold_expires_at <= now)
+        .values(status="expired", updated_at=now, hold_expires_at=None)
+        .returning(Booking.id)
+    )
+    return sorted(row[0] for row in result)
+
+
+def set_booking_external_uid(*, session: Session, booking_id: int, external_uid: str | None) -> None:
+    """Records the uid of the event written to the coordinator's calendar."""
+    session.execute(update(Booking).where(Booking.id == booking_id).values(external_uid=external_uid))
+
+
+def get_booking(*, session: Session, booking_id: int) -> Booking | None:
+    """The booking with this id."""
+    return session.get(Booking, booking_id)
+
+
+def get_active_booking(*, session: Session, consultation_id: int) -> Booking | None:
+    """The consultation's held or approved booking, if it has one."""
+    query = (
+        select(Booking)
+        .where(Booking.consultation_id == consultation_id, Booking.status.in_(ACTIVE_STATUSES))
+        .order_by(Booking.id.desc())
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+def list_bookings_for_consultation(*, session: Session, consultation_id: int) -> list[Booking]:
+    """Every booking of a consultation, oldest first (for its history)."""
+    query = select(Booking).where(Booking.consultation_id == consultation_id).order_by(Booking.id)
+    return list(session.scalars(query))
+
+
+def list_bookings_for_coordinator(
+    *,
+    session: Session,
+    coordinator_id: str,
+    start: datetime,
+    end: datetime,
+    statuses: Sequence[str] = ACTIVE_STATUSES,
+) -> list[Booking]:
+    """The coordinator's bookings whose meeting overlaps [start, end), by start time."""
+    query = (
+        select(Booking)
+        .where(
+            Booking.coordinator_id == coordinator_id,
+            Booking.status.in_(tuple(statuses)),
+            Booking.starts_at < end,
+            Booking.ends_at > start,
+        )
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    return list(session.scalars(query))
+
+
+def list_active_bookings(*, session: Session, start: datetime, end: datetime) -> list[Booking]:
+    """Every held or approved booking whose blocked range overlaps [start, end), by coordinator and time."""
+    query = (
+        select(Booking)
+        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.blocked_from < end, Booking.blocked_until > start)
+        .order_by(Booking.coordinator_id, Booking.blocked_from, Booking.id)
+    )
+    return list(session.scalars(query))

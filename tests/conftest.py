@@ -1,0 +1,108 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when MADOGUCHI_TEST_DATABASE_URL is set),
+a rolled-back transaction per test, a fixed clock, the shipped desk config, and a chat driver."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from config import DeskConfig, load_desk_config
+from storage.clock import JST, FixedClock
+from storage.crypto import Keyring, configure_keyring, generate_key
+from storage.database import Database, upgrade_schema
+
+TEST_KEY = generate_key()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("MADOGUCHI_TEST_DATABASE_URL")
+    return f"database: {make_url(url).render_as_string(hide_password=True) if url else 'SQLite'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keyring() -> Keyring:
+    ring = Keyring([TEST_KEY])
+    configure_keyring(ring)
+    return ring
+
+
+def _fresh_postgres(base_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this run, dropped afterwards."""
+    name = f"madoguchi_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Makes empty databases of the kind under test: call it to get a new URL."""
+    base = os.environ.get("MADOGUCHI_TEST_DATABASE_URL")
+    cleanups: list[Iterator[str]] = []
+
+    def make() -> str:
+        if base:
+            gen = _fresh_postgres(base)
+            cleanups.append(gen)
+            return next(gen)
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+    yield make
+    for gen in cleanups:
+        next(gen, None)
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database_url) -> str:  # type: ignore[no-untyped-def]
+    url: str = fresh_database_url()
+    upgrade_schema(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_db(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def db(shared_db: Database) -> Iterator[Database]:
+    """The test database inside one transaction that is rolled back after the test."""
+    conn = shared_db.engine.connect()
+    outer = conn.begin()
+    db = Database(shared_db.url, engine=shared_db.engine)
+    db.sessions = sessionmaker(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    yield db
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def desk() -> DeskConfig:
+    return load_desk_config()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Wednesday 2026-11-25 10:00 in Japan."""
+    return FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var"
