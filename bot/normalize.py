@@ -1,8 +1,8 @@
 """Folds what owners type into one comparable form and matches it against the desk's choices.
 
-`normalize` applies, in order: NFKC (full-width letters and digits, half-width katakana), katakana (but ヵ ヶ) to
-hiragana, lower case, every wave dash or tilde to "~", removal of white space and the punctuation
-・、。,.!?「」『』"' and finally one trailing polite "です". Both sides of a comparison go through it.
+`normalize` applies, in order: NFKC (full-width letters and digits, half-width katakana), katakana
+(except ヵ ヶ) to hiragana, lower case, wave dashes to "~", removal of white space and of the punctuation
+・、。,.!?「」『』"', and finally one trailing polite "です". Both sides of a comparison go through it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from config.desk import Choice
 
-_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヴ") + 1)}
-_FOLD = str.maketrans({**_KATAKANA_TO_HIRAGANA, ord("〜"): "~", ord("〰"): "~"})
+_FOLD: dict[int, int | str] = {code: code - 0x60 for code in range(ord("ァ"), ord("ヴ") + 1)}
+_FOLD |= {ord("〜"): "~", ord("〰"): "~"}
 _DROP = str.maketrans("", "", "・、。,.!?「」『』\"'")
-_TRAILING = ("です",)
+_POLITE_ENDING = "です"
 PARTIAL_MATCH_MIN = 2  # shorter inputs match only exactly
 
 _EMOJI_JOINERS = {"\u200d", "\ufe0e", "\ufe0f", "\u20e3"}
@@ -28,9 +28,8 @@ def normalize(text: str) -> str:
     """Returns the text folded for comparison (see the module docstring)."""
     folded = unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
     folded = "".join(folded.split()).translate(_DROP)
-    for ending in _TRAILING:
-        if folded.endswith(ending) and len(folded) > len(ending):
-            folded = folded.removesuffix(ending)
+    if folded != _POLITE_ENDING:
+        folded = folded.removesuffix(_POLITE_ENDING)
     return folded
 
 
@@ -63,7 +62,7 @@ def is_emoji_only(text: str) -> bool:
     for i, char in enumerate(chars):
         if char in _EMOJI_JOINERS:
             continue
-        if char in _KEYCAP_BASES and "\u20e3" in chars[i + 1:i + 3]:
+        if char in _KEYCAP_BASES and "\u20e3" in chars[i + 1 : i + 3]:
             pictographs += 1
             continue
         if unicodedata.category(char) != "So" and ord(char) not in _SKIN_TONES and ord(char) not in _TAGS:

@@ -41,29 +41,101 @@ class NotFound:
 PlaceResult = Found | Ambiguous | OutsidePrefecture | NotFound
 
 PREFECTURES: tuple[tuple[str, str], ...] = (
-    ("北海道", "ほっかいどう"), ("青森県", "あおもり"), ("岩手県", "いわて"), ("宮城県", "みやぎ"),
-    ("秋田県", "あきた"), ("山形県", "やまがた"), ("福島県", "ふくしま"), ("茨城県", "いばらき"),
-    ("栃木県", "とちぎ"), ("群馬県", "ぐんま"), ("埼玉県", "さいたま"), ("千葉県", "ちば"),
-    ("東京都", "とうきょう"), ("神奈川県", "かながわ"), ("新潟県", "にいがた"), ("富山県", "とやま"),
-    ("石川県", "いしかわ"), ("福井県", "ふくい"), ("山梨県", "やまなし"), ("長野県", "ながの"),
-    ("岐阜県", "ぎふ"), ("静岡県", "しずおか"), ("愛知県", "あいち"), ("三重県", "みえ"),
-    ("滋賀県", "しが"), ("京都府", "きょうと"), ("大阪府", "おおさか"), ("兵庫県", "ひょうご"),
-    ("奈良県", "なら"), ("和歌山県", "わかやま"), ("鳥取県", "とっとり"), ("島根県", "しまね"),
-    ("岡山県", "おかやま"), ("広島県", "ひろしま"), ("山口県", "やまぐち"), ("徳島県", "とくしま"),
-    ("香川県", "かがわ"), ("愛媛県", "えひめ"), ("高知県", "こうち"), ("福岡県", "ふくおか"),
-    ("佐賀県", "さが"), ("長崎県", "ながさき"), ("熊本県", "くまもと"), ("大分県", "おおいた"),
-    ("宮崎県", "みやざき"), ("鹿児島県", "かごしま"), ("沖縄県", "おきなわ"),
+    ("北海道", "ほっかいどう"),
+    ("青森県", "あおもり"),
+    ("岩手県", "いわて"),
+    ("宮城県", "みやぎ"),
+    ("秋田県", "あきた"),
+    ("山形県", "やまがた"),
+    ("福島県", "ふくしま"),
+    ("茨城県", "いばらき"),
+    ("栃木県", "とちぎ"),
+    ("群馬県", "ぐんま"),
+    ("埼玉県", "さいたま"),
+    ("千葉県", "ちば"),
+    ("東京都", "とうきょう"),
+    ("神奈川県", "かながわ"),
+    ("新潟県", "にいがた"),
+    ("富山県", "とやま"),
+    ("石川県", "いしかわ"),
+    ("福井県", "ふくい"),
+    ("山梨県", "やまなし"),
+    ("長野県", "ながの"),
+    ("岐阜県", "ぎふ"),
+    ("静岡県", "しずおか"),
+    ("愛知県", "あいち"),
+    ("三重県", "みえ"),
+    ("滋賀県", "しが"),
+    ("京都府", "きょうと"),
+    ("大阪府", "おおさか"),
+    ("兵庫県", "ひょうご"),
+    ("奈良県", "なら"),
+    ("和歌山県", "わかやま"),
+    ("鳥取県", "とっとり"),
+    ("島根県", "しまね"),
+    ("岡山県", "おかやま"),
+    ("広島県", "ひろしま"),
+    ("山口県", "やまぐち"),
+    ("徳島県", "とくしま"),
+    ("香川県", "かがわ"),
+    ("愛媛県", "えひめ"),
+    ("高知県", "こうち"),
+    ("福岡県", "ふくおか"),
+    ("佐賀県", "さが"),
+    ("長崎県", "ながさき"),
+    ("熊本県", "くまもと"),
+    ("大分県", "おおいた"),
+    ("宮崎県", "みやざき"),
+    ("鹿児島県", "かごしま"),
+    ("沖縄県", "おきなわ"),
 )
 
-# Designated cities, capitals not named like their prefecture, and Kagoshima's neighbours across the border.
+# Designated cities, prefectural capitals, and the desk's neighbours across the border.
 BIG_CITIES: dict[str, str] = {
-    "札幌": "北海道", "盛岡": "岩手県", "仙台": "宮城県", "水戸": "茨城県", "宇都宮": "栃木県",
-    "前橋": "群馬県", "さいたま": "埼玉県", "横浜": "神奈川県", "川崎": "神奈川県", "相模原": "神奈川県",
-    "金沢": "石川県", "甲府": "山梨県", "浜松": "静岡県", "名古屋": "愛知県", "津": "三重県",
-    "大津": "滋賀県", "堺": "大阪府", "神戸": "兵庫県", "松江": "島根県", "高松": "香川県",
-    "北九州": "福岡県", "久留米": "福岡県", "佐世保": "長崎県", "那覇": "沖縄県",
-    "人吉": "熊本県", "水俣": "熊本県", "八代": "熊本県", "天草": "熊本県",
-    "都城": "宮崎県", "えびの": "宮崎県", "延岡": "宮崎県",
+    "福岡": "福岡県",
+    "熊本": "熊本県",
+    "宮崎": "宮崎県",
+    "大分": "大分県",
+    "長崎": "長崎県",
+    "佐賀": "佐賀県",
+    "大阪": "大阪府",
+    "京都": "京都府",
+    "広島": "広島県",
+    "岡山": "岡山県",
+    "静岡": "静岡県",
+    "新潟": "新潟県",
+    "千葉": "千葉県",
+    "札幌": "北海道",
+    "盛岡": "岩手県",
+    "仙台": "宮城県",
+    "水戸": "茨城県",
+    "宇都宮": "栃木県",
+    "前橋": "群馬県",
+    "さいたま": "埼玉県",
+    "横浜": "神奈川県",
+    "川崎": "神奈川県",
+    "相模原": "神奈川県",
+    "金沢": "石川県",
+    "甲府": "山梨県",
+    "浜松": "静岡県",
+    "名古屋": "愛知県",
+    "津": "三重県",
+    "大津": "滋賀県",
+    "堺": "大阪府",
+    "神戸": "兵庫県",
+    "松江": "島根県",
+    "高松": "香川県",
+    "北九州": "福岡県",
+    "久留米": "福岡県",
+    "佐世保": "長崎県",
+    "那覇": "沖縄県",
+    "人吉": "熊本県",
+    "水俣": "熊本県",
+    "八代": "熊本県",
+    "天草": "熊本県",
+    "都城": "宮崎県",
+    "えびの": "宮崎県",
+    "延岡": "宮崎県",
 }
 
 _SUFFIXES = "市町村"
@@ -120,7 +192,8 @@ def _short_names(m: Municipality) -> list[str]:
 
 
 def _outside_city(outside: str) -> str | None:
-    """Returns the 市 an `outside` text names ("愛媛県松山市" → "松山市"); a 町 or 村 may be a former one here."""
+    """Returns the 市 an `outside` text names ("愛媛県松山市" → "松山市"); never a 町 or 村, which may be a
+    former municipality of the same name here (愛知県東郷町, 薩摩川内市の旧東郷町)."""
     for prefecture, _ in PREFECTURES:
         city = outside.removeprefix(prefecture)
         if city != outside and city.endswith("市") and "など" not in city:
@@ -128,53 +201,68 @@ def _outside_city(outside: str) -> str | None:
     return None
 
 
+def _bare(prefecture: str) -> str:
+    return prefecture if prefecture == "北海道" else prefecture[:-1]
+
+
 def _build_index(desk: DeskConfig) -> _PlaceIndex:
     home = desk.desk.prefecture
-    by_code = desk.municipality_by_code
     munis = desk.municipalities
     places = [
-        (p, Ambiguous(p.name, tuple(by_code[c] for c in p.municipalities), p.outside))
+        (p, Ambiguous(p.name, tuple(desk.municipality_by_code[c] for c in p.municipalities), p.outside))
         for p in desk.ambiguous_places
     ]
-    outside_here = [(p.outside, _outside_city(p.outside)) for p, _ in places if p.outside]
-    other_prefectures = [(name, kana) for name, kana in PREFECTURES if name != home]
+    outside_cities = [(p.outside, _outside_city(p.outside)) for p, _ in places if p.outside]
+    prefectures = [(name, kana) for name, kana in PREFECTURES if name != home]
 
-    names = _layer([(m.name, Found(m)) for m in munis] + [(m.kana, Found(m)) for m in munis])
+    full_names = _layer((m.name, Found(m)) for m in munis)
+    kana_names = _layer((m.kana, Found(m)) for m in munis)
     outside_named = _layer(
-        [(city, OutsidePrefecture(full)) for full, city in outside_here if city]
+        [(city, OutsidePrefecture(full)) for full, city in outside_cities if city]
         + [(home + "外", OutsidePrefecture(_OUTSIDE_WORD)), (_OUTSIDE_WORD, OutsidePrefecture(_OUTSIDE_WORD))]
     )
-    ambiguous = _layer([(key, a) for p, a in places for key in (p.name, p.kana)])
-    aliases = _layer([(alias, Found(m)) for m in munis for alias in m.aliases])
-    short = _layer([(name, Found(m)) for m in munis for name in _short_names(m)])
-    outside: list[tuple[str, PlaceResult]] = []
-    for name, kana in other_prefectures:
-        bare = name if name == "北海道" else name[:-1]
-        outside += [(name, OutsidePrefecture(name)), (bare, OutsidePrefecture(name)), (kana, OutsidePrefecture(name))]
-    for city, prefecture in BIG_CITIES.items():
-        outside += [(city + "市", OutsidePrefecture(prefecture + city + "市"))]
-        if len(city) >= _MIN_KEY:
-            outside += [(city, OutsidePrefecture(prefecture + city + "市"))]
-    elsewhere = _layer(outside)
-
-    suffixed_aliases = {k: r for k, r in aliases.items() if k[-1] in _SUFFIXES}
-    generated_aliases = _layer((k + s, r) for k, r in aliases.items() if k[-1] not in _SUFFIXES for s in _SUFFIXES)
-    generated_ambiguous = _layer((k + s, r) for k, r in ambiguous.items() for s in _SUFFIXES)
-    prefecture_prefixes = _layer(
-        (key, OutsidePrefecture(name))
-        for name, _ in other_prefectures
-        for key in (name, name if name == "北海道" else name[:-1])
+    ambiguous = _layer((key, a) for p, a in places for key in (p.name, p.kana))
+    aliases = _layer((alias, Found(m)) for m in munis for alias in m.aliases)
+    short_names = _layer((name, Found(m)) for m in munis for name in _short_names(m))
+    prefecture_names = _layer(
+        (key, OutsidePrefecture(name)) for name, _ in prefectures for key in (name, _bare(name))
     )
-    big_city_prefixes = _layer((city + "市", OutsidePrefecture(p + city + "市")) for city, p in BIG_CITIES.items())
-    full_names = _layer((m.name, Found(m)) for m in munis)
+    prefecture_kana = _layer((kana, OutsidePrefecture(name)) for name, kana in prefectures)
+    city_names = _layer((city + "市", OutsidePrefecture(p + city + "市")) for city, p in BIG_CITIES.items())
+    bare_cities = _layer(
+        (city, OutsidePrefecture(p + city + "市")) for city, p in BIG_CITIES.items() if len(city) >= _MIN_KEY
+    )
+
+    # An address starts with a full name, a former town with its 市/町/村, or another prefecture.
+    former_towns = {k: r for k, r in aliases.items() if k[-1] in _SUFFIXES}
+    aliases_with_suffix = _layer(
+        (k + s, r) for k, r in aliases.items() if k[-1] not in _SUFFIXES for s in _SUFFIXES
+    )
+    ambiguous_with_suffix = _layer((k + s, r) for k, r in ambiguous.items() for s in _SUFFIXES)
     prefixes = _merge(
-        full_names, suffixed_aliases, outside_named, generated_aliases, generated_ambiguous,
-        prefecture_prefixes, big_city_prefixes,
+        full_names,
+        former_towns,
+        outside_named,
+        aliases_with_suffix,
+        ambiguous_with_suffix,
+        city_names,
+        prefecture_names,
     )
     prefixes = {k: r for k, r in prefixes.items() if len(k) >= _MIN_KEY}
     return _PlaceIndex(
         home=normalize(home),
-        exact=_merge(names, outside_named, ambiguous, aliases, short, elsewhere),
+        exact=_merge(
+            full_names,
+            kana_names,
+            outside_named,
+            ambiguous,
+            aliases,
+            short_names,
+            prefecture_names,
+            prefecture_kana,
+            city_names,
+            bare_cities,
+        ),
         without_suffix=_merge(ambiguous, aliases),
         prefixes=prefixes,
         longest_prefix=max(map(len, prefixes), default=0),

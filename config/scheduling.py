@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 METHOD_IDS = ("visit_desk", "onsite", "online", "phone", "email")
@@ -89,7 +91,9 @@ class CalendarSettings(_Strict):
     @classmethod
     def _env_name(cls, value: str) -> str:
         if value and not _ENV_NAME.match(value):
-            raise ValueError("password_env is the NAME of an environment variable (e.g. CALDAV_YAMADA_PASSWORD)")
+            raise ValueError(
+                "password_env is the NAME of an environment variable (e.g. CALDAV_YAMADA_PASSWORD)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -162,7 +166,7 @@ class Closures(_Strict):
 class SlotRules(_Strict):
     """How slots are cut and offered."""
 
-    duration_minutes: dict[MethodId, int] = Field(
+    duration_minutes: dict[str, int] = Field(
         default_factory=lambda: {"visit_desk": 60, "onsite": 90, "online": 60, "phone": 30}
     )
     buffer_minutes: int = Field(default=15, ge=0)
@@ -173,7 +177,13 @@ class SlotRules(_Strict):
     proposals: int = Field(default=5, ge=1, le=13)
     spread_minutes: int = Field(default=120, ge=0)
     travel_minutes: dict[str, int] = Field(
-        default_factory=lambda: {"kagoshima": 30, "aira_isa": 60, "nansatsu": 60, "hokusatsu": 90, "osumi": 90}
+        default_factory=lambda: {
+            "kagoshima": 30,
+            "aira_isa": 60,
+            "nansatsu": 60,
+            "hokusatsu": 90,
+            "osumi": 90,
+        }
     )
     default_travel_minutes: int = Field(default=60, ge=0)
     remote_regions: dict[str, Literal["whole_day", "online_only"]] = Field(
@@ -188,6 +198,9 @@ class SlotRules(_Strict):
     def _positive(cls, value: dict[str, int]) -> dict[str, int]:
         if any(minutes <= 0 for minutes in value.values()):
             raise ValueError("durations must be positive minutes")
+        unknown = [key for key in value if key not in METHOD_IDS]
+        if unknown:
+            raise ValueError(f"durations for unknown methods: {unknown}")
         return value
 
 
@@ -222,9 +235,21 @@ class SchedulingConfig(BaseModel):
                 ("categories", c.categories, category_ids),
                 ("methods", c.methods, method_ids),
             ):
-                problems += [f"coordinators.{c.id}.{kind}: unknown id {v!r}" for v in used if v != "*" and v not in known]
+                problems += [
+                    f"coordinators.{c.id}.{kind}: unknown id {v!r}"
+                    for v in used
+                    if v != "*" and v not in known
+                ]
         for key in (*self.rules.travel_minutes, *self.rules.remote_regions):
             if key not in region_ids:
                 problems.append(f"rules: unknown region {key!r}")
         return problems
 
+
+DEFAULT_SCHEDULING_PATH = Path(__file__).with_name("scheduling_default.yaml")
+
+
+def load_scheduling_config(path: str | Path | None = None) -> SchedulingConfig:
+    """Reads a `scheduling:` mapping from YAML (the shipped example coordinators by default)."""
+    raw = yaml.safe_load(Path(path or DEFAULT_SCHEDULING_PATH).read_text(encoding="utf-8"))
+    return SchedulingConfig.model_validate(raw or {})

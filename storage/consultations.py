@@ -38,7 +38,7 @@ def create_consultation(*, session: Session, contact: Contact, channel: str, fie
     contact.name = fields.get("contact_name")
     contact.phone = fields.get("phone") or contact.phone
     contact.email = fields.get("email") or contact.email
-    consultation = Consultation(reference=f"tmp-{uuid.uuid4().hex}", channel=channel, contact=contact,
+    consultation = Consultation(reference=f"tmp-{uuid.uuid4().hex[:24]}", channel=channel, contact=contact,
                                 company=company, submitted_at=submitted_at, status="submitted", **fields)
     session.add(consultation)
     session.flush()

@@ -26,7 +26,8 @@ def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling is off (isolation_level=None) and every transaction takes
     # the write lock up front: a deferred one that reads, then writes, fails at once in WAL mode
     # instead of waiting, and holds rely on "re-check, then insert" under one lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -65,7 +66,7 @@ class Database:
     def ping(self) -> bool:
         """Whether the database answers."""
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(sqlite_read_only=True) as conn:
                 conn.execute(text("SELECT 1"))
             return True
         except Exception:

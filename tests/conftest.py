@@ -14,7 +14,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from fastapi.testclient import TestClient
+
+from bot.engine import IntakeEngine
 from config import DeskConfig, load_desk_config
+from handlers.app import create_app
+from handlers.services import Services
+from handlers.settings import Settings
 from storage.clock import JST, FixedClock
 from storage.crypto import Keyring, configure_keyring, generate_key
 from storage.database import Database, upgrade_schema
@@ -106,3 +112,33 @@ def clock() -> FixedClock:
 @pytest.fixture
 def var_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+def make_settings(database_url: str, var_dir: Path, **extra: object) -> Settings:
+    """Settings for a test, ignoring the machine's environment and .env file."""
+    values: dict[str, object] = {"DATABASE_URL": database_url, "MADOGUCHI_DEMO": True,
+                                 "MADOGUCHI_PII_KEY": TEST_KEY, "MADOGUCHI_ADMIN_TOKEN": ADMIN_TOKEN,
+                                 "MADOGUCHI_VAR_DIR": str(var_dir)}
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def services(database_url: str, db: Database, desk: DeskConfig, clock: FixedClock, var_dir: Path) -> Services:
+    """The application's services on the test database and the fixed clock."""
+    return Services(settings=make_settings(database_url, var_dir), desk=desk, db=db, clock=clock,
+                    engine=IntakeEngine(desk, clock))
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

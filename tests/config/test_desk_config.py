@@ -1,0 +1,219 @@
+"""The shipped Kagoshima configuration and the loader's errors."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import ConfigError, DeskConfig, load_desk_config
+from config.desk import BUTTON_LABEL_MAX, DEFAULT_CONFIG_PATH
+
+LIST_KINDS = ("industries", "categories", "employee_bands", "dx_stages", "methods")
+QUICK_REPLY_ITEMS = 13
+
+
+@pytest.fixture(scope="module")
+def shipped() -> DeskConfig:
+    return load_desk_config()
+
+
+def _raw() -> dict[str, Any]:
+    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+
+
+def _write(tmp_path: Path, raw: dict[str, Any]) -> Path:
+    path = tmp_path / "desk.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_config_is_the_default_and_loads(shipped: DeskConfig) -> None:
+    assert shipped.source == str(DEFAULT_CONFIG_PATH)
+    assert shipped.desk.prefecture == "鹿児島県"
+    assert shipped.desk.phone and shipped.desk.hours and shipped.desk.name
+
+
+def test_all_43_municipalities_19_cities_20_towns_4_villages(shipped: DeskConfig) -> None:
+    assert len(shipped.municipalities) == 43
+    assert Counter(m.name[-1] for m in shipped.municipalities) == {"市": 19, "町": 20, "村": 4}
+    assert all(m.code.startswith("46") for m in shipped.municipalities)
+    assert shipped.municipality_by_code["46218"].name == "霧島市"
+
+
+def test_municipalities_by_region_match_the_bureaus(shipped: DeskConfig) -> None:
+    assert [r.id for r in shipped.regions] == [
+        "kagoshima",
+        "nansatsu",
+        "hokusatsu",
+        "aira_isa",
+        "osumi",
+        "kumage",
+        "oshima",
+    ]
+    counts = Counter(m.region for m in shipped.municipalities)
+    assert counts == {
+        "kagoshima": 5,
+        "nansatsu": 4,
+        "hokusatsu": 5,
+        "aira_isa": 4,
+        "osumi": 9,
+        "kumage": 4,
+        "oshima": 12,
+    }
+    assert shipped.region_by_id["kumage"].name == "熊毛支庁"
+
+
+def test_kana_readings_are_hiragana(shipped: DeskConfig) -> None:
+    for m in shipped.municipalities:
+        assert all(unicodedata.name(c).startswith("HIRAGANA") for c in m.kana), m.name
+
+
+def test_every_label_fits_a_button(shipped: DeskConfig) -> None:
+    labels = [a.label for a in shipped.areas]
+    labels += [c.label for kind in LIST_KINDS for c in getattr(shipped, kind)]
+    labels += [m.name for m in shipped.municipalities]
+    assert all(0 < len(label) <= BUTTON_LABEL_MAX for label in labels)
+
+
+def test_each_area_fits_one_quick_reply_with_a_back_button(shipped: DeskConfig) -> None:
+    per_area = Counter(m.area for m in shipped.municipalities)
+    assert set(per_area) == {a.id for a in shipped.areas}
+    assert max(per_area.values()) <= QUICK_REPLY_ITEMS - 1
+    assert len(shipped.areas) <= QUICK_REPLY_ITEMS
+
+
+def test_ambiguous_places_fit_a_quick_reply(shipped: DeskConfig) -> None:
+    for place in shipped.ambiguous_places:
+        assert place.municipalities, place.name
+        assert len(place.municipalities) + (1 if place.outside else 0) <= QUICK_REPLY_ITEMS
+
+
+def test_no_alias_is_claimed_twice_or_clashes_with_a_name(shipped: DeskConfig) -> None:
+    owners: dict[str, set[str]] = {}
+    for m in shipped.municipalities:
+        for key in (m.name, *m.aliases):
+            owners.setdefault(key, set()).add(m.code)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+    ambiguous = {p.name for p in shipped.ambiguous_places}
+    assert ambiguous.isdisjoint(owners)
+
+
+def test_the_reference_lists(shipped: DeskConfig) -> None:
+    industries = [c.id for c in shipped.industries]
+    assert sorted(industries) == sorted(set("ABCDEFGHIJKLMNOPQRT"))
+    assert industries[:4] == ["E", "D", "I", "M"] and industries[-1] == "T"
+    assert shipped.choice("industries", "T").label == "その他・わからない"  # type: ignore[union-attr]
+    assert all("，" in c.name for c in shipped.industries if c.id in "AIJKLMNH")
+    assert [c.id for c in shipped.categories] == [
+        "dx_strategy",
+        "efficiency",
+        "cloud_tools",
+        "ec_sales",
+        "web_sns",
+        "cashless",
+        "security",
+        "data_ai",
+        "manufacturing_dx",
+        "subsidy",
+        "hr_skills",
+        "finance",
+        "vendor_select",
+        "other",
+    ]
+    assert [c.id for c in shipped.employee_bands] == [
+        "none",
+        "1_5",
+        "6_20",
+        "21_50",
+        "51_100",
+        "101_300",
+        "301_",
+    ]
+    assert shipped.employee_bands[0].label == "なし（代表者のみ）"
+    assert [(c.id, c.label) for c in shipped.dx_stages] == [
+        ("not_started", "まだこれから"),
+        ("considering", "検討中"),
+        ("partial", "一部で導入済み"),
+        ("active", "積極的に推進中"),
+    ]
+    assert [(c.id, c.name) for c in shipped.methods] == [
+        ("visit_desk", "来所"),
+        ("onsite", "訪問(現地)"),
+        ("online", "オンライン(Web会議)"),
+        ("phone", "電話"),
+        ("email", "メール"),
+    ]
+
+
+def test_the_privacy_notice_is_short_and_says_what_it_must(shipped: DeskConfig) -> None:
+    text = shipped.privacy_notice.text
+    assert shipped.privacy_notice.version
+    assert len(text) < 1000
+    for must in ("鹿児島県", "統計", "同意", "安全", "開示", "訂正", "削除"):
+        assert must in text, must
+
+
+def test_a_missing_key_names_the_file_and_the_key(tmp_path: Path) -> None:
+    raw = _raw()
+    del raw["industries"]
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError) as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value) and "industries" in str(error.value)
+
+
+def test_a_label_too_long_for_a_button_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["categories"][2]["label"] = "あ" * (BUTTON_LABEL_MAX + 1)
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError, match=r"categories\.2\.label") as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_bad_jis_code_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["municipalities"][0]["code"] = "4620"
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError, match=r"municipalities\.0\.code") as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_an_unknown_region_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["municipalities"][0]["region"] = "nowhere"
+    path = _write(tmp_path, raw)
+    with pytest.raises(
+        ConfigError, match=r"municipalities\.鹿児島市\.region: unknown region 'nowhere'"
+    ) as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_an_ambiguous_place_with_an_unknown_code_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["ambiguous_places"][0]["municipalities"] = ["46999"]
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError, match=r"ambiguous_places\.種子島: unknown municipality code '46999'"):
+        load_desk_config(path)
+
+
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("desk: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML") as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_missing_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ConfigError, match="file not found") as error:
+        load_desk_config(path)
+    assert str(path) in str(error.value)
