@@ -111,7 +111,7 @@ class Answer:
 
 
 def _choices(desk: DeskConfig, kind: str) -> Sequence[Choice]:
-    return getattr(desk, kind)  # type: ignore[no-any-return]
+    return getattr(desk, kind)
 
 
 def _label(desk: DeskConfig, kind: str, choice_id: str | None) -> str:

@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.messages import Button, DatePicker, Inbound, OutMessage
 from handlers.services import Services
 from storage.contacts import get_or_create_contact
+from storage.models import Contact
 
 CHANNEL = "cli"
 
@@ -50,7 +51,8 @@ def run_chat(services: Services, *, input_fn: Callable[[str], str], output: Text
         else:
             inbound = Inbound.typed(line)
         with services.db.session() as session:
-            contact = session.get(type(contact), contact_id)
-            assert contact is not None
-            turn = services.engine.handle(session=session, contact=contact, inbound=inbound, channel=CHANNEL)
+            current = session.get(Contact, contact_id)
+            if current is None:
+                return 1
+            turn = services.engine.handle(session=session, contact=current, inbound=inbound, channel=CHANNEL)
             buttons = _show(turn.replies, output)

@@ -27,7 +27,9 @@ class Booking(Base):
     __tablename__ = "booking"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), index=True
+    )
     coordinator_id: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -44,7 +46,9 @@ class Booking(Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in BOOKING_STATUSES)})", name="status"),
-        CheckConstraint("starts_at < ends_at AND blocked_from <= starts_at AND ends_at <= blocked_until", name="span"),
+        CheckConstraint(
+            "starts_at < ends_at AND blocked_from <= starts_at AND ends_at <= blocked_until", name="span"
+        ),
         Index("ix_booking_coordinator_blocked", "coordinator_id", "blocked_from"),
         ExcludeConstraint(
             (column("coordinator_id"), "="),
@@ -121,6 +125,48 @@ def insert_hold_if_free(
         # PostgreSQL's exclusion constraint: another transaction took an overlapping range first.
         return None
     return booking
+
+
+def move_booking_if_free(
+    *,
+    session: Session,
+    booking_id: int,
+    coordinator_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    blocked_from: datetime,
+    blocked_until: datetime,
+    now: datetime,
+) -> bool:
+    """Moves a held or approved booking to another range; False when that range is taken or it is not active."""
+    _take_write_lock(session)
+    clash = select(Booking.id).where(
+        Booking.id != booking_id,
+        Booking.coordinator_id == coordinator_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.blocked_from < blocked_until,
+        Booking.blocked_until > blocked_from,
+    )
+    if session.execute(clash.limit(1)).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            result = session.execute(
+                update(Booking)
+                .where(Booking.id == booking_id, Booking.status.in_(ACTIVE_STATUSES))
+                .values(
+                    coordinator_id=coordinator_id,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    blocked_from=blocked_from,
+                    blocked_until=blocked_until,
+                    updated_at=now,
+                )
+                .returning(Booking.id)
+            )
+            return result.first() is not None
+    except IntegrityError:
+        return False
 
 
 def change_booking_status(

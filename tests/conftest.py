@@ -10,11 +10,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
-
-from fastapi.testclient import TestClient
 
 from bot.engine import IntakeEngine
 from config import DeskConfig, load_desk_config
