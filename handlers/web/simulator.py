@@ -1,23 +1,70 @@
-"""The browser simulator (demo mode): an owner's LINE chat in the browser, driving the same engine."""
+"""The browser simulator (demo mode): an owner's LINE chat in the browser, driving the same engine.
+
+Beside the phone, a pane reserved for the coordinator's Slack view shows the latest consultations.
+"""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
+from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.messages import Inbound
+from bot import texts
+from bot.engine import MENU
+from bot.intake import STEPS, Ctx, Step
+from bot.messages import Action, Button, Inbound, OutMessage
+from bot.postback import encode
+from bot.submission import previous_answers
+from config import DeskConfig
 from handlers.services import Services
 from handlers.web.admin import services
-from storage.contacts import get_or_create_contact
+from storage.clock import JST
+from storage.contacts import find_contact, get_or_create_contact
+from storage.conversations import get_conversation
+from storage.interactions import list_interactions
+from storage.models import Consultation, Contact
 
 CHANNEL = "simulator"
 COOKIE = "madoguchi_sim"
-TEMPLATE = Path(__file__).parent / "templates" / "simulator.html"
+HISTORY_LENGTH = 30
+DESK_FEED_LENGTH = 10
+MAX_PARAMS = 4
+
+WEB = Path(__file__).parent
+STATIC = WEB / "static"
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+PAGE_SECURITY = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+STATUS_LABELS = {
+    "submitted": "新規受付",
+    "held": "仮予約",
+    "approved": "確定",
+    "declined": "お断り",
+    "expired": "期限切れ",
+    "reminded": "確定（通知済み）",
+    "done": "対応済み",
+    "cancelled": "キャンセル",
+    "no_show": "不参加",
+}
+
+ServicesDep = Annotated[Services, Depends(services)]
+_pages = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=True)
 
 router = APIRouter()
 
@@ -30,23 +77,68 @@ class SimMessage(BaseModel):
     data: str = Field("", max_length=300)
     params: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("text", "data")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return value.replace("\x00", "")  # PostgreSQL refuses NUL in text; no keyboard types it
+
+    @field_validator("params")
+    @classmethod
+    def _few_short_params(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_PARAMS or any(len(k) > 20 or len(v) > 40 for k, v in value.items()):
+            raise ValueError("params: at most 4 short entries")
+        return value
+
 
 def _visitor(request: Request, response: Response) -> str:
-    visitor = request.cookies.get(COOKIE)
-    if not visitor or len(visitor) > 64:
+    visitor = _known_visitor(request)
+    if visitor is None:
         visitor = secrets.token_urlsafe(16)
-        response.set_cookie(COOKIE, visitor, httponly=True, samesite="lax", max_age=60 * 60 * 24 * 30)
+        response.set_cookie(
+            COOKIE,
+            visitor,
+            httponly=True,
+            samesite="lax",
+            max_age=60 * 60 * 24 * 30,
+            secure=request.url.scheme == "https",
+        )
     return visitor
 
 
+def _known_visitor(request: Request) -> str | None:
+    visitor = request.cookies.get(COOKIE)
+    return visitor if visitor and len(visitor) <= 64 else None
+
+
 @router.get("/", response_class=HTMLResponse)
-def simulator_page(svc: Services = Depends(services)) -> HTMLResponse:
-    html = TEMPLATE.read_text(encoding="utf-8").replace("{{desk_name}}", svc.desk.desk.name)
-    return HTMLResponse(html)
+def simulator_page(svc: ServicesDep) -> HTMLResponse:
+    """The simulated phone and the coordinator's pane."""
+    desk = svc.desk.desk
+    html = _pages.get_template("simulator.html").render(desk=desk)
+    return HTMLResponse(html, headers={**PAGE_SECURITY, "Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> FileResponse:
+    """The simulator's CSS and JavaScript (package data, found next to this module)."""
+    path = STATIC / name
+    if (
+        "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or path.suffix not in STATIC_TYPES
+        or not path.is_file()
+    ):
+        raise HTTPException(status_code=404, detail="not found")
+    return FileResponse(
+        path,
+        media_type=STATIC_TYPES[path.suffix],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.post("/sim/api/start")
-def start(request: Request, response: Response, svc: Services = Depends(services)) -> dict[str, Any]:
+def start(request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
     """Greets a new visitor, as LINE's follow event would."""
     visitor = _visitor(request, response)
     with svc.db.session() as session:
@@ -56,8 +148,7 @@ def start(request: Request, response: Response, svc: Services = Depends(services
 
 
 @router.post("/sim/api/message")
-def message(body: SimMessage, request: Request, response: Response,
-            svc: Services = Depends(services)) -> dict[str, Any]:
+def message(body: SimMessage, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
     """One message from the simulated phone; answers with the bot's replies."""
     visitor = _visitor(request, response)
     inbound = Inbound(body.kind, text=body.text, data=body.data, params=body.params)
@@ -65,3 +156,101 @@ def message(body: SimMessage, request: Request, response: Response,
         contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=visitor)
         turn = svc.engine.handle(session=session, contact=contact, inbound=inbound, channel=CHANNEL)
         return {"messages": [m.to_dict() for m in turn.replies], "consultation_id": turn.consultation_id}
+
+
+@router.get("/sim/api/history")
+def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
+    """This visitor's latest messages in order, and the quick replies that are open now, to restore the chat."""
+    visitor = _known_visitor(request)
+    if visitor is None:
+        return {"messages": [], "actions": []}
+    with svc.db.session() as session:
+        contact = find_contact(session=session, channel=CHANNEL, external_id=visitor)
+        if contact is None:
+            return {"messages": [], "actions": []}
+        rows = list_interactions(session=session, contact_id=contact.id)[-HISTORY_LENGTH:]
+        messages = [
+            {
+                "direction": r.direction,
+                "kind": r.kind,
+                "text": r.text or "",
+                "time": r.at.astimezone(JST).strftime("%H:%M"),
+            }
+            for r in rows
+        ]
+        actions: list[dict[str, Any]] = []
+        if rows and rows[-1].direction == "out" and rows[-1].consultation_id is None:
+            open_actions = _open_actions(session, svc.desk, contact)
+            if open_actions:
+                actions = OutMessage(texts.START_BUTTON, open_actions).to_dict()["actions"]
+        return {"messages": messages, "actions": actions}
+
+
+@router.get("/sim/api/desk")
+def desk_feed(svc: ServicesDep) -> dict[str, Any]:
+    """The latest consultations for the coordinator's pane: business data only, no personal data."""
+    desk = svc.desk
+    query = (
+        select(
+            Consultation.reference,
+            Consultation.company_name,
+            Consultation.municipality_code,
+            Consultation.category,
+            Consultation.method,
+            Consultation.status,
+            Consultation.channel,
+            Consultation.submitted_at,
+        )
+        .order_by(Consultation.submitted_at.desc(), Consultation.id.desc())
+        .limit(DESK_FEED_LENGTH)
+    )
+    with svc.db.session() as session:
+        rows = session.execute(query).all()
+    items = []
+    for row in rows:
+        municipality = desk.municipality_by_code.get(row.municipality_code)
+        category = desk.choice("categories", row.category)
+        method = desk.choice("methods", row.method)
+        items.append(
+            {
+                "reference": row.reference,
+                "company_name": row.company_name,
+                "municipality": municipality.name if municipality else row.municipality_code,
+                "category": category.label if category else row.category,
+                "method": method.label if method else row.method,
+                "status": row.status,
+                "status_label": STATUS_LABELS.get(row.status, row.status),
+                "channel": row.channel,
+                "submitted_at": row.submitted_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    return {"items": items}
+
+
+def _open_actions(session: Session, desk: DeskConfig, contact: Contact) -> tuple[Action, ...]:
+    """The buttons of the question the conversation waits on (the first page, when there are pages)."""
+    conversation = get_conversation(session=session, contact_id=contact.id)
+    if conversation is None:
+        return (Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON),)
+    if conversation.pending == "cancel":
+        pairs = ((texts.CANCEL_YES, "yes"), (texts.CANCEL_NO, "no"))
+    elif conversation.pending == "resume":
+        pairs = ((texts.RESUME_YES, "yes"), (texts.RESUME_NO, "no"))
+    else:
+        try:
+            step = Step(conversation.step)
+        except ValueError:
+            return ()
+        ctx = Ctx(
+            desk,
+            conversation.token,
+            step,
+            dict(conversation.answers or {}),
+            previous_answers(session=session, contact_id=contact.id),
+        )
+        asked = STEPS[step].ask(ctx, 0)
+        return asked[-1].actions if asked else ()
+    return tuple(
+        Button(label, encode(conversation.token, conversation.pending, value), display=label)
+        for label, value in pairs
+    )
