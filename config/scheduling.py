@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 METHOD_IDS = ("visit_desk", "onsite", "online", "phone", "email")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MethodId = Literal["visit_desk", "onsite", "online", "phone", "email"]
+RemotePolicy = Literal["whole_day", "online_only"]
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -138,12 +139,12 @@ class Coordinator(_Strict):
                 _no_overlap(hours, f"overrides.{day}")
         return self
 
-    def takes(self, *, category: str, region: str, method: str) -> bool:
-        """Whether this coordinator takes this kind of request."""
+    def takes(self, *, category: str, region: str | None, method: str) -> bool:
+        """Whether this coordinator takes this kind of request (region None: wherever it comes from)."""
         return (
             method in self.methods
             and ("*" in self.categories or category in self.categories)
-            and ("*" in self.regions or region in self.regions)
+            and (region is None or "*" in self.regions or region in self.regions)
         )
 
 
@@ -161,6 +162,10 @@ class Closures(_Strict):
             if not match or not 1 <= int(match[1]) <= 12 or not 1 <= int(match[2]) <= 31:
                 raise ValueError(f"year_end takes two MM-DD days: {part!r}")
         return value
+
+
+def _island_regions() -> dict[str, RemotePolicy]:
+    return {"kumage": "whole_day", "oshima": "whole_day"}
 
 
 class SlotRules(_Strict):
@@ -186,9 +191,7 @@ class SlotRules(_Strict):
         }
     )
     default_travel_minutes: int = Field(default=60, ge=0)
-    remote_regions: dict[str, Literal["whole_day", "online_only"]] = Field(
-        default_factory=lambda: {"kumage": "whole_day", "oshima": "whole_day"}
-    )
+    remote_regions: dict[str, RemotePolicy] = Field(default_factory=_island_regions)
     hold_expiry_minutes: int = Field(default=1440, ge=5)
     busy_cache_refresh_seconds: int = Field(default=300, ge=0)
     busy_cache_max_age_minutes: int = Field(default=360, ge=1)

@@ -30,7 +30,9 @@ def _at(day: date, minutes: int) -> datetime:
     return (datetime.combine(day, time(0), tzinfo=JST) + timedelta(minutes=minutes)).astimezone(UTC)
 
 
-def day_hours(coordinator: Coordinator, day: date, *, closures: Closures = DEFAULT_CLOSURES) -> tuple[str, ...]:
+def day_hours(
+    coordinator: Coordinator, day: date, *, closures: Closures = DEFAULT_CLOSURES
+) -> tuple[str, ...]:
     """The "HH:MM-HH:MM" ranges the coordinator works that day (empty when off)."""
     if is_desk_closed(day, closures=closures):
         return ()

@@ -10,11 +10,13 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from storage import models as _models  # noqa: F401  (the consultation table the foreign key names)
 from storage.base import Base, utcnow
 
 BOOKING_STATUSES = ("held", "approved", "declined", "expired", "cancelled", "done", "no_show")
 ACTIVE_STATUSES = ("held", "approved")
 _ACTIVE_SQL = "status IN ('held', 'approved')"
+OVERLAP_CONSTRAINT = "ex_booking_no_overlap"
 
 
 class Booking(Base):
@@ -55,7 +57,7 @@ class Booking(Base):
             (func.tstzrange(column("blocked_from"), column("blocked_until")), "&&"),
             using="gist",
             where=text(_ACTIVE_SQL),
-            name="ex_booking_no_overlap",
+            name=OVERLAP_CONSTRAINT,
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -69,6 +71,11 @@ def _take_write_lock(session: Session) -> None:
     # pysqlite engine has not begun at all until its first write, so the lock is taken here.
     if raw is not None and not raw.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT or OVERLAP_CONSTRAINT in str(exc.orig)
 
 
 def insert_hold_if_free(
@@ -121,9 +128,10 @@ def insert_hold_if_free(
             )
             session.add(booking)
             session.flush()
-    except IntegrityError:
-        # PostgreSQL's exclusion constraint: another transaction took an overlapping range first.
-        return None
+    except IntegrityError as exc:
+        if _is_overlap(exc):  # another transaction took an overlapping range first
+            return None
+        raise
     return booking
 
 
@@ -165,8 +173,10 @@ def move_booking_if_free(
                 .returning(Booking.id)
             )
             return result.first() is not None
-    except IntegrityError:
-        return False
+    except IntegrityError as exc:
+        if _is_overlap(exc):
+            return False
+        raise
 
 
 def change_booking_status(
@@ -198,9 +208,10 @@ def expire_held_bookings(*, session: Session, now: datetime) -> list[int]:
     return sorted(row[0] for row in result)
 
 
-def set_booking_external_uid(*, session: Session, booking_id: int, external_uid: str | None) -> None:
+def set_booking_external_uid(*, session: Session, booking: Booking, external_uid: str | None) -> None:
     """Records the uid of the event written to the coordinator's calendar."""
-    session.execute(update(Booking).where(Booking.id == booking_id).values(external_uid=external_uid))
+    booking.external_uid = external_uid
+    session.flush()
 
 
 def get_booking(*, session: Session, booking_id: int) -> Booking | None:

@@ -61,6 +61,7 @@ class _Entry:
     start: datetime
     end: datetime
     intervals: tuple[BusyInterval, ...] = field(default_factory=tuple)
+    outdated: bool = False
 
 
 class CachedCalendar:
@@ -89,12 +90,19 @@ class CachedCalendar:
         now = self.clock.now()
         with self._lock:
             entry = self._entry
-        if entry and entry.start <= start and end <= entry.end and now - entry.fetched_at <= self.refresh:
+        fresh = entry and not entry.outdated and now - entry.fetched_at <= self.refresh
+        if entry and fresh and entry.start <= start and end <= entry.end:
             return self._from_entry(entry, start, end, "cache")
         try:
             intervals = tuple(self.provider.fetch_busy(start, end))
-        except ProviderError as exc:
-            return self._on_failure(exc, start, end, now)
+        except Exception as exc:
+            # Whatever a calendar does wrong, the conversation goes on without it.
+            failure = (
+                exc
+                if isinstance(exc, ProviderError)
+                else ProviderError(f"calendar failed ({type(exc).__name__})")
+            )
+            return self._on_failure(failure, start, end, now)
         with self._lock:
             self._entry = _Entry(fetched_at=now, start=start, end=end, intervals=intervals)
             self._succeeded(now)
@@ -137,10 +145,17 @@ class CachedCalendar:
     def _guarded(self, call: Callable[[], T]) -> T:
         try:
             result = call()
-        except ProviderError as exc:
+        except Exception as exc:
+            failure = (
+                exc
+                if isinstance(exc, ProviderError)
+                else ProviderError(f"calendar failed ({type(exc).__name__})")
+            )
             with self._lock:
-                self._failed(exc, self.clock.now())
-            raise
+                self._failed(failure, self.clock.now())
+            if failure is exc:
+                raise
+            raise failure from exc
         self.forget()
         return result
 
@@ -157,6 +172,7 @@ class CachedCalendar:
         self._guarded(lambda: self.provider.delete_event(uid))
 
     def forget(self) -> None:
-        """Drops the cache so the next read goes to the calendar (after the desk itself wrote to it)."""
+        """Makes the next read go to the calendar (the desk wrote to it); the old read stays as a fallback."""
         with self._lock:
-            self._entry = None
+            if self._entry is not None:
+                self._entry.outdated = True

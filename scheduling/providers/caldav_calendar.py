@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-import caldav
+from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 
 from config.scheduling import CalendarSettings
@@ -27,7 +27,7 @@ class CalDAVCalendar:
     @contextmanager
     def _calendar(self) -> Iterator[Any]:
         try:
-            with caldav.DAVClient(
+            with DAVClient(
                 url=self.settings.url,
                 username=self.settings.username or None,
                 password=self.settings.password(),

@@ -23,7 +23,9 @@ class IcsFeedCalendar:
     def fetch_busy(self, start: datetime, end: datetime) -> list[BusyInterval]:
         """Downloads the feed and expands the events that fall in the window."""
         password = self.settings.password()
-        auth = httpx.BasicAuth(self.settings.username, password) if self.settings.username and password else None
+        auth = (
+            httpx.BasicAuth(self.settings.username, password) if self.settings.username and password else None
+        )
         try:
             with httpx.Client(
                 timeout=self.settings.timeout_seconds, transport=self.transport, follow_redirects=True

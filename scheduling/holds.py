@@ -1,0 +1,131 @@
+"""Holding a chosen slot for a consultation, releasing and expiring holds, and the booking's calendar copy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from scheduling.calendars import CalendarService
+from scheduling.providers import CalendarEvent
+from scheduling.slots import Slot
+from storage.bookings import (
+    Booking,
+    change_booking_status,
+    expire_held_bookings,
+    insert_hold_if_free,
+    list_bookings_for_coordinator,
+    move_booking_if_free,
+    set_booking_external_uid,
+)
+from storage.clock import Clock
+
+__all__ = [
+    "booking_event",
+    "expire_holds",
+    "list_bookings_for_coordinator",
+    "move_booking",
+    "place_hold",
+    "release_hold",
+    "sync_booking_to_calendar",
+]
+
+
+def place_hold(
+    *,
+    session: Session,
+    consultation_id: int,
+    slot: Slot,
+    clock: Clock,
+    place: str | None = None,
+    meeting_url: str | None = None,
+) -> Booking | None:
+    """Holds the slot for the consultation (its earlier hold released); None when someone else has it."""
+    now = clock.now()
+    if slot.starts_at <= now:
+        return None
+    expires = min(now + timedelta(minutes=slot.hold_minutes), slot.starts_at)
+    return insert_hold_if_free(
+        session=session,
+        consultation_id=consultation_id,
+        coordinator_id=slot.coordinator_id,
+        method=slot.method,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        blocked_from=slot.blocked_from,
+        blocked_until=slot.blocked_until,
+        hold_expires_at=expires,
+        now=now,
+        place=place,
+        meeting_url=meeting_url,
+    )
+
+
+def release_hold(*, session: Session, booking_id: int, clock: Clock) -> bool:
+    """Gives a held slot back (the owner changed their mind); False when it was no longer held."""
+    return change_booking_status(
+        session=session,
+        booking_id=booking_id,
+        from_statuses=("held",),
+        to_status="cancelled",
+        now=clock.now(),
+    )
+
+
+def expire_holds(*, session: Session, clock: Clock) -> list[int]:
+    """Expires every hold past its time; returns the ids, for telling the owners."""
+    return expire_held_bookings(session=session, now=clock.now())
+
+
+def move_booking(*, session: Session, booking_id: int, slot: Slot, clock: Clock) -> bool:
+    """Moves a held or approved booking to another slot (same rules as a hold); False when it is taken."""
+    return move_booking_if_free(
+        session=session,
+        booking_id=booking_id,
+        coordinator_id=slot.coordinator_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        blocked_from=slot.blocked_from,
+        blocked_until=slot.blocked_until,
+        now=clock.now(),
+    )
+
+
+def booking_event(
+    booking: Booking, *, summary: str, location: str = "", description: str = ""
+) -> CalendarEvent:
+    """The calendar event of a booking; the texts are the caller's (keep personal data out of them)."""
+    return CalendarEvent(
+        uid=booking.external_uid or f"madoguchi-booking-{booking.id}",
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        summary=summary,
+        location=location or booking.place or "",
+        description=description,
+        url=booking.meeting_url or "",
+    )
+
+
+def sync_booking_to_calendar(
+    *,
+    session: Session,
+    calendars: CalendarService,
+    booking: Booking,
+    summary: str,
+    location: str = "",
+    description: str = "",
+) -> None:
+    """Brings the coordinator's calendar in line with the booking: written or moved when approved, else removed.
+
+    Raises ProviderError when the calendar fails; the booking itself stays as it is.
+    """
+    if booking.status == "approved":
+        event = booking_event(booking, summary=summary, location=location, description=description)
+        if booking.external_uid:
+            calendars.move_booking(booking.coordinator_id, event)
+        else:
+            uid = calendars.write_booking(booking.coordinator_id, event)
+            set_booking_external_uid(session=session, booking=booking, external_uid=uid)
+    elif booking.external_uid:
+        calendars.delete_booking(booking.coordinator_id, booking.external_uid)
+        set_booking_external_uid(session=session, booking=booking, external_uid=None)

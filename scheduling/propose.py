@@ -1,0 +1,60 @@
+"""Proposing slots for a request: calendars and desk bookings gathered, then the slot finder."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from config.scheduling import SchedulingConfig
+from scheduling.availability import jst_date, jst_midnight
+from scheduling.calendars import CalendarService
+from scheduling.slots import (
+    HeldSpan,
+    Occupancy,
+    Proposal,
+    SlotRequest,
+    booking_window,
+    find_slots,
+    match_coordinators,
+)
+from storage.bookings import list_active_bookings
+
+
+def propose_slots(
+    *, session: Session, config: SchedulingConfig, calendars: CalendarService, request: SlotRequest
+) -> Proposal:
+    """The best free slots for the request, read from the coordinators' calendars and the desk's bookings."""
+    rules = config.rules
+    needs_no_calendar = request.method not in rules.duration_minutes or (
+        request.method == "onsite" and rules.remote_regions.get(request.region) == "online_only"
+    )
+    coordinators = [] if needs_no_calendar else match_coordinators(config, request)
+    if not coordinators:
+        return find_slots(config=config, request=request, occupancy={})
+    window_start, window_end = booking_window(config, request.now)
+    # Whole Japanese days, so requests made during the same day share one cached fetch.
+    fetch_from = jst_midnight(jst_date(window_start))
+    busy = calendars.busy([c.id for c in coordinators], fetch_from, window_end)
+    held: defaultdict[str, list[HeldSpan]] = defaultdict(list)
+    margin = timedelta(days=1)
+    for booking in list_active_bookings(session=session, start=fetch_from - margin, end=window_end + margin):
+        held[booking.coordinator_id].append(
+            HeldSpan(
+                starts_at=booking.starts_at,
+                blocked_from=booking.blocked_from,
+                blocked_until=booking.blocked_until,
+            )
+        )
+    occupancy = {
+        cid: Occupancy(
+            busy=[(b.starts_at, b.ends_at) for b in result.intervals],
+            bookings=held.get(cid, []),
+            known_from=result.known_from,
+            known_until=result.known_until,
+            failed=result.failed,
+        )
+        for cid, result in busy.items()
+    }
+    return find_slots(config=config, request=request, occupancy=occupancy)

@@ -1,0 +1,202 @@
+"""Proposing slots from calendars and desk bookings, holding one, and the booking's calendar copy."""
+
+from __future__ import annotations
+
+import uuid
+
+import caldav
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.scheduling import SchedulingConfig, load_scheduling_config
+from scheduling.calendars import CalendarService
+from scheduling.holds import place_hold, sync_booking_to_calendar
+from scheduling.labels import label_slot
+from scheduling.propose import propose_slots
+from scheduling.slots import Proposal, SlotRequest
+from storage.bookings import change_booking_status, get_booking
+from storage.clock import FixedClock
+from tests.scheduling.support import (
+    RADICALE_PASSWORD,
+    RADICALE_USER,
+    FeedServer,
+    RadicaleServer,
+    ics_document,
+    jst,
+    make_config,
+)
+
+
+def request(clock: FixedClock, **fields: str) -> SlotRequest:
+    values = {"method": "online", "category": "other", "region": "kagoshima"} | fields
+    return SlotRequest(now=clock.now(), **values)
+
+
+def propose(
+    sessions: sessionmaker[Session],
+    config: SchedulingConfig,
+    calendars: CalendarService,
+    clock: FixedClock,
+    **fields: str,
+) -> Proposal:
+    with sessions() as session:
+        return propose_slots(
+            session=session, config=config, calendars=calendars, request=request(clock, **fields)
+        )
+
+
+def test_desk_bookings_and_feed_busy_times_are_both_respected(
+    session_factory: sessionmaker[Session], clock: FixedClock, feed: FeedServer
+) -> None:
+    feed.body = ics_document(
+        "UID:x\nDTSTAMP:20261101T000000Z\nDTSTART;TZID=Asia/Tokyo:20261126T090000\nDTEND;TZID=Asia/Tokyo:20261126T170000"
+    )
+    config = make_config(
+        [{"id": "a", "name": "A", "calendar": {"provider": "ics", "url": feed.url}}], proposals=3
+    )
+    calendars = CalendarService(config, clock=clock)
+    first = propose(session_factory, config, calendars, clock)
+    assert [label_slot(s) for s in first.slots] == ["11/27(金) 09:00", "11/30(月) 09:00", "12/1(火) 09:00"]
+
+    with session_factory() as session, session.begin():
+        assert place_hold(session=session, consultation_id=1, slot=first.slots[0], clock=clock) is not None
+    again = propose(session_factory, config, calendars, clock)
+    assert [label_slot(s) for s in again.slots] == ["11/27(金) 10:30", "11/30(月) 09:00", "12/1(火) 09:00"]
+    assert feed.requests == 1  # the second proposal was served from the cache
+
+
+def test_a_taken_slot_is_refused_quietly_and_fresh_slots_follow(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    config = make_config()
+    calendars = CalendarService(config, clock=clock)
+    offered = propose(session_factory, config, calendars, clock).slots
+    with session_factory() as session, session.begin():
+        assert place_hold(session=session, consultation_id=1, slot=offered[0], clock=clock) is not None
+    with session_factory() as session, session.begin():
+        assert place_hold(session=session, consultation_id=2, slot=offered[0], clock=clock) is None
+    fresh = propose(session_factory, config, calendars, clock).slots
+    assert offered[0] not in fresh
+    with session_factory() as session, session.begin():
+        assert place_hold(session=session, consultation_id=2, slot=fresh[0], clock=clock) is not None
+
+
+def test_a_failed_calendar_without_cache_says_so(
+    session_factory: sessionmaker[Session], clock: FixedClock, feed: FeedServer
+) -> None:
+    feed.status = 500
+    config = make_config([{"id": "a", "name": "A", "calendar": {"provider": "ics", "url": feed.url}}])
+    calendars = CalendarService(config, clock=clock)
+    proposal = propose(session_factory, config, calendars, clock)
+    assert (proposal.status, proposal.unavailable) == ("calendar_unavailable", ("a",))
+    assert calendars.status()["status"] == "degraded"
+
+
+def test_unscheduled_requests_read_no_calendar(
+    session_factory: sessionmaker[Session], clock: FixedClock, feed: FeedServer
+) -> None:
+    config = make_config(
+        [{"id": "a", "name": "A", "calendar": {"provider": "ics", "url": feed.url}}],
+        remote_regions={"oshima": "online_only"},
+    )
+    calendars = CalendarService(config, clock=clock)
+    assert propose(session_factory, config, calendars, clock, method="email").status == "not_scheduled"
+    assert (
+        propose(session_factory, config, calendars, clock, method="onsite", region="oshima").status
+        == "online_only"
+    )
+    assert feed.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected_first"),
+    [
+        ({"category": "ec_sales"}, "11/26(木) 10:00"),  # 例）鈴木: equal load, first by id
+        ({"category": "manufacturing_dx", "method": "onsite", "region": "osumi"}, "11/26(木) 10:30"),
+        ({"category": "manufacturing_dx", "method": "onsite", "region": "oshima"}, "11/26(木) 終日"),
+    ],
+)
+def test_the_shipped_examples_propose_real_slots(
+    session_factory: sessionmaker[Session], clock: FixedClock, fields: dict[str, str], expected_first: str
+) -> None:
+    config = load_scheduling_config()
+    proposal = propose(session_factory, config, CalendarService(config, clock=clock), clock, **fields)
+    assert proposal.status == "ok" and len(proposal.slots) == 5
+    assert label_slot(proposal.slots[0]) == expected_first
+
+
+def test_the_shipped_examples_offer_saturdays_and_holidays(session_factory: sessionmaker[Session]) -> None:
+    config = load_scheduling_config()
+    calendars = CalendarService(config, clock=FixedClock(jst(2026, 11, 17, 9)))
+    saturday = propose(
+        session_factory, config, calendars, FixedClock(jst(2026, 11, 17, 9)), category="web_sns"
+    )
+    assert "11/21(土) 10:00" in [label_slot(s) for s in saturday.slots]
+    holiday = propose(
+        session_factory, config, calendars, FixedClock(jst(2026, 11, 19, 9)), category="manufacturing_dx"
+    )
+    assert "11/23(月・祝) 09:00" in [label_slot(s) for s in holiday.slots]
+
+
+def test_an_approved_booking_is_written_moved_and_removed_in_caldav(
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    radicale: RadicaleServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
+    cal_id = f"desk-{uuid.uuid4().hex[:8]}"
+    with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+        client.principal().make_calendar(name="desk", cal_id=cal_id)
+    dav = {
+        "provider": "caldav",
+        "url": radicale.url,
+        "username": RADICALE_USER,
+        "password_env": "MADOGUCHI_TEST_CALDAV_PASSWORD",
+        "calendar_path": f"/{RADICALE_USER}/{cal_id}/",
+    }
+    config = make_config([{"id": "a", "name": "A", "calendar": dav}], busy_cache_refresh_seconds=3600)
+    calendars = CalendarService(config, clock=clock)
+    offered = propose(session_factory, config, calendars, clock).slots
+    with session_factory() as session, session.begin():
+        booking = place_hold(session=session, consultation_id=1, slot=offered[0], clock=clock)
+        assert booking is not None
+        assert change_booking_status(
+            session=session,
+            booking_id=booking.id,
+            from_statuses=("held",),
+            to_status="approved",
+            now=clock.now(),
+        )
+        sync_booking_to_calendar(
+            session=session, calendars=calendars, booking=booking, summary="窓口相談（オンライン）"
+        )
+        assert booking.external_uid == f"madoguchi-booking-{booking.id}"
+    busy = calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"]
+    assert [(b.starts_at, b.ends_at) for b in busy.intervals] == [(offered[0].starts_at, offered[0].ends_at)]
+
+    from scheduling.holds import move_booking
+
+    with session_factory() as session, session.begin():
+        assert move_booking(session=session, booking_id=booking.id, slot=offered[2], clock=clock)
+        moved = get_booking(session=session, booking_id=booking.id)
+        assert moved is not None
+        sync_booking_to_calendar(
+            session=session, calendars=calendars, booking=moved, summary="窓口相談（オンライン）"
+        )
+    busy = calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"]
+    assert [b.starts_at for b in busy.intervals] == [offered[2].starts_at]
+
+    with session_factory() as session, session.begin():
+        assert change_booking_status(
+            session=session,
+            booking_id=booking.id,
+            from_statuses=("approved",),
+            to_status="cancelled",
+            now=clock.now(),
+        )
+        cancelled = get_booking(session=session, booking_id=booking.id)
+        assert cancelled is not None
+        sync_booking_to_calendar(session=session, calendars=calendars, booking=cancelled, summary="")
+        assert cancelled.external_uid is None
+    assert calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"].intervals == ()
