@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -32,8 +33,10 @@ from bot.intake import (
 from bot.messages import Button, Inbound, OutMessage, check_reply
 from bot.normalize import normalize
 from bot.postback import decode, encode
+from bot.slots import SlotBook
 from bot.submission import previous_answers, submit_intake
 from config import DeskConfig
+from scheduling import CalendarService, Slot
 from storage.clock import Clock
 from storage.consultations import has_consent, record_consent
 from storage.conversations import delete_conversation, get_conversation
@@ -71,9 +74,10 @@ def _command(inbound: Inbound) -> str | None:
 class IntakeEngine:
     """Runs the intake conversation for one contact at a time, inside the caller's transaction."""
 
-    def __init__(self, desk: DeskConfig, clock: Clock) -> None:
+    def __init__(self, desk: DeskConfig, clock: Clock, calendars: CalendarService | None = None) -> None:
         self.desk = desk
         self.clock = clock
+        self.calendars = calendars or CalendarService(desk.scheduling, clock=clock)
 
     # Entry points
     def handle(self, *, session: Session, contact: Contact, inbound: Inbound, channel: str) -> Turn:
@@ -101,6 +105,14 @@ class IntakeEngine:
             return self._idle(session, contact, inbound, postback)
 
         ctx = self._ctx(session, contact, conversation)
+        turn = self._continue(session, contact, conversation, ctx, inbound, postback, channel)
+        state = inspect(conversation)
+        if state.persistent or state.pending:  # not ended (submitted, cancelled, declined) by this turn
+            conversation.answers = dict(ctx.answers)  # a new object, so the change is saved
+        return turn
+
+    def _continue(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
+                  inbound: Inbound, postback: Any, channel: str) -> Turn:
         now = self.clock.now()
         idle_for = now - conversation.updated_at
         conversation.updated_at = now
@@ -132,7 +144,7 @@ class IntakeEngine:
             return Turn([OutMessage(texts.NON_TEXT), *self._ask(ctx)])
 
         result = STEPS[Step(conversation.step)].answer(ctx, Answer(inbound.text, value, inbound))
-        conversation.answers = dict(ctx.answers)  # a new object, so the change is saved
+        conversation.answers = dict(ctx.answers)
         match result:
             case Stay(replies=replies):
                 return Turn(replies)
@@ -147,7 +159,7 @@ class IntakeEngine:
             case Decline():
                 return self._decline(session, contact)
             case Submit():
-                return self._submit(session, contact, conversation, channel)
+                return self._submit(session, contact, conversation, channel, ctx)
         raise AssertionError(f"unknown step result {result!r}")
 
     def _idle(self, session: Session, contact: Contact, inbound: Inbound, postback: Any) -> Turn:
@@ -179,6 +191,8 @@ class IntakeEngine:
         current = Step(conversation.step)
         if conversation.editing:
             follow = STEPS[current].then_while_editing
+            if follow is not None and not STEPS[follow].when(ctx):
+                follow = None
             target = follow if follow else Step.SUMMARY
             return self._go(conversation, ctx, target, editing=follow is not None, remember=False)
         return self._go(conversation, ctx, next_step(ctx, current), remember=remember)
@@ -273,9 +287,19 @@ class IntakeEngine:
         return Turn([OutMessage(texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours),
                                 (self._start_button(),))])
 
-    def _submit(self, session: Session, contact: Contact, conversation: Conversation, channel: str) -> Turn:
+    def _submit(self, session: Session, contact: Contact, conversation: Conversation, channel: str,
+                ctx: Ctx) -> Turn:
+        slot = conversation.answers.get("slot")
+        book = ctx.slots
+        if slot and book is not None and book.wants_slot(conversation.answers) and not book.ensure_hold(
+                Slot.from_dict(slot)):
+            conversation.answers = {k: v for k, v in conversation.answers.items() if k != "slot"}
+            ctx.answers = dict(conversation.answers)
+            return Turn([OutMessage(texts.SLOT_LAPSED), *self._go(conversation, ctx, Step.SLOT, editing=True)])
         consultation = submit_intake(session=session, desk=self.desk, contact=contact, channel=channel,
                                      answers=conversation.answers, clock=self.clock)
+        if slot and book is not None and book.wants_slot(conversation.answers):
+            book.attach(consultation.id)
         delete_conversation(session=session, contact_id=contact.id)
         answers = conversation.answers
         how = (texts.HOW_BY_PHONE if answers.get("method") == "phone" else
@@ -287,7 +311,8 @@ class IntakeEngine:
     # Helpers
     def _ctx(self, session: Session, contact: Contact, conversation: Conversation) -> Ctx:
         return Ctx(self.desk, conversation.token, Step(conversation.step), dict(conversation.answers or {}),
-                   previous_answers(session=session, contact_id=contact.id))
+                   previous_answers(session=session, contact_id=contact.id),
+                   SlotBook(session, self.desk, self.calendars, self.clock, contact.id))
 
     def _button(self, conversation: Conversation, step: str, label: str, value: str) -> Button:
         return Button(label, encode(conversation.token, step, value), display=label)

@@ -14,12 +14,14 @@ from enum import StrEnum
 from typing import Any
 
 from bot import texts
-from bot.messages import Action, Button, Inbound, OutMessage
+from bot.messages import Action, Button, DatePicker, Inbound, OutMessage
 from bot.normalize import is_emoji_only, match_choice, normalize
 from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
 from bot.postback import encode
+from bot.slots import SlotBook, parse_picker_value, picker_value
 from bot.validation import COMPANY_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, check_text, parse_contact
 from config import Choice, DeskConfig
+from scheduling import Proposal, Slot, label_slot, label_slot_range
 
 FLOW = "intake"
 PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replies
@@ -38,6 +40,7 @@ class Step(StrEnum):
     DESCRIPTION = "description"
     DX_STAGE = "dx_stage"
     METHOD = "method"
+    SLOT = "slot"
     CONTACT = "contact"
     SUMMARY = "summary"
     EDIT = "edit"
@@ -52,6 +55,7 @@ class Ctx:
     step: Step
     answers: dict[str, Any]
     previous: dict[str, Any] | None = None  # the owner's last consultation, for reuse
+    slots: SlotBook | None = None  # coordinators' free times and holds, for meetings
 
     def button(self, label: str, value: str, step: Step | None = None) -> Button:
         return Button(label, encode(self.token, str(step or self.step), value), display=label)
@@ -306,6 +310,91 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
     return Stay(_ask_municipality(ctx))
 
 
+def _slot_applies(ctx: Ctx) -> bool:
+    return ctx.slots is not None and ctx.slots.wants_slot(ctx.answers)
+
+
+def _answer_method(ctx: Ctx, reply: Answer) -> Result:
+    result = _METHOD.answer(ctx, reply)
+    if isinstance(result, Advance) and not _slot_applies(ctx) and ctx.slots is not None:
+        ctx.slots.release()
+        ctx.answers.pop("slot", None)
+        ctx.answers.pop("slot_later", None)
+    return result
+
+
+def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
+    """The free times as buttons, or why there are none; remembers what was offered."""
+    assert ctx.slots is not None
+    proposal: Proposal = ctx.slots.propose(ctx.answers, around)
+    later = ctx.button(texts.DECIDE_LATER, "later")
+    picker: list[Action] = []
+    if proposal.window_start and proposal.window_end:
+        picker = [DatePicker(texts.OTHER_TIME, encode(ctx.token, str(Step.SLOT), "picker"),
+                             initial=picker_value(around or proposal.window_start),
+                             min=picker_value(proposal.window_start), max=picker_value(proposal.window_end))]
+    if proposal.status == "online_only":
+        return [OutMessage(texts.ISLAND_ONLINE, (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later))]
+    if proposal.status == "ok" and proposal.slots:
+        offered = proposal.slots[:11]
+        ctx.answers["_offered"] = {s.token: s.as_dict() for s in offered}
+        minutes = ctx.desk.scheduling.rules.duration_minutes.get(ctx.answers["method"], 60)
+        if around is not None:
+            text = texts.SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}")
+        elif offered[0].whole_day:
+            text = texts.ASK_SLOT_WHOLE_DAY
+        else:
+            text = texts.ASK_SLOT.format(minutes=minutes)
+        buttons = [ctx.button(label_slot(s), f"pick:{s.token}") for s in offered]
+        return [OutMessage(text, (*buttons, *picker, later))]
+    if around is not None:
+        return [OutMessage(texts.NO_SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}"), (*picker, later))]
+    reason = texts.CALENDAR_UNAVAILABLE if proposal.status == "calendar_unavailable" else texts.NO_SLOTS
+    return [OutMessage(reason, (ctx.button(texts.NEXT, "later"), *picker))]
+
+
+def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return _slot_prompt(ctx)
+
+
+def _take_slot(ctx: Ctx, slot: Slot) -> Result:
+    assert ctx.slots is not None
+    if not ctx.slots.hold(slot):
+        return Stay([OutMessage(texts.SLOT_TAKEN), *_slot_prompt(ctx)])
+    ctx.answers["slot"] = slot.as_dict()
+    ctx.answers.pop("slot_later", None)
+    ctx.answers.pop("_offered", None)
+    return Advance()
+
+
+def _answer_slot(ctx: Ctx, reply: Answer) -> Result:
+    assert ctx.slots is not None
+    offered: dict[str, dict[str, Any]] = ctx.answers.get("_offered") or {}
+    value = reply.value
+    if value is None:  # typed: one of the offered labels, or "later"
+        said = normalize(reply.text)
+        value = next((f"pick:{t}" for t, d in offered.items() if normalize(label_slot(Slot.from_dict(d))) == said),
+                     "later" if said and said in {normalize(texts.DECIDE_LATER), normalize(texts.NEXT)} else None)
+    if value == "later":
+        ctx.slots.release()
+        ctx.answers.pop("slot", None)
+        ctx.answers["slot_later"] = True
+        return Advance()
+    if value == "online":
+        ctx.answers["method"] = "online"
+        return Stay(_slot_prompt(ctx))
+    if value == "picker":
+        params = reply.inbound.params if reply.inbound else {}
+        around = parse_picker_value(params.get("datetime") or params.get("date") or "")
+        if around is None:
+            return Stay([OutMessage(texts.PICKER_INVALID), *_slot_prompt(ctx)])
+        return Stay(_slot_prompt(ctx, around))
+    if value and value.startswith("pick:") and value[5:] in offered:
+        return _take_slot(ctx, Slot.from_dict(offered[value[5:]]))
+    notice = texts.STALE_BUTTON if value else texts.CHOOSE_FROM_BUTTONS
+    return Stay([OutMessage(notice), *_slot_prompt(ctx)])
+
+
 def _ask_contact(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     return [OutMessage(_with_current(ctx, texts.ASK_CONTACT, "contact"))]
 
@@ -321,7 +410,8 @@ def _answer_contact(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _ask_summary(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    summary = summary_lines(ctx.desk, ctx.answers, tuple(texts.SUMMARY_LABELS))
+    keys = tuple(k for k in texts.SUMMARY_LABELS if k != "slot" or _slot_applies(ctx))
+    summary = summary_lines(ctx.desk, ctx.answers, keys)
     actions = (ctx.button(texts.SUBMIT, "submit"), ctx.button(texts.EDIT, "edit"))
     return [OutMessage(texts.SUMMARY.format(summary=summary), actions)]
 
@@ -337,9 +427,9 @@ def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
-    by_field = {"contact": Step.CONTACT}
+    by_field: dict[str, Step] = {}
     for step, spec in STEPS.items():
-        if spec.field and spec.field in texts.EDIT_LABELS:
+        if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or _slot_applies(ctx)):
             by_field.setdefault(spec.field, step)
     return [(texts.EDIT_LABELS[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
 
@@ -363,6 +453,9 @@ def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
         if target:
             return EditField(target)
     return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_edit(ctx)])
+
+
+_METHOD = choice_step("method", "methods", texts.ASK_METHOD)
 
 
 def _has_previous(ctx: Ctx) -> bool:
@@ -397,7 +490,8 @@ STEPS: dict[Step, StepSpec] = {
                                 none_label=texts.NO_SECOND),
     Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
     Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
-    Step.METHOD: choice_step("method", "methods", texts.ASK_METHOD),
+    Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
+    Step.SLOT: StepSpec(_ask_slot, _answer_slot, field="slot", when=_slot_applies),
     Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact"),
     Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
     Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary
@@ -408,7 +502,7 @@ ORDER: list[Step] = list(STEPS)
 def next_step(ctx: Ctx, after: Step) -> Step:
     """The step that follows `after`, skipping those that do not apply."""
     for step in ORDER[ORDER.index(after) + 1:]:
-        if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous)):
+        if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
             return step
     return Step.SUMMARY
 
@@ -437,6 +531,10 @@ def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
             return _label(desk, "methods", value)
         case "contact":
             return " / ".join(v for v in (answers.get("phone"), answers.get("email")) if v)
+        case "slot":
+            if value:
+                return label_slot_range(Slot.from_dict(value))
+            return texts.SLOT_LATER_SUMMARY if answers.get("slot_later") else ""
         case _:
             return str(value) if value else ""
 

@@ -82,6 +82,7 @@ SUMMARY_LABELS = {
     "description": "ご相談内容",
     "dx_stage": "取り組み状況",
     "method": "相談方法",
+    "slot": "ご希望の日時",
     "contact": "ご連絡先",
 }
 SUMMARY_SECOND = "（ほか：{name}）"
@@ -95,6 +96,7 @@ EDIT_LABELS = {
     "description": "ご相談内容",
     "dx_stage": "取り組み状況",
     "method": "相談方法",
+    "slot": "希望日時",
     "contact": "ご連絡先",
 }
 
@@ -129,3 +131,23 @@ NEXT_PAGE_CATEGORY = "その他の分野"
 PREV_PAGE = "前に戻る"
 CHOOSE_AREA_AGAIN = "地域を選び直す"
 OUTSIDE_OPTION = "県外（{name}）"
+
+# Meeting times (after the method, for 来所・訪問・オンライン)
+ASK_SLOT = "ご都合のよい日時を選んでください（{minutes}分ほど）。\nほかの日時は「他の日時」からお選びいただけます。"
+ASK_SLOT_WHOLE_DAY = "訪問できる日を選んでください（島へのご訪問は1日がかりになります）。"
+SLOTS_AROUND = "{moment}ごろの空き日時です。"
+SLOT_TAKEN = "申し訳ありません。その日時はちょうど埋まりました。ほかの日時からお選びください。"
+SLOT_LAPSED = "申し訳ありません。お選びの日時が埋まってしまいました。もう一度お選びください。"
+NO_SLOTS = "申し訳ありません。近い日程に空きが見つかりませんでした。\n担当のコーディネーターから日程をご連絡します。"
+NO_SLOTS_AROUND = "{moment}の前後に空きが見つかりませんでした。ほかの日時をお選びいただくか、日程のご相談をお選びください。"
+CALENDAR_UNAVAILABLE = "ただいま空き状況を確認できません。\n担当のコーディネーターから日程をご連絡します。"
+ISLAND_ONLINE = (
+    "島へのご訪問は、日程を個別にご相談しています。\n"
+    "オンラインでのご相談ならすぐに日時を選べます。どちらにしますか？"
+)
+SWITCH_TO_ONLINE = "オンラインにする"
+OTHER_TIME = "他の日時"
+DECIDE_LATER = "日程は相談して決めたい"
+NEXT = "次へ進む"
+SLOT_LATER_SUMMARY = "日程は相談して決める"
+PICKER_INVALID = "日時を読み取れませんでした。もう一度お選びください。"

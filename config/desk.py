@@ -137,6 +137,11 @@ class DeskConfig(_Strict):
             ids = [c.id for c in getattr(self, key)]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{key}: duplicate id")
+        problems = self.scheduling.check_references(
+            region_ids=region_ids, category_ids={c.id for c in self.categories},
+            method_ids={m.id for m in self.methods})
+        if problems:
+            raise ValueError("scheduling: " + "; ".join(problems))
         return self
 
     @cached_property

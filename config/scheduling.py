@@ -6,10 +6,8 @@ import os
 import re
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 METHOD_IDS = ("visit_desk", "onsite", "online", "phone", "email")
@@ -174,6 +172,7 @@ class SlotRules(_Strict):
     duration_minutes: dict[str, int] = Field(
         default_factory=lambda: {"visit_desk": 60, "onsite": 90, "online": 60, "phone": 30}
     )
+    slot_methods: tuple[str, ...] = ("visit_desk", "onsite", "online")  # phone and e-mail skip slots
     buffer_minutes: int = Field(default=15, ge=0)
     step_minutes: int = Field(default=30, ge=5, le=240)
     min_notice_business_days: int = Field(default=1, ge=0, le=10)
@@ -247,12 +246,3 @@ class SchedulingConfig(BaseModel):
             if key not in region_ids:
                 problems.append(f"rules: unknown region {key!r}")
         return problems
-
-
-DEFAULT_SCHEDULING_PATH = Path(__file__).with_name("scheduling_default.yaml")
-
-
-def load_scheduling_config(path: str | Path | None = None) -> SchedulingConfig:
-    """Reads a `scheduling:` mapping from YAML (the shipped example coordinators by default)."""
-    raw = yaml.safe_load(Path(path or DEFAULT_SCHEDULING_PATH).read_text(encoding="utf-8"))
-    return SchedulingConfig.model_validate(raw or {})

@@ -34,13 +34,15 @@ __all__ = [
 def place_hold(
     *,
     session: Session,
-    consultation_id: int,
     slot: Slot,
     clock: Clock,
+    consultation_id: int | None = None,
+    contact_id: int | None = None,
     place: str | None = None,
     meeting_url: str | None = None,
 ) -> Booking | None:
-    """Holds the slot for the consultation (its earlier hold released); None when someone else has it."""
+    """Holds the slot for the consultation, or for the contact before it is submitted (the earlier hold
+    released); None when someone else has it."""
     now = clock.now()
     if slot.starts_at <= now:
         return None
@@ -48,6 +50,7 @@ def place_hold(
     return insert_hold_if_free(
         session=session,
         consultation_id=consultation_id,
+        contact_id=contact_id,
         coordinator_id=slot.coordinator_id,
         method=slot.method,
         starts_at=slot.starts_at,

@@ -29,9 +29,11 @@ class Booking(Base):
     __tablename__ = "booking"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(
+    # A hold taken during the conversation belongs to the contact until the request is submitted.
+    consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation.id", ondelete="CASCADE"), index=True
     )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     coordinator_id: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -48,6 +50,7 @@ class Booking(Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in BOOKING_STATUSES)})", name="status"),
+        CheckConstraint("consultation_id IS NOT NULL OR contact_id IS NOT NULL", name="owner"),
         CheckConstraint(
             "starts_at < ends_at AND blocked_from <= starts_at AND ends_at <= blocked_until", name="span"
         ),
@@ -81,7 +84,8 @@ def _is_overlap(exc: IntegrityError) -> bool:
 def insert_hold_if_free(
     *,
     session: Session,
-    consultation_id: int,
+    consultation_id: int | None = None,
+    contact_id: int | None = None,
     coordinator_id: str,
     method: str,
     starts_at: datetime,
@@ -93,19 +97,28 @@ def insert_hold_if_free(
     place: str | None = None,
     meeting_url: str | None = None,
 ) -> Booking | None:
-    """Holds the range for the consultation, releasing its earlier hold; None when the range is taken."""
+    """Holds the range for the consultation (or, before it is submitted, the contact), releasing the
+    owner's earlier hold; None when the range is taken."""
+    if consultation_id is None and contact_id is None:
+        raise ValueError("a hold needs a consultation or a contact")
+    own_hold = (
+        (Booking.consultation_id == consultation_id)
+        if consultation_id is not None
+        else ((Booking.contact_id == contact_id) & Booking.consultation_id.is_(None))
+    ) & (Booking.status == "held")
     _take_write_lock(session)
     clash = select(Booking.id).where(
         Booking.coordinator_id == coordinator_id,
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.blocked_from < blocked_until,
         Booking.blocked_until > blocked_from,
-        ~((Booking.consultation_id == consultation_id) & (Booking.status == "held")),
+        ~own_hold,
     )
     if session.execute(clash.limit(1)).first() is not None:
         return None
     booking = Booking(
         consultation_id=consultation_id,
+        contact_id=contact_id,
         coordinator_id=coordinator_id,
         method=method,
         starts_at=starts_at,
@@ -121,11 +134,7 @@ def insert_hold_if_free(
     )
     try:
         with session.begin_nested():
-            session.execute(
-                update(Booking)
-                .where(Booking.consultation_id == consultation_id, Booking.status == "held")
-                .values(status="cancelled", updated_at=now)
-            )
+            session.execute(update(Booking).where(own_hold).values(status="cancelled", updated_at=now))
             session.add(booking)
             session.flush()
     except IntegrityError as exc:
@@ -265,3 +274,22 @@ def list_active_bookings(*, session: Session, start: datetime, end: datetime) ->
         .order_by(Booking.coordinator_id, Booking.blocked_from, Booking.id)
     )
     return list(session.scalars(query))
+
+
+def attach_holds_to_consultation(*, session: Session, contact_id: int, consultation_id: int, now: datetime) -> int:
+    """Gives the contact's unsubmitted hold to the consultation just submitted."""
+    result = session.execute(
+        update(Booking)
+        .where(Booking.contact_id == contact_id, Booking.consultation_id.is_(None), Booking.status == "held")
+        .values(consultation_id=consultation_id, updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+def get_contact_hold(*, session: Session, contact_id: int) -> Booking | None:
+    """The contact's current hold that no consultation owns yet."""
+    return session.scalars(
+        select(Booking).where(
+            Booking.contact_id == contact_id, Booking.consultation_id.is_(None), Booking.status == "held"
+        )
+    ).first()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from config import DeskConfig
 from handlers.services import Services
+from storage.bookings import list_bookings_for_consultation
 from storage.clock import JST
 from storage.consultations import get_consultation, list_consultation_events, list_consultations
 from storage.models import Consultation
@@ -104,7 +105,13 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
             "description": c.description,
             "notice_version": c.notice_version,
         }
-        item["bookings"] = []
+        item["bookings"] = [{"id": b.id, "status": b.status, "coordinator_id": b.coordinator_id,
+                             "method": b.method, "starts_at": b.starts_at.astimezone(JST).isoformat(),
+                             "ends_at": b.ends_at.astimezone(JST).isoformat(), "place": b.place,
+                             "meeting_url": b.meeting_url,
+                             "hold_expires_at": b.hold_expires_at.astimezone(JST).isoformat()
+                             if b.hold_expires_at else None}
+                            for b in list_bookings_for_consultation(session=session, consultation_id=c.id)]
         item["history"] = [{"kind": e.kind, "actor": e.actor, "at": e.at.astimezone(JST).isoformat(),
                             "detail": e.detail} for e in list_consultation_events(session=session,
                                                                                    consultation_id=c.id)]

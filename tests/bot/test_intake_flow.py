@@ -20,7 +20,7 @@ def chat(desk: DeskConfig, clock: FixedClock, db: Database) -> Chat:
     return Chat(IntakeEngine(desk, clock), db)
 
 
-def to_summary(chat: Chat, *, method: str = "オンライン（Zoom等）") -> None:
+def to_summary(chat: Chat, *, method: str = "オンライン（Zoom等）", slot: str = "first") -> None:
     """Answers every question up to the summary, by buttons and by typing."""
     chat.say("相談したい")
     assert "個人情報" in chat.text
@@ -40,6 +40,8 @@ def to_summary(chat: Chat, *, method: str = "オンライン（Zoom等）") -> N
     chat.say("紙の受発注をやめて、在庫と一緒に管理したいです。")
     chat.tap("検討中")
     chat.tap(method)
+    if texts.DECIDE_LATER in [b.label for b in chat.buttons()]:
+        chat.tap(chat.buttons()[0].label if slot == "first" else texts.DECIDE_LATER)
     assert "電話番号" in chat.text
     chat.say("099-123-4567 hanako@example.jp")
     assert "ご入力内容をご確認ください" in chat.text

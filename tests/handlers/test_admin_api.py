@@ -74,6 +74,9 @@ def test_the_detail_has_answers_and_history(client: TestClient, admin_headers: d
     assert detail["answers"]["contact_name"] == "薩摩 花子"
     assert detail["answers"]["phone"] == "099-123-4567"
     assert [h["kind"] for h in detail["history"]] == ["submitted"]
+    [booking] = detail["bookings"]
+    assert booking["status"] == "held" and booking["method"] == "online"
+    assert booking["starts_at"].endswith("+09:00") and booking["coordinator_id"]
     assert client.get("/api/consultations/999999", headers=admin_headers).status_code == 404
     assert client.get("/api/consultations/abc", headers=admin_headers).status_code == 422
 

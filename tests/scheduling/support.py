@@ -50,9 +50,10 @@ def make_config(coordinators: list[dict[str, Any]] | None = None, **rules: Any) 
 
 
 def booking_schema() -> MetaData:
-    """The booking table beside a one-column stand-in for the consultation table it refers to."""
+    """The booking table beside one-column stand-ins for the consultation and contact tables it refers to."""
     metadata = MetaData(naming_convention=NAMING)
     Table("consultation", metadata, Column("id", Integer, primary_key=True))
+    Table("contact", metadata, Column("id", Integer, primary_key=True))
     table = Booking.__table__.to_metadata(metadata)
     for constraint in table.constraints:
         if isinstance(constraint, ExcludeConstraint):

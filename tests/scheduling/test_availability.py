@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from config.scheduling import Closures, Coordinator, SchedulingConfig, load_scheduling_config
+from config import load_desk_config
+from config.scheduling import Closures, Coordinator, SchedulingConfig
 from scheduling.availability import jst_date, jst_midnight, working_intervals
 from tests.scheduling.support import jst
 
@@ -94,7 +95,7 @@ def test_unknown_keys_are_refused() -> None:
 
 
 def test_the_shipped_config_has_three_example_coordinators_who_cover_saturdays_and_holidays() -> None:
-    config = load_scheduling_config()
+    config = load_desk_config().scheduling
     assert len(config.coordinators) == 3
     assert all(c.example and c.name.startswith("例）") for c in config.coordinators)
     assert any(c.hours.sat for c in config.coordinators)
@@ -106,7 +107,7 @@ def test_the_shipped_config_refers_to_the_desk_lists() -> None:
     from config import load_desk_config
 
     desk = load_desk_config()
-    problems = load_scheduling_config().check_references(
+    problems = load_desk_config().scheduling.check_references(
         region_ids={r.id for r in desk.regions},
         category_ids={c.id for c in desk.categories},
         method_ids={m.id for m in desk.methods},

@@ -8,7 +8,8 @@ import caldav
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.scheduling import SchedulingConfig, load_scheduling_config
+from config import load_desk_config
+from config.scheduling import SchedulingConfig
 from scheduling.calendars import CalendarService
 from scheduling.holds import place_hold, sync_booking_to_calendar
 from scheduling.labels import label_slot
@@ -119,14 +120,14 @@ def test_unscheduled_requests_read_no_calendar(
 def test_the_shipped_examples_propose_real_slots(
     session_factory: sessionmaker[Session], clock: FixedClock, fields: dict[str, str], expected_first: str
 ) -> None:
-    config = load_scheduling_config()
+    config = load_desk_config().scheduling
     proposal = propose(session_factory, config, CalendarService(config, clock=clock), clock, **fields)
     assert proposal.status == "ok" and len(proposal.slots) == 5
     assert label_slot(proposal.slots[0]) == expected_first
 
 
 def test_the_shipped_examples_offer_saturdays_and_holidays(session_factory: sessionmaker[Session]) -> None:
-    config = load_scheduling_config()
+    config = load_desk_config().scheduling
     calendars = CalendarService(config, clock=FixedClock(jst(2026, 11, 17, 9)))
     saturday = propose(
         session_factory, config, calendars, FixedClock(jst(2026, 11, 17, 9)), category="web_sns"

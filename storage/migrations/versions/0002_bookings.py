@@ -19,7 +19,8 @@ def upgrade() -> None:
     op.create_table(
         "booking",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("consultation_id", sa.Integer(), nullable=False),
+        sa.Column("consultation_id", sa.Integer(), nullable=True),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column("coordinator_id", sa.String(length=64), nullable=False),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
@@ -44,10 +45,18 @@ def upgrade() -> None:
             name=op.f("fk_booking_consultation_id_consultation"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_booking_contact_id_contact"),
+            ondelete="CASCADE",
+        ),
+        sa.CheckConstraint("consultation_id IS NOT NULL OR contact_id IS NOT NULL", name=op.f("ck_booking_owner")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_booking")),
         sa.UniqueConstraint("external_uid", name=op.f("uq_booking_external_uid")),
     )
     op.create_index(op.f("ix_booking_consultation_id"), "booking", ["consultation_id"])
+    op.create_index(op.f("ix_booking_contact_id"), "booking", ["contact_id"])
     op.create_index(op.f("ix_booking_status"), "booking", ["status"])
     op.create_index("ix_booking_coordinator_blocked", "booking", ["coordinator_id", "blocked_from"])
     if op.get_bind().dialect.name == "postgresql":

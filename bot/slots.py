@@ -1,0 +1,75 @@
+"""The intake's link to scheduling: proposing a coordinator's free times and holding the one chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from config import DeskConfig
+from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
+from storage.bookings import attach_holds_to_consultation, get_contact_hold
+from storage.clock import JST, Clock
+
+
+@dataclass
+class SlotBook:
+    """Slots and holds for one contact, inside the current transaction."""
+
+    session: Session
+    desk: DeskConfig
+    calendars: CalendarService
+    clock: Clock
+    contact_id: int
+
+    def wants_slot(self, answers: dict[str, Any]) -> bool:
+        """Whether the chosen method is a meeting that needs a time (not phone or e-mail)."""
+        return answers.get("method") in self.desk.scheduling.rules.slot_methods
+
+    def propose(self, answers: dict[str, Any], around: datetime | None = None) -> Proposal:
+        """The best free slots for what the owner has answered so far."""
+        municipality = self.desk.municipality_by_code.get(answers.get("municipality") or "")
+        request = SlotRequest(method=answers["method"], category=answers.get("category") or "other",
+                              region=municipality.region if municipality else "", now=self.clock.now(),
+                              around=around)
+        return propose_slots(session=self.session, config=self.desk.scheduling, calendars=self.calendars,
+                             request=request)
+
+    def hold(self, slot: Slot) -> bool:
+        """Holds the slot for this contact (the earlier hold released); False when someone else has it."""
+        return place_hold(session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id) is not None
+
+    def release(self) -> None:
+        """Gives back the contact's current hold, if any."""
+        held = get_contact_hold(session=self.session, contact_id=self.contact_id)
+        if held is not None:
+            release_hold(session=self.session, booking_id=held.id, clock=self.clock)
+
+    def ensure_hold(self, slot: Slot) -> bool:
+        """Whether the contact still holds the slot, holding it again if the hold lapsed and it is free."""
+        held = get_contact_hold(session=self.session, contact_id=self.contact_id)
+        if held is not None and held.starts_at == slot.starts_at and held.coordinator_id == slot.coordinator_id:
+            return True
+        return self.hold(slot)
+
+    def attach(self, consultation_id: int) -> None:
+        """Gives the contact's hold to the consultation just submitted."""
+        attach_holds_to_consultation(session=self.session, contact_id=self.contact_id,
+                                     consultation_id=consultation_id, now=self.clock.now())
+
+
+def picker_value(moment: datetime) -> str:
+    """A datetime as LINE's picker wants it: local time, `YYYY-MM-DDTHH:mm`."""
+    return moment.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def parse_picker_value(value: str) -> datetime | None:
+    """The picker's local `YYYY-MM-DDTHH:mm` (or a date alone) as an aware datetime, or None."""
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=JST)
+        except ValueError:
+            continue
+    return None
