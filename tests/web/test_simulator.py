@@ -73,6 +73,10 @@ def complete_intake(phone: Phone, company: str = "霧島テスト製作所") -> 
     phone.say("紙の注文書をやめて、受発注を効率化したい。\n在庫の管理も見直したいです。")
     phone.tap("検討中")
     phone.tap("オンライン（Zoom等）")
+    assert "ご都合のよい日時" in phone.text  # the simulator offers the same slots as LINE
+    slot = phone.replies[-1]["actions"][0]
+    assert slot["type"] == "button" and ":" in slot["label"]
+    phone.tap(slot["label"])
     phone.say("099-123-4567 hanako@example.jp")
     assert "ご入力内容をご確認ください" in phone.text
     assert "霧島市" in phone.text
