@@ -19,6 +19,13 @@ class MessageLimitError(ValueError):
     """A message would break a platform limit."""
 
 
+def _check_action(label: str, data: str) -> None:
+    if not label or len(label) > MAX_LABEL:
+        raise MessageLimitError(f"button label must be 1 to {MAX_LABEL} characters: {label!r}")
+    if len(data) > MAX_DATA:
+        raise MessageLimitError(f"postback data over {MAX_DATA} characters")
+
+
 @dataclass(frozen=True)
 class Button:
     """A quick-reply button: a short label, the postback data it sends, the text shown as the owner's."""
@@ -28,10 +35,7 @@ class Button:
     display: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.label or len(self.label) > MAX_LABEL:
-            raise MessageLimitError(f"button label must be 1 to {MAX_LABEL} characters: {self.label!r}")
-        if len(self.data) > MAX_DATA:
-            raise MessageLimitError(f"postback data over {MAX_DATA} characters")
+        _check_action(self.label, self.data)
         if self.display is not None and len(self.display) > 300:
             raise MessageLimitError("display text over 300 characters")
 
@@ -51,10 +55,7 @@ class DatePicker:
     max: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.label or len(self.label) > MAX_LABEL:
-            raise MessageLimitError(f"button label must be 1 to {MAX_LABEL} characters: {self.label!r}")
-        if len(self.data) > MAX_DATA:
-            raise MessageLimitError(f"postback data over {MAX_DATA} characters")
+        _check_action(self.label, self.data)
 
 
 Action = Button | DatePicker

@@ -86,19 +86,7 @@ SUMMARY_LABELS = {
     "contact": "ご連絡先",
 }
 SUMMARY_SECOND = "（ほか：{name}）"
-EDIT_LABELS = {
-    "company_name": "会社名・屋号",
-    "contact_name": "ご担当者",
-    "industry": "業種",
-    "municipality": "所在地",
-    "employees": "従業員数",
-    "category": "相談分野",
-    "description": "ご相談内容",
-    "dx_stage": "取り組み状況",
-    "method": "相談方法",
-    "slot": "希望日時",
-    "contact": "ご連絡先",
-}
+EDIT_LABELS = {**SUMMARY_LABELS, "slot": "希望日時"}
 
 # Anywhere in the conversation
 CONFIRM_CANCEL = "お申し込みの入力を中止しますか？\n中止すると、ここまでの入力内容は削除されます。"

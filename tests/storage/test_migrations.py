@@ -1,39 +1,34 @@
-"""The bookings migration creates the table (and on PostgreSQL the exclusion constraint) and undoes it."""
+"""The migrations build exactly the schema the models describe, and the bookings one undoes cleanly."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 
-import storage.models  # noqa: F401  (the consultation table the booking refers to)
+import storage.bookings  # noqa: F401  (registers the booking table)
+import storage.models  # noqa: F401
 from storage.base import Base
-from storage.database import upgrade_schema
-from tests.scheduling.support import POSTGRES_URL
+from storage.database import make_engine, upgrade_schema
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("MADOGUCHI_TEST_POSTGRES_URL (or a PostgreSQL MADOGUCHI_TEST_DATABASE_URL) is not set")
-    name = f"madoguchi_migrate_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+@pytest.fixture
+def empty_database_url(fresh_database_url: Callable[[], str]) -> str:
+    return fresh_database_url()
+
+
+def test_the_models_and_the_migrations_agree(empty_database_url: str) -> None:
+    upgrade_schema(empty_database_url)
+    engine = make_engine(empty_database_url)
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        engine.dispose()
+    assert differences == []
 
 
 def test_upgrade_and_downgrade(empty_database_url: str) -> None:
