@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -278,7 +280,7 @@ def list_active_bookings(*, session: Session, start: datetime, end: datetime) ->
 
 def attach_holds_to_consultation(*, session: Session, contact_id: int, consultation_id: int, now: datetime) -> int:
     """Gives the contact's unsubmitted hold to the consultation just submitted."""
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Booking)
         .where(Booking.contact_id == contact_id, Booking.consultation_id.is_(None), Booking.status == "held")
         .values(consultation_id=consultation_id, updated_at=now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utcnow
@@ -126,6 +126,7 @@ class Interaction(Base):
     )
     step: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(EncryptedText)
+    external_message_id: Mapped[str | None] = mapped_column(String(64))  # the channel's id, e.g. LINE's
 
 
 class Consent(Base):
@@ -148,13 +149,14 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("channel", "event_id", name="uq_inbox_event_channel_event"),
         Index("ix_inbox_event_pending", "status", "user_key", "event_ts"),
+        Index("ix_inbox_event_due", "status", "event_ts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(64))
     user_key: Mapped[str | None] = mapped_column(String(64))
-    event_ts: Mapped[int] = mapped_column(Integer, default=0)
+    event_ts: Mapped[int] = mapped_column(BigInteger, default=0)  # LINE's milliseconds
     body: Mapped[Any] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -163,6 +165,7 @@ class InboxEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    purged_at: Mapped[datetime | None]  # when the raw body was emptied after the retention period
 
 
 class OutboxMessage(Base):
@@ -187,3 +190,5 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    reply_attempted_at: Mapped[datetime | None]  # a reply may have reached the platform: never push after it
+    delivered_via: Mapped[str | None] = mapped_column(String(16))  # reply, reply-uncertain, push, push-409

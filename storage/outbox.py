@@ -1,0 +1,120 @@
+"""The outbox: messages to send, written with the change that causes them, then delivered once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import Contact, OutboxMessage
+
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class DueMessage:
+    """A claimed outbox row, with what its delivery needs, read inside the claiming transaction."""
+
+    id: int
+    channel: str
+    contact_id: int | None
+    recipient: str | None  # the contact's id on the channel (a LINE user id)
+    reachable: bool
+    messages: list[dict[str, Any]]
+    retry_key: str
+    reply_token: str | None  # only while it is still fresh
+    reply_uncertain: bool  # an earlier reply attempt may have reached the platform
+    attempts: int
+
+
+def enqueue(*, session: Session, channel: str, contact_id: int | None, messages: list[dict[str, Any]],
+            now: datetime, consultation_id: int | None = None, inbox_event_id: int | None = None,
+            reply_token: str | None = None, reply_expires_at: datetime | None = None) -> OutboxMessage:
+    """Adds one delivery (up to one reply's worth of messages) with its own retry key."""
+    row = OutboxMessage(channel=channel, contact_id=contact_id, consultation_id=consultation_id,
+                        inbox_event_id=inbox_event_id, payload={"messages": messages}, reply_token=reply_token,
+                        reply_expires_at=reply_expires_at, retry_key=str(uuid.uuid4()), status=PENDING,
+                        attempts=0, next_attempt_at=now, created_at=now)
+    session.add(row)
+    return row
+
+
+def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: timedelta,
+                       limit: int) -> list[DueMessage]:
+    """Leases the due rows that are first in line for their contact, so each contact's are sent in order.
+
+    A row stays leased while it is being sent, outside any transaction; a process that dies holding
+    it leaves it to be taken again when the lease ends. A fresh reply token is marked as tried first.
+    """
+    # The oldest due rows first, then only they are checked and locked: a small plan whatever the statistics.
+    due = (OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+           or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+    oldest = list(session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.channel == channel, *due)
+        .order_by(OutboxMessage.id).limit(4 * limit)))
+    if not oldest:
+        return []
+    earlier = aliased(OutboxMessage)
+    before_it = exists().where(earlier.contact_id == OutboxMessage.contact_id, earlier.status == PENDING,
+                               earlier.id < OutboxMessage.id)
+    stmt = (select(OutboxMessage, Contact)
+            .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
+            # The lease is checked again here: PostgreSQL re-reads a row that another process claimed and
+            # committed after the list above was read, and only this condition keeps it from being sent twice.
+            .where(OutboxMessage.id.in_(oldest), *due, ~before_it)
+            .order_by(OutboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    claimed: list[DueMessage] = []
+    for row, contact in session.execute(stmt).all():
+        fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
+        claimed.append(DueMessage(
+            id=row.id, channel=row.channel, contact_id=row.contact_id,
+            recipient=contact.external_id if contact else None, reachable=bool(contact and contact.reachable),
+            messages=list((row.payload or {}).get("messages", [])), retry_key=row.retry_key,
+            reply_token=row.reply_token if fresh else None, reply_uncertain=row.reply_attempted_at is not None,
+            attempts=row.attempts + 1))
+        row.attempts += 1
+        row.claimed_until = now + lease
+        if fresh:
+            row.reply_attempted_at = now
+    return claimed
+
+
+def mark_sent(*, session: Session, message_id: int, via: str, now: datetime) -> None:
+    """Records a delivery (a push answered 409 was delivered before)."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+                    .values(status=SENT, sent_at=now, delivered_via=via, claimed_until=None, reply_token=None,
+                            reply_attempted_at=None, last_error=None))
+
+
+def mark_retry(*, session: Session, message_id: int, retry_at: datetime, error: str,
+               reply_uncertain: bool) -> None:
+    """Schedules another attempt; keeps the note that a reply may have arrived when it may have."""
+    values: dict[str, Any] = {"next_attempt_at": retry_at, "claimed_until": None, "last_error": error[:500]}
+    if not reply_uncertain:
+        values["reply_attempted_at"] = None
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+                    .values(**values))
+
+
+def mark_failed(*, session: Session, message_id: int, error: str, status: str = FAILED) -> None:
+    """Parks a row that will not be sent (failed, or skipped for an unreachable contact), visibly."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+                    .values(status=status, claimed_until=None, reply_token=None, last_error=error[:500]))
+
+
+def forget_reply_token(*, session: Session, message_id: int) -> None:
+    """Drops a reply token the platform refused, before falling back to a push."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                    .values(reply_token=None, reply_expires_at=None, reply_attempted_at=None))
+
+
+def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:
+    """How many rows of a channel are in a status."""
+    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.status == status)) or 0)
