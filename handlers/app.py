@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from handlers.line.webhook import build_router as build_line_router
+from handlers.line.worker import LineRuntime, build_line_runtime
 from handlers.services import Services, build_services
 from handlers.web import admin, form, simulator
 
@@ -19,13 +23,24 @@ log = logging.getLogger(__name__)
 def create_app(services: Services | None = None) -> FastAPI:
     """The web application: health, admin API, web form and, in demo mode, the simulator."""
     svc = services or build_services()
+    line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        if line is not None:
+            line.start()  # this process drains the inbox and outbox too
+        # What start-up loaded stays for good: keeping it out of the collector's scans keeps full
+        # collections short, and with them the pauses that every webhook ack in flight would wait out.
+        gc.freeze()
+        try:
+            yield
+        finally:
+            if line is not None:
+                await anyio.to_thread.run_sync(line.stop)
 
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = svc
+    app.state.line = line
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -42,6 +57,9 @@ def create_app(services: Services | None = None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
+    if line is not None and svc.settings.line_channel_secret is not None:
+        app.include_router(build_line_router(
+            channel_secret=svc.settings.line_channel_secret.get_secret_value(), writer=line.writer))
     app.include_router(admin.router)
     app.include_router(form.router)
     if svc.settings.demo:

@@ -32,6 +32,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Drains the LINE inbox and outbox (no HTTP) until SIGTERM or SIGINT."""
+    import signal
+    import threading
+
+    from handlers.line.worker import build_line_runtime
+    from handlers.services import build_services
+
+    services = build_services(get_settings())
+    if services.line_api is None:
+        raise StartupError("`madoguchi worker` needs LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime = build_line_runtime(services)
+    runtime.start(webhooks=False)
+    while not stop.wait(1.0):
+        pass
+    runtime.stop()
+    services.db.dispose()
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Brings the database schema up to date."""
     from storage.database import upgrade_schema
@@ -66,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
     serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

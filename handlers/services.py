@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from bot.engine import IntakeEngine
 from config import ConfigError, DeskConfig, load_desk_config
+from handlers.line.client import LineApi
+from handlers.line.tuning import LineTuning
 from handlers.settings import Settings, StartupError, get_settings
 from storage.clock import Clock, SystemClock
 from storage.crypto import configure_keyring
@@ -24,6 +26,7 @@ class Services:
     db: Database
     clock: Clock
     engine: IntakeEngine
+    line_api: LineApi | None = None  # the Messaging API client, when LINE is configured
 
 
 def build_services(settings: Settings | None = None, *, clock: Clock | None = None,
@@ -39,4 +42,15 @@ def build_services(settings: Settings | None = None, *, clock: Clock | None = No
         raise StartupError(f"desk configuration: {exc}") from exc
     clock = clock or SystemClock()
     db = db or Database(settings.database_url)
-    return Services(settings=settings, desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock))
+    return Services(settings=settings, desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock),
+                    line_api=_line_api(settings))
+
+
+def _line_api(settings: Settings) -> LineApi | None:
+    if not (settings.line_configured and settings.line_channel_access_token):
+        return None
+    tuning = LineTuning()  # type: ignore[call-arg]
+    return LineApi(base_url=settings.line_api_base_url,
+                   access_token=settings.line_channel_access_token.get_secret_value(),
+                   connect_timeout=tuning.connect_timeout, read_timeout=tuning.read_timeout,
+                   pool_size=tuning.senders + 2)

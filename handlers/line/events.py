@@ -1,0 +1,117 @@
+"""LINE webhook events (as stored, raw JSON) to the engine's neutral inbound messages and their effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.engine import IntakeEngine, Turn
+from bot.messages import Inbound
+from storage.contacts import find_contact, get_or_create_contact
+from storage.inbox import redact_unsent_message
+from storage.models import Contact, Interaction
+
+CHANNEL = "line"
+MEDIA_KINDS = ("image", "video", "audio", "file", "sticker")
+
+
+@dataclass(frozen=True)
+class LineEvent:
+    """The parts of one LINE event the desk uses."""
+
+    type: str
+    user_id: str | None
+    reply_token: str | None
+    timestamp: int
+    message_id: str | None = None
+    inbound: Inbound | None = None
+    unsent_message_id: str | None = None
+    active: bool = True  # false for "standby" events, which another channel answers
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def to_inbound(raw: dict[str, Any]) -> Inbound | None:
+    """The neutral inbound message of a message or postback event, None for other events."""
+    if raw.get("type") == "postback":
+        postback = _obj(raw.get("postback"))
+        params = _obj(postback.get("params"))
+        return Inbound("postback", data=_text(postback.get("data")),
+                       params={str(k): str(v) for k, v in params.items()})
+    if raw.get("type") != "message" or not isinstance(raw.get("message"), dict):
+        return None
+    message = raw["message"]
+    kind = _text(message.get("type"))
+    if kind == "text":
+        return Inbound("text", text=_text(message.get("text")))
+    if kind == "location":
+        params = {k: str(message[k]) for k in ("title", "address", "latitude", "longitude") if message.get(k)}
+        return Inbound("location", params=params)
+    return Inbound(kind if kind in MEDIA_KINDS else "file")
+
+
+def read_event(raw: dict[str, Any]) -> LineEvent:
+    """Reads a stored event; unknown types and fields are tolerated, never an error."""
+    source = _obj(raw.get("source"))
+    user_id = _text(source.get("userId")) if source.get("type") == "user" else ""
+    message = _obj(raw.get("message"))
+    unsend = _obj(raw.get("unsend"))
+    timestamp = raw.get("timestamp")
+    return LineEvent(type=_text(raw.get("type")), user_id=user_id or None,
+                     reply_token=_text(raw.get("replyToken")) or None,
+                     timestamp=timestamp if isinstance(timestamp, int) else 0,
+                     message_id=_text(message.get("id")) or None, inbound=to_inbound(raw),
+                     unsent_message_id=_text(unsend.get("messageId")) or None,
+                     active=raw.get("mode", "active") != "standby")
+
+
+@dataclass
+class Effect:
+    """What handling one event produced: the replies to send and to whom."""
+
+    contact: Contact | None = None
+    turn: Turn | None = None
+
+
+def apply_event(*, session: Session, engine: IntakeEngine, event: LineEvent) -> Effect:
+    """Gives one event its effect inside the caller's transaction."""
+    if not event.user_id or not event.active:
+        return Effect()
+    if event.type == "follow":
+        contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=event.user_id)
+        contact.reachable = True
+        return Effect(contact, engine.greet(session=session, contact=contact, channel=CHANNEL))
+    if event.type == "unfollow":
+        found = find_contact(session=session, channel=CHANNEL, external_id=event.user_id)
+        if found is not None:
+            found.reachable = False
+        return Effect(found)
+    if event.type == "unsend" and event.unsent_message_id:
+        found = find_contact(session=session, channel=CHANNEL, external_id=event.user_id)
+        session.flush()
+        redact_unsent_message(session=session, channel=CHANNEL, user_id=event.user_id,
+                              contact_id=found.id if found else None, message_id=event.unsent_message_id)
+        return Effect(found)
+    if event.inbound is None:
+        return Effect()
+    contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=event.user_id)
+    contact.reachable = True  # a message means the owner follows the account (again)
+    turn = engine.handle(session=session, contact=contact, inbound=event.inbound, channel=CHANNEL)
+    if event.message_id:
+        _remember_message_id(session, contact.id, event.message_id)
+    return Effect(contact, turn)
+
+
+def _remember_message_id(session: Session, contact_id: int, message_id: str) -> None:
+    # The engine has just logged the inbound message in this session; tie LINE's id to that row for unsend.
+    for row in session.new:
+        if isinstance(row, Interaction) and row.direction == "in" and row.contact_id == contact_id:
+            row.external_message_id = message_id

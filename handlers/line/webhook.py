@@ -1,0 +1,159 @@
+"""POST /line/webhook: verify the signature on the raw body, store the events once, then answer 200.
+
+Nothing is processed before the answer: the events are committed (several requests' events share one
+commit when they arrive together) and the drain threads take them from the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from handlers.line.sync import WriteGate
+from storage.clock import Clock
+from storage.database import Database
+from storage.inbox import NewEvent, store_events
+
+log = logging.getLogger(__name__)
+CHANNEL = "line"
+MAX_BODY = 1_000_000
+BATCH = 512
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The X-Line-Signature of a body: Base64(HMAC-SHA256(channel secret, raw body))."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
+def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
+    """Whether the signature matches the raw body, compared in constant time."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(secret, body).encode("ascii"), signature.encode("utf-8", "replace"))
+
+
+def read_events(body: bytes) -> list[NewEvent]:
+    """The events of a webhook body; ValueError when it is not a LINE webhook body."""
+    payload = json.loads(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("events", []), list):
+        raise ValueError("not a webhook body")
+    events: list[NewEvent] = []
+    for raw in payload.get("events", []):
+        if not isinstance(raw, dict):
+            raise ValueError("an event is not an object")
+        event_id = raw.get("webhookEventId")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+            # Every LINE event has an id; without one, its content is its identity, so a copy is still a copy.
+            event_id = "sha256:" + hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:57]
+        source: dict[str, Any] = raw["source"] if isinstance(raw.get("source"), dict) else {}
+        user_id = source.get("userId") or source.get("groupId") or source.get("roomId")
+        timestamp = raw.get("timestamp")
+        events.append(NewEvent(event_id=event_id, user_id=user_id if isinstance(user_id, str) else None,
+                               event_ts=timestamp if isinstance(timestamp, int) and timestamp > 0 else 0, body=raw))
+    return events
+
+
+class InboxWriter:
+    """Commits webhook events from one thread, grouping the requests that arrive while it writes."""
+
+    def __init__(self, *, db: Database, clock: Clock, gate: WriteGate, on_stored: Callable[[], None]) -> None:
+        self.db = db
+        self.clock = clock
+        self.gate = gate
+        self.on_stored = on_stored
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.last_commit = 0.0  # time.monotonic() of the last commit: webhooks are arriving
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="line-inbox-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops after committing what was already handed over."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    async def store(self, events: list[NewEvent]) -> bool:
+        """Stores the events durably; True once committed, False when the database failed."""
+        if self._thread is None:
+            raise RuntimeError("the inbox writer is not running")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        self._queue.put((events, loop, done))
+        return await done
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                batch.append(more)
+            ok = self._commit([events for events, _, _ in batch])
+            self.last_commit = time.monotonic()
+            for _, loop, done in batch:
+                loop.call_soon_threadsafe(_resolve, done, ok)
+            if ok:
+                self.on_stored()
+
+    def _commit(self, batches: list[list[NewEvent]]) -> bool:
+        try:
+            with self.gate.hold(urgent=True), self.db.session() as session:
+                # One statement for every request in the batch: a copy within it is skipped like any other.
+                store_events(session=session, channel=CHANNEL, events=[e for events in batches for e in events],
+                             received_at=self.clock.now())
+            return True
+        except Exception as exc:  # noqa: BLE001 - answered 503, so LINE sends the events again
+            log.error("could not store LINE events: %s", type(exc).__name__)
+            return False
+
+
+def _resolve(done: asyncio.Future[bool], ok: bool) -> None:
+    if not done.done():
+        done.set_result(ok)
+
+
+def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
+    """The webhook route for one channel secret, storing through one writer."""
+    router = APIRouter()
+
+    @router.post("/line/webhook")
+    async def line_webhook(request: Request) -> JSONResponse:
+        """Verifies, stores and acknowledges a LINE webhook."""
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"detail": "too large"}, status_code=413)
+        if not signature_ok(channel_secret, body, request.headers.get("x-line-signature")):
+            return JSONResponse({"detail": "invalid signature"}, status_code=400)
+        try:
+            events = read_events(body)
+        except (ValueError, RecursionError):
+            return JSONResponse({"detail": "invalid body"}, status_code=400)
+        if events and not await writer.store(events):
+            return JSONResponse({"detail": "try again"}, status_code=503)
+        return JSONResponse({})
+
+    return router

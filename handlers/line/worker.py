@@ -1,0 +1,253 @@
+"""The LINE drain: stored events are processed once, per user in timestamp order, and their replies delivered.
+
+Every `madoguchi serve` process and `madoguchi worker` runs one: an inbox thread that turns events into
+state changes and outbox rows in one transaction each, and a few sender threads that deliver the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from bot.engine import IntakeEngine
+from handlers.line.client import LineApi
+from handlers.line.delivery import CHANNEL, LineDelivery
+from handlers.line.events import apply_event, read_event
+from handlers.line.sync import Wakeup, WriteGate
+from handlers.line.tuning import LineTuning
+from handlers.line.webhook import InboxWriter
+from handlers.services import Services
+from storage.clock import Clock
+from storage.database import Database
+from storage.inbox import claim_next_event, mark_processed, purge_raw_bodies, record_failure
+from storage.outbox import DueMessage, enqueue
+
+log = logging.getLogger(__name__)
+REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE's is about a minute; keep a margin for the call itself
+PURGE_EVERY = timedelta(hours=1)
+ACK_PRIORITY = 0.02  # seconds after a webhook commit during which the drain steps aside between events
+DUMMY_REPLY_TOKENS = {"0" * 32, "f" * 32}  # the console's Verify
+
+
+def process_name() -> str:
+    """Which process handled an event, for the inbox row (host:pid)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def reply_expiry(event_ts: int, received_at: datetime) -> datetime:
+    """When a reply token stops being worth trying: ~50 s after the event (or its receipt, if earlier)."""
+    start = received_at
+    if event_ts > 0:
+        start = min(start, datetime.fromtimestamp(event_ts / 1000, UTC))
+    return start + REPLY_TOKEN_LIFETIME
+
+
+class InboxProcessor:
+    """Processes stored LINE events one transaction at a time."""
+
+    def __init__(self, *, db: Database, engine: IntakeEngine, clock: Clock, tuning: LineTuning, gate: WriteGate,
+                 retention_days: int, loading: LoadingAnimation | None = None) -> None:
+        self.db = db
+        self.engine = engine
+        self.clock = clock
+        self.tuning = tuning
+        self.gate = gate
+        self.retention = timedelta(days=retention_days)
+        self.loading = loading
+        self._last_purge: datetime | None = None
+
+    def process_next(self) -> bool:
+        """Claims the next event that is first in line for its user and gives it its effect; False when none."""
+        event_id: int | None = None
+        try:
+            with self.gate.hold(), self.db.session() as session:
+                now = self.clock.now()
+                row = claim_next_event(session=session, channel=CHANNEL, now=now,
+                                       ready_before=now - timedelta(seconds=self.tuning.reorder_window))
+                if row is None:
+                    return False
+                event_id = row.id
+                event = read_event(row.body if isinstance(row.body, dict) else {})
+                if event.reply_token in DUMMY_REPLY_TOKENS:
+                    mark_processed(event=row, now=now, by=process_name())
+                    return True
+                if self.loading and event.inbound and event.user_id and (
+                        now - row.received_at).total_seconds() > self.tuning.loading_after:
+                    self.loading.show(event.user_id)
+                effect = apply_event(session=session, engine=self.engine, event=event)
+                if effect.turn and effect.turn.replies and effect.contact is not None:
+                    session.flush()
+                    enqueue(session=session, channel=CHANNEL, contact_id=effect.contact.id,
+                            messages=[m.to_dict() for m in effect.turn.replies], now=now,
+                            consultation_id=effect.turn.consultation_id, inbox_event_id=row.id,
+                            reply_token=event.reply_token,
+                            reply_expires_at=reply_expiry(row.event_ts, row.received_at)
+                            if event.reply_token else None)
+                mark_processed(event=row, now=now, by=process_name())
+            return True
+        except Exception as exc:
+            if event_id is None:
+                raise
+            self._record_failure(event_id, exc)
+            return True
+
+    def _record_failure(self, event_id: int, exc: Exception) -> None:
+        # Only the type and the code lines: an exception's message may quote what the owner wrote.
+        frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+        log.error("inbox event %s failed with %s\n%s", event_id, type(exc).__name__, frames)
+        now = self.clock.now()
+        with self.gate.hold(), self.db.session() as session:
+            parked = record_failure(session=session, event_id=event_id, now=now, error=type(exc).__name__,
+                                    retry_at=now + timedelta(seconds=self.tuning.retry_base),
+                                    max_attempts=self.tuning.event_attempts)
+        if parked:
+            log.error("inbox event %s parked as failed", event_id)
+
+    def purge_if_due(self) -> int:
+        """Empties raw bodies older than the retention period, at most once an hour."""
+        now = self.clock.now()
+        if self._last_purge and now - self._last_purge < PURGE_EVERY:
+            return 0
+        self._last_purge = now
+        total = 0
+        while True:
+            with self.gate.hold(), self.db.session() as session:
+                purged = purge_raw_bodies(session=session, older_than=now - self.retention, now=now)
+            total += purged
+            if purged < 500:
+                return total
+
+
+class LoadingAnimation:
+    """Best-effort loading animations on a thread of their own, a few a second at most, never holding up the drain."""
+
+    def __init__(self, api: LineApi, per_second: float = 10.0) -> None:
+        self.api = api
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="line-loading")
+        self._interval = 1.0 / per_second
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def show(self, user_id: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_at:
+                return
+            self._next_at = now + self._interval
+        self._pool.submit(self.api.show_loading, user_id, 5)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LineRuntime:
+    """The threads of one process's drain, started and stopped with the web app or `madoguchi worker`."""
+
+    def __init__(self, *, db: Database, engine: IntakeEngine, api: LineApi, clock: Clock,
+                 retention_days: int, tuning: LineTuning | None = None) -> None:
+        self.tuning = tuning or LineTuning()  # type: ignore[call-arg]
+        self.db = db
+        self.api = api
+        self.gate = WriteGate(enabled=db.is_sqlite)
+        self.inbox_wakeup = Wakeup()
+        self.outbox_wakeup = Wakeup()
+        self.loading = LoadingAnimation(api)
+        self.processor = InboxProcessor(db=db, engine=engine, clock=clock, tuning=self.tuning, gate=self.gate,
+                                        retention_days=retention_days, loading=self.loading)
+        self.delivery = LineDelivery(db=db, api=api, clock=clock, tuning=self.tuning, gate=self.gate)
+        self.writer = InboxWriter(db=db, clock=clock, gate=self.gate, on_stored=self.inbox_wakeup.notify)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._senders: ThreadPoolExecutor | None = None
+        self._slots = threading.Condition()
+        self._in_flight = 0
+
+    def start(self, *, webhooks: bool = True) -> None:
+        """Starts the inbox thread and the delivery threads, and the webhook's writer when this process has one."""
+        self._stop.clear()
+        if webhooks:
+            self.writer.start()
+        self._senders = ThreadPoolExecutor(self.tuning.senders, thread_name_prefix="line-send")
+        self._threads = [threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),
+                         threading.Thread(target=self._run_outbox, name="line-outbox", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+        log.info("LINE drain started (%s sender threads)", self.tuning.senders)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stops after the current items; a send cut short is taken again when its lease ends."""
+        self.writer.stop()
+        self._stop.set()
+        self.inbox_wakeup.notify()
+        self.outbox_wakeup.notify()
+        with self._slots:
+            self._slots.notify_all()
+        limit = timeout if timeout is not None else self.tuning.connect_timeout + self.tuning.read_timeout + 1
+        for thread in self._threads:
+            thread.join(limit)
+        if self._senders is not None:
+            self._senders.shutdown(wait=True, cancel_futures=True)
+        self.loading.close()
+        log.info("LINE drain stopped")
+
+    def _run_inbox(self) -> None:
+        seen = 0
+        while not self._stop.is_set():
+            if time.monotonic() - self.writer.last_commit < ACK_PRIORITY:
+                # Webhooks are arriving: let the acks have the interpreter first; the drain catches up.
+                time.sleep(ACK_PRIORITY / 4)
+            try:
+                if self.processor.process_next():
+                    self.outbox_wakeup.notify()
+                    continue
+                self.processor.purge_if_due()
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is away for a moment
+                log.error("inbox drain: %s", type(exc).__name__)
+                self._stop.wait(1.0)
+            # A waiting event is ready after the reorder window; the poll finds other processes' events.
+            seen = self.inbox_wakeup.wait(seen, min(self.tuning.poll, max(self.tuning.reorder_window, 0.05)))
+
+    def _run_outbox(self) -> None:
+        # One thread claims, so a new row costs one claim, not one per idle sender; the senders only send.
+        seen = 0
+        capacity = 2 * self.tuning.senders
+        while not self._stop.is_set():
+            with self._slots:
+                self._slots.wait_for(lambda: self._in_flight < capacity or self._stop.is_set())
+                free = capacity - self._in_flight
+            try:
+                due = self.delivery.claim(free) if free and not self._stop.is_set() else []
+            except Exception as exc:  # noqa: BLE001
+                log.error("outbox drain: %s", type(exc).__name__)
+                self._stop.wait(1.0)
+                continue
+            if not due:
+                seen = self.outbox_wakeup.wait(seen, self.tuning.poll)
+                continue
+            assert self._senders is not None
+            for message in due:
+                with self._slots:
+                    self._in_flight += 1
+                self._senders.submit(self._send, message)
+
+    def _send(self, message: DueMessage) -> None:
+        try:
+            self.delivery.deliver_safely(message)
+        finally:
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify_all()
+
+
+def build_line_runtime(services: Services, tuning: LineTuning | None = None) -> LineRuntime:
+    """The drain of a process whose services have a LINE client."""
+    if services.line_api is None:
+        raise RuntimeError("LINE is not configured")
+    return LineRuntime(db=services.db, engine=services.engine, api=services.line_api, clock=services.clock,
+                       retention_days=services.settings.raw_event_retention_days, tuning=tuning)
