@@ -1,0 +1,297 @@
+"""A local stand-in for the LINE Messaging API: a real HTTP server that enforces LINE's documented limits.
+
+It answers reply, push and the loading animation as LINE does, refuses what LINE would refuse (too many
+messages, long labels and texts, a retry key on a reply, a spent or expired reply token), answers 409 to
+a push whose retry key it already accepted, records every delivery, and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TOKEN = "test-channel-access-token"
+_PICKER = {"date": r"\d{4}-\d{2}-\d{2}", "time": r"\d{2}:\d{2}", "datetime": r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}"}
+
+
+@dataclass
+class Delivery:
+    kind: str  # "reply" or "push"
+    user_id: str
+    messages: list[dict[str, Any]]
+    retry_key: str | None
+    at: float
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.get("text", "") for m in self.messages]
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    deliver_first: bool = False  # record the delivery, then answer the error (the answer "got lost")
+
+
+@dataclass
+class LineState:
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # reply token -> (user, expiry)
+    used_tokens: set[str] = field(default_factory=set)
+    accepted_keys: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    deliveries: list[Delivery] = field(default_factory=list)
+    requests: list[tuple[str, int, str | None]] = field(default_factory=list)  # path, status, retry key
+    loading: list[str] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    delay: float = 0.0
+    hang_after_accept: dict[str, float] = field(default_factory=dict)
+    refuse_reply_tokens: bool = False
+
+
+def validate_messages(messages: Any) -> str | None:
+    """What LINE would say is wrong with a messages array, or None."""
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
+        return "messages: must be 1 to 5 messages"
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            return f"{where}: not an object"
+        if m.get("type") == "text":
+            if not isinstance(m.get("text"), str) or not 1 <= len(m["text"]) <= 5000:
+                return f"{where}.text: 1 to 5000 characters"
+        elif m.get("type") in ("flex", "template"):
+            if not isinstance(m.get("altText"), str) or not 1 <= len(m["altText"]) <= 400:
+                return f"{where}.altText: 1 to 400 characters"
+        else:
+            return f"{where}.type: not supported by the stand-in"
+        quick = m.get("quickReply")
+        if quick is not None:
+            items = quick.get("items") if isinstance(quick, dict) else None
+            if not isinstance(items, list) or not 1 <= len(items) <= 13:
+                return f"{where}.quickReply.items: 1 to 13 items"
+            for j, item in enumerate(items):
+                problem = _validate_action(item.get("action") if isinstance(item, dict) else None)
+                if problem:
+                    return f"{where}.quickReply.items[{j}].action.{problem}"
+    return None
+
+
+def _validate_action(action: Any) -> str | None:
+    if not isinstance(action, dict):
+        return "missing"
+    label = action.get("label")
+    if not isinstance(label, str) or not 1 <= len(label) <= 20:
+        return "label: 1 to 20 characters"
+    kind = action.get("type")
+    if kind not in ("postback", "datetimepicker", "message"):
+        return "type: not supported by the stand-in"
+    if kind in ("postback", "datetimepicker") and (not isinstance(action.get("data"), str)
+                                                   or len(action["data"]) > 300):
+        return "data: at most 300 characters"
+    if kind == "postback" and action.get("displayText") is not None and len(action["displayText"]) > 300:
+        return "displayText: at most 300 characters"
+    if kind == "datetimepicker":
+        pattern = _PICKER.get(action.get("mode", ""))
+        if pattern is None:
+            return "mode: date, time or datetime"
+        values = {k: action[k] for k in ("initial", "min", "max") if action.get(k) is not None}
+        if any(not re.fullmatch(pattern, v) for v in values.values()):
+            return "initial/min/max: wrong format"
+        if "min" in values and "max" in values and values["min"] >= values["max"]:
+            return "min: must be before max"
+    return None
+
+
+class LineStandIn:
+    """The stand-in server, on a free loopback port, in a thread of the test process."""
+
+    def __init__(self) -> None:
+        self.state = LineState()
+        self.lock = threading.Lock()
+        self.server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self.released = threading.Event()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="line-standin", daemon=True)
+
+    def start(self) -> LineStandIn:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # What tests set up
+    def issue_reply_token(self, user_id: str, ttl: float = 60.0) -> str:
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.state.tokens[token] = (user_id, time.monotonic() + ttl)
+        return token
+
+    def fail(self, path: str, status: int, times: int = 1, *, deliver_first: bool = False) -> None:
+        """The next `times` calls of a path answer `status` (429 with Retry-After: 1)."""
+        with self.lock:
+            self.state.faults.setdefault(path, []).append(Fault(status, times, deliver_first))
+
+    def set_delay(self, seconds: float) -> None:
+        self.state.delay = seconds
+
+    def hang_after_accepting(self, path: str, seconds: float) -> None:
+        """Records deliveries on a path, then keeps the caller waiting (until `release_hangs`)."""
+        self.released.clear()
+        self.state.hang_after_accept[path] = seconds
+
+    def release_hangs(self) -> None:
+        self.state.hang_after_accept.clear()
+        self.released.set()
+
+    def refuse_reply_tokens(self, refuse: bool = True) -> None:
+        self.state.refuse_reply_tokens = refuse
+
+    # What tests read
+    def deliveries_to(self, user_id: str) -> list[Delivery]:
+        with self.lock:
+            return [d for d in self.state.deliveries if d.user_id == user_id]
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self.lock:
+            return list(self.state.deliveries)
+
+    def statuses(self, path: str) -> list[int]:
+        with self.lock:
+            return [status for p, status, _ in self.state.requests if p == path]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "the stand-in") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def wait_for_deliveries(self, user_id: str, count: int, timeout: float = 10.0) -> list[Delivery]:
+        self.wait_for(lambda: len(self.deliveries_to(user_id)) >= count, timeout, f"{count} deliveries")
+        return self.deliveries_to(user_id)
+
+    # The API
+    def answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.state.delay:
+            time.sleep(self.state.delay)
+        if headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {"message": "Authentication failed"}
+        retry_key = headers.get("x-line-retry-key")
+        if path == "/v2/bot/chat/loading/start":
+            seconds = body.get("loadingSeconds", 20)
+            if not isinstance(body.get("chatId"), str) or seconds not in range(5, 61, 5):
+                return 400, {"message": "The request body has 1 error(s)"}
+            with self.lock:
+                self.state.loading.append(body["chatId"])
+            return 202, {}
+        if path not in ("/v2/bot/message/reply", "/v2/bot/message/push"):
+            return 404, {"message": "Not found"}
+        if path == "/v2/bot/message/reply" and retry_key is not None:
+            return 400, {"message": "The retry key is not allowed for this API"}
+        if retry_key is not None:
+            try:
+                uuid.UUID(retry_key)
+            except ValueError:
+                return 400, {"message": "The value for the 'X-Line-Retry-Key' header is invalid"}
+        problem = validate_messages(body.get("messages"))
+        if problem:
+            return 400, {"message": "The request body has 1 error(s)", "details": [{"message": problem}]}
+        with self.lock:
+            fault = self._take_fault(path)
+            if path == "/v2/bot/message/reply":
+                user_id = self._use_token(body.get("replyToken"), fault)
+                if user_id is None:
+                    return 400, {"message": "Invalid reply token"}
+            else:
+                user_id = body.get("to")
+                if not isinstance(user_id, str) or not user_id.startswith("U"):
+                    return 400, {"message": "The property, 'to', in the request body is invalid"}
+            if fault and not fault.deliver_first:
+                return fault.status, {"message": "stand-in failure"}
+            if retry_key is not None and retry_key in self.state.accepted_keys:
+                return 409, {"message": "The retry key is already accepted",
+                             "sentMessages": self.state.accepted_keys[retry_key]}
+            sent = [{"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
+                    for _ in body["messages"]]
+            if retry_key is not None:
+                self.state.accepted_keys[retry_key] = sent
+            self.state.deliveries.append(Delivery(path.rsplit("/", 1)[-1], user_id, body["messages"], retry_key,
+                                                  time.monotonic()))
+        hang = self.state.hang_after_accept.get(path)
+        if hang:
+            self.released.wait(hang)
+        if fault:
+            return fault.status, {"message": "stand-in failure after delivery"}
+        return 200, {"sentMessages": sent}
+
+    def _take_fault(self, path: str) -> Fault | None:
+        faults = self.state.faults.get(path) or []
+        if not faults:
+            return None
+        fault = faults[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            faults.pop(0)
+        return fault
+
+    def _use_token(self, token: Any, fault: Fault | None) -> str | None:
+        if self.state.refuse_reply_tokens or not isinstance(token, str) or token in self.state.used_tokens:
+            return None
+        user_id, expiry = self.state.tokens.get(token, (None, 0.0))
+        if user_id is None or time.monotonic() > expiry:
+            return None
+        if fault is None or fault.deliver_first:
+            self.state.used_tokens.add(token)  # a failed reply leaves the token usable
+        return user_id
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away (a killed server under test) is expected here
+
+
+def _handler_for(standin: LineStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait between them
+
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = self.path.split("?", 1)[0]
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                status, answer = 400, {"message": "The request body could not be parsed as JSON"}
+            else:
+                status, answer = standin.answer(path, headers, body if isinstance(body, dict) else {})
+            with standin.lock:
+                standin.state.requests.append((path, status, headers.get("x-line-retry-key")))
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 429:
+                self.send_header("Retry-After", "1")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
