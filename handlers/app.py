@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+from apscheduler.schedulers.base import BaseScheduler
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,8 +21,9 @@ from handlers.web import admin, form, simulator
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services | None = None) -> FastAPI:
-    """The web application: health, admin API, web form and, in demo mode, the simulator."""
+def create_app(services: Services | None = None, *, scheduler: BaseScheduler | None = None) -> FastAPI:
+    """The web application: health, admin API, web form and, in demo mode, the simulator; it runs the
+    scheduler given (not started yet) for as long as it serves."""
     svc = services or build_services()
     line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
 
@@ -29,12 +31,16 @@ def create_app(services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if line is not None:
             line.start()  # this process drains the inbox and outbox too
+        if scheduler is not None:
+            scheduler.start()
         # What start-up loaded stays for good: keeping it out of the collector's scans keeps full
         # collections short, and with them the pauses that every webhook ack in flight would wait out.
         gc.freeze()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             if line is not None:
                 await anyio.to_thread.run_sync(line.stop)
 
@@ -43,9 +49,15 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.state.line = line
 
     @app.get("/healthz")
-    def healthz() -> JSONResponse:
+    def healthz(detail: bool = False) -> JSONResponse:
+        """200 while the database answers; `?detail=1` adds each calendar's state (a failing calendar is
+        degraded service, not a failed check: owners are then told a coordinator will send times)."""
         ok = svc.db.ping()
-        body = {"status": "ok" if ok else "error", "database": "ok" if ok else "error"}
+        body: dict[str, object] = {"status": "ok" if ok else "error", "database": "ok" if ok else "error"}
+        if detail:
+            calendars = svc.engine.calendars.status()
+            body["calendars"] = calendars["status"]
+            body["detail"] = {"calendars": calendars["calendars"]}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.exception_handler(RequestValidationError)

@@ -23,9 +23,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from handlers.app import create_app
     from handlers.services import build_services
 
+    from handlers.scheduler import build_scheduler
+
     settings = get_settings()
     services = build_services(settings)
-    app = create_app(services)
+    app = create_app(services, scheduler=None if args.no_scheduler else build_scheduler(services))
     if settings.demo:
         log.info("demo mode: open http://%s:%s/ for the simulator", args.host, args.port or settings.port)
     uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info")
@@ -52,6 +54,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
         pass
     runtime.stop()
     services.db.dispose()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Runs the desk's scheduled jobs (exactly one such process per deployment) until SIGTERM or SIGINT."""
+    import signal
+
+    from handlers.scheduler import build_scheduler
+    from handlers.services import build_services
+
+    services = build_services(get_settings())
+    scheduler = build_scheduler(services, blocking=True)
+
+    def shut_down(*_: object) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    scheduler.start()
+    services.db.dispose()
+    log.info("scheduler stopped")
     return 0
 
 
@@ -91,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(func=cmd_worker)
+    sub.add_parser("scheduler", help="run the scheduled jobs (exactly one per deployment)").set_defaults(
+        func=cmd_scheduler)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

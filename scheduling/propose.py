@@ -39,7 +39,9 @@ def propose_slots(
     busy = calendars.busy([c.id for c in coordinators], fetch_from, window_end)
     held: defaultdict[str, list[HeldSpan]] = defaultdict(list)
     margin = timedelta(days=1)
-    for booking in list_active_bookings(session=session, start=fetch_from - margin, end=window_end + margin):
+    for booking in list_active_bookings(
+        session=session, start=fetch_from - margin, end=window_end + margin, now=request.now
+    ):
         held[booking.coordinator_id].append(
             HeldSpan(
                 starts_at=booking.starts_at,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, column, func, select, text, update
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, column, false, func, select, text, update
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -109,6 +109,7 @@ def insert_hold_if_free(
         else ((Booking.contact_id == contact_id) & Booking.consultation_id.is_(None))
     ) & (Booking.status == "held")
     _take_write_lock(session)
+    _expire_lapsed_holds(session, coordinator_id=coordinator_id, now=now)
     clash = select(Booking.id).where(
         Booking.coordinator_id == coordinator_id,
         Booking.status.in_(ACTIVE_STATUSES),
@@ -159,6 +160,7 @@ def move_booking_if_free(
 ) -> bool:
     """Moves a held or approved booking to another range; False when that range is taken or it is not active."""
     _take_write_lock(session)
+    _expire_lapsed_holds(session, coordinator_id=coordinator_id, now=now)
     clash = select(Booking.id).where(
         Booking.id != booking_id,
         Booking.coordinator_id == coordinator_id,
@@ -206,6 +208,16 @@ def change_booking_status(
         .returning(Booking.id)
     )
     return result.first() is not None
+
+
+def _expire_lapsed_holds(session: Session, *, coordinator_id: str, now: datetime) -> None:
+    # A hold past its time frees its range at once, not only when the scheduler's sweep comes round;
+    # marking it here, under the write lock, keeps the overlap constraint in step with what is free.
+    session.execute(
+        update(Booking)
+        .where(Booking.coordinator_id == coordinator_id, Booking.status == "held", Booking.hold_expires_at <= now)
+        .values(status="expired", updated_at=now, hold_expires_at=None)
+    )
 
 
 def expire_held_bookings(*, session: Session, now: datetime) -> list[int]:
@@ -268,11 +280,20 @@ def list_bookings_for_coordinator(
     return list(session.scalars(query))
 
 
-def list_active_bookings(*, session: Session, start: datetime, end: datetime) -> list[Booking]:
-    """Every held or approved booking whose blocked range overlaps [start, end), by coordinator and time."""
+def list_active_bookings(
+    *, session: Session, start: datetime, end: datetime, now: datetime | None = None
+) -> list[Booking]:
+    """Every held or approved booking whose blocked range overlaps [start, end), by coordinator and time;
+    given `now`, holds past their time are left out even before the sweep marks them expired."""
+    lapsed = (Booking.status == "held") & (Booking.hold_expires_at <= now) if now is not None else false()
     query = (
         select(Booking)
-        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.blocked_from < end, Booking.blocked_until > start)
+        .where(
+            Booking.status.in_(ACTIVE_STATUSES),
+            ~lapsed,
+            Booking.blocked_from < end,
+            Booking.blocked_until > start,
+        )
         .order_by(Booking.coordinator_id, Booking.blocked_from, Booking.id)
     )
     return list(session.scalars(query))

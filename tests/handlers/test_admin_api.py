@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
 from bot import texts
 from bot.engine import IntakeEngine
 from config import DeskConfig
+from config.scheduling import CalendarSettings
+from handlers.app import create_app
 from handlers.services import Services
+from scheduling import CalendarService
 from storage.clock import JST, FixedClock
 from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
+from tests.scheduling.support import FeedServer
 
 
 def submit(desk: DeskConfig, clock: FixedClock, db: Database, user: str) -> None:
@@ -92,3 +96,28 @@ def test_healthz_is_503_when_the_database_is_gone(services: Services, tmp_path: 
     with TestClient(__import__("handlers.app", fromlist=["create_app"]).create_app(services)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["database"] == "error"
+
+
+def test_healthz_detail_shows_a_failing_calendar_without_failing_the_check(services: Services) -> None:
+    feed = FeedServer()
+    feed.status = 500
+    feed.start()
+    try:
+        first = services.desk.scheduling.coordinators[0]
+        broken = first.model_copy(update={"calendar": CalendarSettings(provider="ics", url=feed.url)})
+        scheduling = services.desk.scheduling.model_copy(update={"coordinators": [broken]})
+        calendars = CalendarService(scheduling, clock=services.clock)
+        services.engine = IntakeEngine(services.desk, services.clock, calendars)
+        now = services.clock.now()
+        calendars.busy([first.id], now, now + timedelta(days=7))
+        with TestClient(create_app(services)) as client:
+            plain = client.get("/healthz")
+            detailed = client.get("/healthz?detail=1")
+    finally:
+        feed.stop()
+    assert plain.status_code == 200 and plain.json() == {"status": "ok", "database": "ok"}
+    assert detailed.status_code == 200
+    body = detailed.json()
+    assert body["calendars"] == "degraded"
+    state = body["detail"]["calendars"][first.id]
+    assert state["provider"] == "ics" and state["state"] == "failed" and state["consecutive_failures"] == 1

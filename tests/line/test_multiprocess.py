@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -19,8 +18,7 @@ from storage.models import InboxEvent, Interaction, OutboxMessage
 from tests.line.conftest import LineUser, ServeProcess, server_env
 from tests.line.standin import LineStandIn
 
-pytestmark = pytest.mark.skipif(not os.environ.get("MADOGUCHI_TEST_DATABASE_URL"),
-                                reason="SKIP LOCKED across processes needs PostgreSQL (MADOGUCHI_TEST_DATABASE_URL)")
+pytestmark = pytest.mark.postgres_only  # SKIP LOCKED across processes: run in `make test`'s PostgreSQL pass
 
 
 def test_two_workers_drain_one_inbox_once_and_in_order(new_database: Callable[[], str], standin: LineStandIn,

@@ -15,6 +15,7 @@ from storage.bookings import (
     Booking,
     change_booking_status,
     get_active_booking,
+    list_active_bookings,
     list_bookings_for_consultation,
     list_bookings_for_coordinator,
 )
@@ -136,6 +137,19 @@ def test_expired_holds_free_their_slots(session_factory: sessionmaker[Session], 
     assert statuses(session_factory) == {booking.id: "expired", approved.id: "approved"}
     assert hold(session_factory, 3, slot(10), clock) is not None
     assert hold(session_factory, 4, slot(14), clock) is None
+
+
+def test_a_lapsed_hold_frees_its_slot_before_any_sweep(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    lapsed = hold(session_factory, 1, slot(10), clock)
+    assert lapsed is not None
+    clock.advance(hours=24)  # past the hold's time; no scheduler has run
+    with session_factory() as session:
+        assert list_active_bookings(session=session, start=jst(2026, 12, 3), end=jst(2026, 12, 4), now=clock.now()) == []
+    taken = hold(session_factory, 2, slot(10), clock)
+    assert taken is not None
+    assert statuses(session_factory) == {lapsed.id: "expired", taken.id: "held"}
 
 
 def test_approval_is_a_compare_and_set(session_factory: sessionmaker[Session], clock: FixedClock) -> None:

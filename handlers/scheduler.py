@@ -1,0 +1,29 @@
+"""The scheduler process's wiring: APScheduler with the desk's jobs, in `madoguchi scheduler` or `serve`.
+
+Jobs live in memory and are added at start-up with fixed ids: they are periodic sweeps over database
+rows, so nothing is lost with the process and nothing is pickled. Run exactly one scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from handlers.services import Services
+from scheduling.jobs import JobContext, add_jobs, configure_jobs
+
+log = logging.getLogger(__name__)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def build_scheduler(services: Services, *, blocking: bool = False) -> BaseScheduler:
+    """A scheduler in Japan time with every desk job added (not started)."""
+    configure_jobs(JobContext(db=services.db, clock=services.clock,
+                              raw_event_retention_days=services.settings.raw_event_retention_days))
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TOKYO)
+    add_jobs(scheduler)
+    return scheduler

@@ -1,0 +1,99 @@
+"""The scheduler: the desk's jobs with fixed ids, run by APScheduler, and `madoguchi scheduler` as a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine import IntakeEngine
+from config import DeskConfig
+from handlers.scheduler import TOKYO, build_scheduler
+from handlers.services import Services
+from scheduling.holds import place_hold
+from scheduling.jobs import add_jobs
+from scheduling.slots import Slot
+from storage.bookings import Booking
+from storage.clock import JST, FixedClock
+from storage.contacts import get_or_create_contact
+from storage.database import Database, upgrade_schema
+from tests.conftest import TEST_KEY, make_settings
+
+
+def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) -> None:
+    scheduler = build_scheduler(services)
+    scheduler.start(paused=True)
+    try:
+        build_ids = sorted(job.id for job in scheduler.get_jobs())
+        add_jobs(scheduler)  # what a second start-up does
+        assert sorted(job.id for job in scheduler.get_jobs()) == build_ids == ["expire-holds", "purge-raw-events"]
+        assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@pytest.fixture
+def own_services(fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock,
+                 var_dir: Path) -> Iterator[Services]:
+    """Services on a database of the test's own: the scheduler's thread opens its own sessions."""
+    url = fresh_database_url()
+    upgrade_schema(url)
+    db = Database(url)
+    yield Services(settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock,
+                   engine=IntakeEngine(desk, clock))
+    db.dispose()
+
+
+def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clock: FixedClock) -> None:
+    start = datetime(2026, 12, 3, 10, 0, tzinfo=JST)
+    slot = Slot("example-kagoshima", "online", start, start + timedelta(hours=1), start, start + timedelta(hours=1))
+    with own_services.db.session() as session:
+        contact = get_or_create_contact(session=session, channel="web", external_id="scheduler-test")
+        session.flush()
+        booking = place_hold(session=session, contact_id=contact.id, slot=slot, clock=clock)
+        assert booking is not None
+        booking_id = booking.id
+    clock.advance(days=1)
+    scheduler = build_scheduler(own_services)
+    scheduler.start()
+    try:
+        scheduler.modify_job("expire-holds", next_run_time=datetime.now(TOKYO))
+        deadline = time.monotonic() + 10
+        status = None
+        while status != "expired" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with own_services.db.session() as session:
+                status = session.scalar(select(Booking.status).where(Booking.id == booking_id))
+        assert status == "expired"
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_madoguchi_scheduler_runs_until_sigterm(database_url: str, tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))},
+           "DATABASE_URL": database_url, "MADOGUCHI_PII_KEY": TEST_KEY, "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
+           "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "scheduler.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "handlers.cli", "scheduler"], env=env, cwd=tmp_path,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while "scheduler started" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert "scheduler started: expire-holds, purge-raw-events" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert "scheduler stopped" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
