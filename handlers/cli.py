@@ -21,9 +21,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from handlers.app import create_app
-    from handlers.services import build_services
-
     from handlers.scheduler import build_scheduler
+    from handlers.services import build_services
 
     settings = get_settings()
     services = build_services(settings)
