@@ -225,7 +225,7 @@ def _percentile(values: list[float], share: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument("--naive-requests", type=int, default=10)
+    parser.add_argument("--naive-requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"speed-up: median {naive_median / fast_median:.0f}x, p99 {naive_p99 / fast_p99:.0f}x")
     print(f"same proposals as the scan: {len(naive) - mismatches}/{len(naive)}")
     print(
-        f"goal (p99 < 20 ms and >= 10x): {'met' if fast_p99 < 20 and naive_median / fast_median >= 10 else 'NOT met'}"
+        "goal (p99 < 20 ms, and >= 10x at the median and at p99): "
+        f"{'met' if fast_p99 < 20 and min(naive_median / fast_median, naive_p99 / fast_p99) >= 10 else 'NOT met'}"
     )
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from config.scheduling import Coordinator, SchedulingConfig
 from scheduling.availability import JST, iter_days, jst_date, jst_midnight, working_intervals
@@ -59,11 +60,23 @@ def match_coordinators(config: SchedulingConfig, request: SlotRequest) -> list[C
 @dataclass
 class _Prepared:
     coordinator: Coordinator
-    starts: list[datetime]
-    ends: list[datetime]
+    occupancy: Occupancy
+    buffer: timedelta
     per_day: Counter[date]
     known_from: datetime
     known_until: datetime
+
+    @cached_property
+    def blocked(self) -> tuple[list[datetime], list[datetime]]:
+        """The coordinator's merged busy ranges with buffers, as sorted starts and ends.
+
+        Built on first use: most requests find their times with the least busy coordinator or two,
+        so the others' calendars are never sorted.
+        """
+        padded = [(s - self.buffer, e + self.buffer) for s, e in self.occupancy.busy]
+        # A booking's blocked range already has the buffer after it.
+        padded += [(b.blocked_from - self.buffer, b.blocked_until) for b in self.occupancy.bookings]
+        return _merge(padded)
 
 
 @dataclass
@@ -95,15 +108,10 @@ def _merge(intervals: list[tuple[datetime, datetime]]) -> tuple[list[datetime], 
 
 
 def _prepare(coordinator: Coordinator, occupancy: Occupancy, plan: _Plan) -> _Prepared:
-    buffer = timedelta(minutes=plan.config.rules.buffer_minutes)
-    # Outside events need the buffer on both sides; a booking's blocked range already has it after.
-    padded = [(s - buffer, e + buffer) for s, e in occupancy.busy]
-    padded += [(b.blocked_from - buffer, b.blocked_until) for b in occupancy.bookings]
-    starts, ends = _merge(padded)
     return _Prepared(
         coordinator=coordinator,
-        starts=starts,
-        ends=ends,
+        occupancy=occupancy,
+        buffer=timedelta(minutes=plan.config.rules.buffer_minutes),
         per_day=Counter(jst_date(b.starts_at) for b in occupancy.bookings),
         known_from=max(plan.window_start, occupancy.known_from or plan.window_start),
         known_until=min(plan.window_end, occupancy.known_until or plan.window_end),
@@ -111,12 +119,13 @@ def _prepare(coordinator: Coordinator, occupancy: Occupancy, plan: _Plan) -> _Pr
 
 
 def _free(lo: datetime, hi: datetime, p: _Prepared) -> Iterator[tuple[datetime, datetime]]:
-    i = bisect_right(p.ends, lo)
+    starts, ends = p.blocked
+    i = bisect_right(ends, lo)
     cursor = lo
-    while i < len(p.starts) and p.starts[i] < hi:
-        if p.starts[i] > cursor:
-            yield cursor, p.starts[i]
-        cursor = max(cursor, p.ends[i])
+    while i < len(starts) and starts[i] < hi:
+        if starts[i] > cursor:
+            yield cursor, starts[i]
+        cursor = max(cursor, ends[i])
         i += 1
     if cursor < hi:
         yield cursor, hi
