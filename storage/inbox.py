@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -40,6 +40,24 @@ def store_events(*, session: Session, channel: str, events: Sequence[NewEvent], 
     return len(session.execute(stmt.returning(InboxEvent.id), rows).all())
 
 
+# The claim's statements are built once: building SQLAlchemy expressions costs more than running them.
+_READY = (InboxEvent.status == PENDING, InboxEvent.received_at <= bindparam("ready_before"),
+          or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= bindparam("now")))
+_OLDEST_READY = (select(InboxEvent.id).where(InboxEvent.channel == bindparam("channel"), *_READY)
+                 .order_by(InboxEvent.event_ts, InboxEvent.id).limit(bindparam("candidates")))
+_earlier = aliased(InboxEvent)
+_FIRST_IN_LINE = (
+    select(InboxEvent)
+    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)), *_READY,
+           # Checked again with the lock: another process may have changed the row since the list was read.
+           ~exists().where(_earlier.status == PENDING, _earlier.user_key == InboxEvent.user_key,
+                           _earlier.channel == InboxEvent.channel,
+                           or_(_earlier.event_ts < InboxEvent.event_ts,
+                               and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id))))
+    .order_by(InboxEvent.event_ts, InboxEvent.id).limit(1))
+_FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=InboxEvent)
+
+
 def claim_next_event(*, session: Session, channel: str, now: datetime, ready_before: datetime,
                      candidates: int = 32) -> InboxEvent | None:
     """The oldest pending event that is first in line for its user, locked for this transaction.
@@ -49,24 +67,13 @@ def claim_next_event(*, session: Session, channel: str, now: datetime, ready_bef
     FOR UPDATE SKIP LOCKED, on SQLite the transaction already holds the write lock. The oldest few
     are picked first and only they are checked: the plan stays small whatever the statistics say.
     """
-    ready = (InboxEvent.status == PENDING, InboxEvent.received_at <= ready_before,
-             or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= now))
-    oldest = list(session.scalars(
-        select(InboxEvent.id).where(InboxEvent.channel == channel, *ready)
-        .order_by(InboxEvent.event_ts, InboxEvent.id).limit(candidates)))
+    params = {"channel": channel, "now": now, "ready_before": ready_before, "candidates": candidates}
+    oldest = list(session.scalars(_OLDEST_READY, params))
     if not oldest:
         return None
-    earlier = aliased(InboxEvent)
-    before_it = exists().where(
-        earlier.status == PENDING, earlier.user_key == InboxEvent.user_key, earlier.channel == InboxEvent.channel,
-        or_(earlier.event_ts < InboxEvent.event_ts,
-            and_(earlier.event_ts == InboxEvent.event_ts, earlier.id < InboxEvent.id)))
-    # Checked again with the lock: another process may have changed the row since the list was read.
-    stmt = (select(InboxEvent).where(InboxEvent.id.in_(oldest), *ready, ~before_it)
-            .order_by(InboxEvent.event_ts, InboxEvent.id).limit(1))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=InboxEvent)
-    return session.scalars(stmt).first()
+    locking = session.get_bind().dialect.name == "postgresql"
+    stmt = _FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE
+    return session.scalars(stmt, {**params, "ids": oldest}).first()
 
 
 def next_ready_at(*, session: Session, channel: str) -> datetime | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Contact, OutboxMessage
@@ -43,6 +43,25 @@ def enqueue(*, session: Session, channel: str, contact_id: int | None, messages:
     return row
 
 
+# The claim's statements are built once: building SQLAlchemy expressions costs more than running them.
+# The oldest due rows are read first, then only they are checked and locked: a small plan whatever the
+# statistics say. The lease is checked again under the lock: PostgreSQL re-reads a row that another
+# process claimed and committed after the list was read, and only that keeps it from being sent twice.
+_DUE = (OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= bindparam("now"),
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")))
+_OLDEST_DUE = (select(OutboxMessage.id).where(OutboxMessage.channel == bindparam("channel"), *_DUE)
+               .order_by(OutboxMessage.id).limit(bindparam("candidates")))
+_earlier = aliased(OutboxMessage)
+_FIRST_IN_LINE = (
+    select(OutboxMessage, Contact)
+    .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE,
+           ~exists().where(_earlier.contact_id == OutboxMessage.contact_id, _earlier.status == PENDING,
+                           _earlier.id < OutboxMessage.id))
+    .order_by(OutboxMessage.id).limit(bindparam("limit")))
+_FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=OutboxMessage)
+
+
 def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: timedelta,
                        limit: int) -> list[DueMessage]:
     """Leases the due rows that are first in line for their contact, so each contact's are sent in order.
@@ -50,27 +69,15 @@ def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: 
     A row stays leased while it is being sent, outside any transaction; a process that dies holding
     it leaves it to be taken again when the lease ends. A fresh reply token is marked as tried first.
     """
-    # The oldest due rows first, then only they are checked and locked: a small plan whatever the statistics.
-    due = (OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
-           or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
-    oldest = list(session.scalars(
-        select(OutboxMessage.id).where(OutboxMessage.channel == channel, *due)
-        .order_by(OutboxMessage.id).limit(4 * limit)))
+    params = {"channel": channel, "now": now, "candidates": 4 * limit}
+    oldest = list(session.scalars(_OLDEST_DUE, params))
     if not oldest:
         return []
-    earlier = aliased(OutboxMessage)
-    before_it = exists().where(earlier.contact_id == OutboxMessage.contact_id, earlier.status == PENDING,
-                               earlier.id < OutboxMessage.id)
-    stmt = (select(OutboxMessage, Contact)
-            .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-            # The lease is checked again here: PostgreSQL re-reads a row that another process claimed and
-            # committed after the list above was read, and only this condition keeps it from being sent twice.
-            .where(OutboxMessage.id.in_(oldest), *due, ~before_it)
-            .order_by(OutboxMessage.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    locking = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE,
+                           {**params, "ids": oldest, "limit": limit}).all()
     claimed: list[DueMessage] = []
-    for row, contact in session.execute(stmt).all():
+    for row, contact in rows:
         fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
         claimed.append(DueMessage(
             id=row.id, channel=row.channel, contact_id=row.contact_id,
@@ -85,11 +92,15 @@ def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: 
     return claimed
 
 
+_MARK_SENT = (update(OutboxMessage)
+              .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
+              .values(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
+                      reply_token=None, reply_attempted_at=None, last_error=None))
+
+
 def mark_sent(*, session: Session, message_id: int, via: str, now: datetime) -> None:
     """Records a delivery (a push answered 409 was delivered before)."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-                    .values(status=SENT, sent_at=now, delivered_via=via, claimed_until=None, reply_token=None,
-                            reply_attempted_at=None, last_error=None))
+    session.execute(_MARK_SENT, {"row_id": message_id, "at": now, "how": via})
 
 
 def mark_retry(*, session: Session, message_id: int, retry_at: datetime, error: str,
