@@ -333,8 +333,9 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
         picker = [DatePicker(texts.OTHER_TIME, encode(ctx.token, str(Step.SLOT), "picker"),
                              initial=picker_value(around or proposal.window_start),
                              min=picker_value(proposal.window_start), max=picker_value(proposal.window_end))]
+    island_online = (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later)
     if proposal.status == "online_only":
-        return [OutMessage(texts.ISLAND_ONLINE, (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later))]
+        return [OutMessage(texts.ISLAND_ONLINE, island_online)]
     if proposal.status == "ok" and proposal.slots:
         offered = proposal.slots[:11]
         ctx.answers["_offered"] = {s.token: s.as_dict() for s in offered}
@@ -349,8 +350,11 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
         return [OutMessage(text, (*buttons, *picker, later))]
     if around is not None:
         return [OutMessage(texts.NO_SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}"), (*picker, later))]
+    if proposal.alternative_method == "online":  # no island visit to offer: online is, at once
+        return [OutMessage(texts.ISLAND_ONLINE, island_online)]
     reason = texts.CALENDAR_UNAVAILABLE if proposal.status == "calendar_unavailable" else texts.NO_SLOTS
-    return [OutMessage(reason, (ctx.button(texts.NEXT, "later"), *picker))]
+    # The picker helps only when coordinators are there but the next days are full.
+    return [OutMessage(reason, (ctx.button(texts.NEXT, "later"), *(picker if proposal.status == "no_slots" else ())))]
 
 
 def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:

@@ -27,7 +27,7 @@ def engine(desk: DeskConfig, clock: FixedClock) -> IntakeEngine:
     return IntakeEngine(desk, clock)
 
 
-def to_method(chat: Chat, method: str = "オンライン（Zoom等）", place: str = "霧島市") -> None:
+def to_method(chat: Chat, method: str = "オンライン（Zoom等）", place: str = "霧島市", category: str | None = None) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
     chat.say("さつま商店")
@@ -35,7 +35,7 @@ def to_method(chat: Chat, method: str = "オンライン（Zoom等）", place: s
     chat.tap("製造業")
     chat.say(place)
     chat.tap("1〜5人")
-    chat.tap(chat.buttons()[0].label)
+    chat.tap(category or chat.buttons()[0].label)
     chat.tap("特になし")
     chat.say("受発注をデジタル化したい")
     chat.tap("検討中")
@@ -178,7 +178,25 @@ def test_a_lapsed_hold_taken_by_someone_else_asks_for_another_time(engine: Intak
 
 def test_an_island_visit_is_a_whole_day(engine: IntakeEngine, db: Database) -> None:
     chat = Chat(engine, db)
-    to_method(chat, method="会社に来てほしい（訪問）", place="奄美市")
+    to_method(chat, method="会社に来てほしい（訪問）", place="奄美市", category="業務効率化（会計・勤怠等）")
     labels = slot_labels(chat)
-    assert texts.ASK_SLOT_WHOLE_DAY in chat.text or texts.NO_SLOTS in chat.text
-    assert all(label.endswith("終日") for label in labels)
+    assert texts.ASK_SLOT_WHOLE_DAY in chat.text
+    assert labels and all(label.endswith("終日") for label in labels)
+    chat.tap(labels[0])
+    assert texts.ASK_CONTACT.splitlines()[0] in chat.text
+    [held] = bookings(db)
+    assert held.status == "held" and held.method == "onsite"
+    assert (held.ends_at - held.starts_at).total_seconds() >= 6 * 3600  # the coordinator's whole day
+
+
+def test_an_island_visit_nobody_can_make_offers_online_at_once(engine: IntakeEngine, db: Database) -> None:
+    chat = Chat(engine, db)
+    # No example coordinator who visits the islands takes DX strategy.
+    to_method(chat, method="会社に来てほしい（訪問）", place="徳之島町", category="何から始めるか・DX戦略")
+    assert texts.ISLAND_ONLINE in chat.text
+    assert [b.label for b in chat.buttons()] == [texts.SWITCH_TO_ONLINE, texts.DECIDE_LATER]
+    chat.tap(texts.SWITCH_TO_ONLINE)
+    assert "ご都合のよい日時" in chat.text and slot_labels(chat)
+    chat.tap(slot_labels(chat)[0])
+    [held] = bookings(db)
+    assert held.method == "online"
