@@ -17,8 +17,21 @@ from handlers.line.webhook import build_router as build_line_router
 from handlers.line.worker import LineRuntime, build_line_runtime
 from handlers.services import Services, build_services
 from handlers.web import admin, form, simulator
+from storage.database import Database
+from storage.inbox import count_events
+from storage.outbox import count_messages
 
 log = logging.getLogger(__name__)
+
+
+def line_queue_counts(db: Database) -> dict[str, int]:
+    """What waits in the LINE inbox and outbox, and what was parked there after its last attempt."""
+    with db.session() as session:
+        return {"inbox_pending": count_events(session=session, channel="line"),
+                "inbox_failed": count_events(session=session, channel="line", status="failed"),
+                "outbox_pending": count_messages(session=session, channel="line"),
+                "outbox_failed": count_messages(session=session, channel="line", status="failed"),
+                "outbox_skipped": count_messages(session=session, channel="line", status="skipped")}
 
 
 def create_app(services: Services | None = None, *, scheduler: BaseScheduler | None = None) -> FastAPI:
@@ -58,6 +71,8 @@ def create_app(services: Services | None = None, *, scheduler: BaseScheduler | N
             calendars = svc.engine.calendars.status()
             body["calendars"] = calendars["status"]
             body["detail"] = {"calendars": calendars["calendars"]}
+            if ok:
+                body["detail"]["line"] = line_queue_counts(svc.db)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.exception_handler(RequestValidationError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -120,6 +121,10 @@ def test_an_unreachable_line_api_is_retried_a_bounded_number_of_times_then_parke
     [row] = wait_settled(server.db)
     assert row.status == "failed" and row.attempts == 3
     assert row.last_error is not None and "gave up after 3 attempts" in row.last_error
+    health = httpx.get(f"{server.url}/healthz?detail=1").json()
+    assert health["status"] == "ok"
+    assert health["detail"]["line"] == {"inbox_pending": 0, "inbox_failed": 0, "outbox_pending": 0,
+                                        "outbox_failed": 1, "outbox_skipped": 0}
 
 
 def test_an_unfollowed_contact_gets_no_push(start_server: Callable[..., InProcessServer],
