@@ -70,9 +70,10 @@ def create_app(services: Services | None = None, *, scheduler: BaseScheduler | N
         if detail:
             calendars = svc.engine.calendars.status()
             body["calendars"] = calendars["status"]
-            body["detail"] = {"calendars": calendars["calendars"]}
+            detail_body: dict[str, object] = {"calendars": calendars["calendars"]}
             if ok:
-                body["detail"]["line"] = line_queue_counts(svc.db)
+                detail_body["line"] = line_queue_counts(svc.db)
+            body["detail"] = detail_body
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.exception_handler(RequestValidationError)
