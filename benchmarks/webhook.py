@@ -54,24 +54,41 @@ def free_port() -> int:
 
 def signed_body(user_id: str, text: str, reply_token: str) -> tuple[bytes, bytes]:
     """One LINE text-message webhook body (escaped like LINE's) and its X-Line-Signature."""
-    event = {"type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-             "source": {"type": "user", "userId": user_id}, "webhookEventId": "01" + uuid.uuid4().hex[:24].upper(),
-             "deliveryContext": {"isRedelivery": False}, "replyToken": reply_token,
-             "message": {"type": "text", "id": uuid.uuid4().hex[:18], "quoteToken": "q", "text": text}}
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": "01" + uuid.uuid4().hex[:24].upper(),
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": reply_token,
+        "message": {"type": "text", "id": uuid.uuid4().hex[:18], "quoteToken": "q", "text": text},
+    }
     body = json.dumps({"destination": "Ubot", "events": [event]}).encode()
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest())
     return body, signature
 
 
-async def _connection(port: int, requests: list[tuple[bytes, bytes]], next_index: list[int],
-                      latencies: list[float], statuses: list[int]) -> None:
+async def _connection(
+    port: int,
+    requests: list[tuple[bytes, bytes]],
+    next_index: list[int],
+    latencies: list[float],
+    statuses: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while next_index[0] < len(requests):
             body, signature = requests[next_index[0]]
             next_index[0] += 1
-            head = (b"POST /line/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    b"X-Line-Signature: " + signature + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+            head = (
+                b"POST /line/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"X-Line-Signature: "
+                + signature
+                + b"\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+            )
             started = time.perf_counter()
             writer.write(head + body)
             await writer.drain()
@@ -87,15 +104,18 @@ async def _connection(port: int, requests: list[tuple[bytes, bytes]], next_index
         writer.close()
 
 
-def drive(port: int, requests: list[tuple[bytes, bytes]], concurrency: int) -> tuple[float, list[float], list[int]]:
+def drive(
+    port: int, requests: list[tuple[bytes, bytes]], concurrency: int
+) -> tuple[float, list[float], list[int]]:
     """Sends every request over `concurrency` keep-alive connections; returns wall time, latencies, statuses."""
     latencies: list[float] = []
     statuses: list[int] = []
     next_index = [0]
 
     async def run() -> None:
-        await asyncio.gather(*(_connection(port, requests, next_index, latencies, statuses)
-                               for _ in range(concurrency)))
+        await asyncio.gather(
+            *(_connection(port, requests, next_index, latencies, statuses) for _ in range(concurrency))
+        )
 
     started = time.perf_counter()
     asyncio.run(run())
@@ -150,11 +170,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def summary(name: str, wall: float, latencies: list[float], statuses: list[int]) -> dict[str, float]:
     ordered = sorted(latencies)
-    figures = {"events_per_s": len(latencies) / wall, "p50_ms": statistics.median(ordered) * 1000,
-               "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000, "max_ms": ordered[-1] * 1000,
-               "non_200": sum(s != 200 for s in statuses)}
-    print(f"{name:>22}: {figures['events_per_s']:8.0f} acked events/s   p50 {figures['p50_ms']:6.1f} ms   "
-          f"p99 {figures['p99_ms']:6.1f} ms   max {figures['max_ms']:7.1f} ms   non-200: {figures['non_200']}")
+    figures = {
+        "events_per_s": len(latencies) / wall,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+        "max_ms": ordered[-1] * 1000,
+        "non_200": sum(s != 200 for s in statuses),
+    }
+    print(
+        f"{name:>22}: {figures['events_per_s']:8.0f} acked events/s   p50 {figures['p50_ms']:6.1f} ms   "
+        f"p99 {figures['p99_ms']:6.1f} ms   max {figures['max_ms']:7.1f} ms   non-200: {figures['non_200']}"
+    )
     return figures
 
 
@@ -178,11 +204,16 @@ def bare_app() -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--database-url", default=None,
-                        help="default: a fresh SQLite file; a PostgreSQL URL gets a fresh database beside it")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a fresh SQLite file; a PostgreSQL URL gets a fresh database beside it",
+    )
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -192,26 +223,46 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     standin = LineStandIn().start()
     root = str(Path(__file__).resolve().parents[1])
-    base_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+    base_env = {
+        **os.environ,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
+    }
     users = [f"U{uuid.uuid4().hex}" for _ in range(args.users)]
 
     port = free_port()
-    bare = start([sys.executable, "-m", "benchmarks.webhook", "--bare-server"], {**base_env, "PORT": str(port)},
-                 work / "bare.log", port)
+    bare = start(
+        [sys.executable, "-m", "benchmarks.webhook", "--bare-server"],
+        {**base_env, "PORT": str(port)},
+        work / "bare.log",
+        port,
+    )
     warm = [signed_body(u, "同意する", "x") for u in users[:200]]
     drive(port, warm, args.concurrency)
-    bare_figures = summary("bare signature check", *drive(port, [signed_body(u, "同意する", "x") for u in users],
-                                                         args.concurrency))
+    bare_figures = summary(
+        "bare signature check",
+        *drive(port, [signed_body(u, "同意する", "x") for u in users], args.concurrency),
+    )
     stop(bare)
 
     url = fresh_postgres(args.database_url) if args.database_url else f"sqlite:///{work / 'bench.db'}"
     upgrade_schema(url)
     port = free_port()
-    env = {**base_env, "DATABASE_URL": url, "MADOGUCHI_DEMO": "0", "LINE_CHANNEL_SECRET": SECRET,
-           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "LINE_API_BASE_URL": standin.url, "MADOGUCHI_PII_KEY": generate_key(),
-           "MADOGUCHI_VAR_DIR": str(work / "var"), "PORT": str(port)}
-    server = start([sys.executable, "-m", "handlers.cli", "serve", "--no-scheduler"], env, work / "serve.log", port)
+    env = {
+        **base_env,
+        "DATABASE_URL": url,
+        "MADOGUCHI_DEMO": "0",
+        "LINE_CHANNEL_SECRET": SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": standin.url,
+        "MADOGUCHI_PII_KEY": generate_key(),
+        "MADOGUCHI_VAR_DIR": str(work / "var"),
+        "PORT": str(port),
+    }
+    server = start(
+        [sys.executable, "-m", "handlers.cli", "serve", "--no-scheduler"], env, work / "serve.log", port
+    )
     try:
         setup = [signed_body(u, "相談したい", standin.issue_reply_token(u, ttl=600)) for u in users]
         drive(port, setup, args.concurrency)
@@ -237,12 +288,18 @@ def main() -> int:
     doubled = sum(per_user.get(u, 0) > 2 for u in users)
     late = sum(latency > LINE_DEADLINE for latency in latencies)
     pushes = sum(d.kind == "push" for d in standin.deliveries)
-    print(f"{'every reply delivered':>22}: {all_replied:8.1f} s after the first measured request "
-          f"({len(users) / all_replied:.0f} replies/s end to end)")
+    print(
+        f"{'every reply delivered':>22}: {all_replied:8.1f} s after the first measured request "
+        f"({len(users) / all_replied:.0f} replies/s end to end)"
+    )
     print(f"{'users':>22}: {len(users)}, concurrency {args.concurrency}, database {url.split(':', 1)[0]}")
-    print(f"{'loss':>22}: {lost} lost, {doubled} doubled, {late} acks over {LINE_DEADLINE:.0f} s, {pushes} pushes")
-    print(f"{'ratio':>22}: {full_figures['events_per_s'] / bare_figures['events_per_s']:.2f} of the bare rate "
-          f"(goal 0.50); p99 ack {full_figures['p99_ms']:.1f} ms (goal < 50 ms on SQLite)")
+    print(
+        f"{'loss':>22}: {lost} lost, {doubled} doubled, {late} acks over {LINE_DEADLINE:.0f} s, {pushes} pushes"
+    )
+    print(
+        f"{'ratio':>22}: {full_figures['events_per_s'] / bare_figures['events_per_s']:.2f} of the bare rate "
+        f"(goal 0.50); p99 ack {full_figures['p99_ms']:.1f} ms (goal < 50 ms on SQLite)"
+    )
     return 1 if lost or doubled or late or full_figures["non_200"] else 0
 
 

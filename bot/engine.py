@@ -85,8 +85,16 @@ class IntakeEngine:
         now = self.clock.now()
         conversation = get_conversation(session=session, contact_id=contact.id)
         step = conversation.step if conversation else None
-        log_interaction(session=session, at=now, channel=channel, direction="in", kind=inbound.kind,
-                        text=inbound.log_text(), contact_id=contact.id, step=step)
+        log_interaction(
+            session=session,
+            at=now,
+            channel=channel,
+            direction="in",
+            kind=inbound.kind,
+            text=inbound.log_text(),
+            contact_id=contact.id,
+            step=step,
+        )
         turn = self._respond(session, contact, conversation, inbound, channel)
         self._log_replies(session, contact, channel, turn)
         return turn
@@ -98,8 +106,14 @@ class IntakeEngine:
         return turn
 
     # The conversation
-    def _respond(self, session: Session, contact: Contact, conversation: Conversation | None,
-                 inbound: Inbound, channel: str) -> Turn:
+    def _respond(
+        self,
+        session: Session,
+        contact: Contact,
+        conversation: Conversation | None,
+        inbound: Inbound,
+        channel: str,
+    ) -> Turn:
         postback = decode(inbound.data) if inbound.kind == "postback" else None
         if conversation is None:
             return self._idle(session, contact, inbound, postback)
@@ -111,8 +125,16 @@ class IntakeEngine:
             conversation.answers = dict(ctx.answers)  # a new object, so the change is saved
         return turn
 
-    def _continue(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
-                  inbound: Inbound, postback: Any, channel: str) -> Turn:
+    def _continue(
+        self,
+        session: Session,
+        contact: Contact,
+        conversation: Conversation,
+        ctx: Ctx,
+        inbound: Inbound,
+        postback: Any,
+        channel: str,
+    ) -> Turn:
         now = self.clock.now()
         idle_for = now - conversation.updated_at
         conversation.updated_at = now
@@ -121,9 +143,17 @@ class IntakeEngine:
             return self._answer_resume(session, contact, conversation, ctx, inbound)
         if idle_for > RESUME_AFTER and conversation.step != Step.CONSENT:
             conversation.pending = "resume"
-            return Turn([OutMessage(texts.RESUME, (
-                self._button(conversation, "resume", texts.RESUME_YES, "yes"),
-                self._button(conversation, "resume", texts.RESUME_NO, "no")))])
+            return Turn(
+                [
+                    OutMessage(
+                        texts.RESUME,
+                        (
+                            self._button(conversation, "resume", texts.RESUME_YES, "yes"),
+                            self._button(conversation, "resume", texts.RESUME_NO, "no"),
+                        ),
+                    )
+                ]
+            )
         if conversation.pending == "cancel":
             return self._answer_cancel(session, contact, conversation, ctx, inbound)
 
@@ -151,10 +181,17 @@ class IntakeEngine:
             case Advance(replies=replies):
                 return Turn(replies + self._move_on(conversation, ctx))
             case EditField(step=target):
-                return Turn(self._go(conversation, ctx, target, editing=target not in (Step.SUMMARY, Step.EDIT)))
+                return Turn(
+                    self._go(conversation, ctx, target, editing=target not in (Step.SUMMARY, Step.EDIT))
+                )
             case Consented():
-                record_consent(session=session, contact_id=contact.id, accepted=True, at=self.clock.now(),
-                               notice_version=self.desk.privacy_notice.version)
+                record_consent(
+                    session=session,
+                    contact_id=contact.id,
+                    accepted=True,
+                    at=self.clock.now(),
+                    notice_version=self.desk.privacy_notice.version,
+                )
                 return Turn(self._move_on(conversation, ctx))
             case Decline():
                 return self._decline(session, contact)
@@ -171,17 +208,32 @@ class IntakeEngine:
         if postback is not None and postback.step == Step.SUMMARY:
             return Turn([OutMessage(texts.ALREADY_SUBMITTED, (self._start_button(),))])
         if postback is not None and postback.step != MENU:
-            return Turn([OutMessage(texts.OLD_CONVERSATION + "\n" + texts.GREETING.format(desk=self.desk.desk.name),
-                                    (self._start_button(),))])
+            return Turn(
+                [
+                    OutMessage(
+                        texts.OLD_CONVERSATION + "\n" + texts.GREETING.format(desk=self.desk.desk.name),
+                        (self._start_button(),),
+                    )
+                ]
+            )
         return Turn([OutMessage(texts.GREETING.format(desk=self.desk.desk.name), (self._start_button(),))])
 
     def _start(self, session: Session, contact: Contact) -> Turn:
-        conversation = Conversation(contact_id=contact.id, flow=FLOW, step=Step.CONSENT, answers={},
-                                    history=[], token=secrets.token_hex(4), started_at=self.clock.now(),
-                                    updated_at=self.clock.now())
+        conversation = Conversation(
+            contact_id=contact.id,
+            flow=FLOW,
+            step=Step.CONSENT,
+            answers={},
+            history=[],
+            token=secrets.token_hex(4),
+            started_at=self.clock.now(),
+            updated_at=self.clock.now(),
+        )
         session.add(conversation)
         ctx = self._ctx(session, contact, conversation)
-        if has_consent(session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version):
+        if has_consent(
+            session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version
+        ):
             ctx.answers["_consented"] = self.desk.privacy_notice.version
             conversation.answers = dict(ctx.answers)
             return Turn(self._move_on(conversation, ctx, remember=False))
@@ -197,8 +249,15 @@ class IntakeEngine:
             return self._go(conversation, ctx, target, editing=follow is not None, remember=False)
         return self._go(conversation, ctx, next_step(ctx, current), remember=remember)
 
-    def _go(self, conversation: Conversation, ctx: Ctx, target: Step, *, editing: bool = False,
-            remember: bool = True) -> list[OutMessage]:
+    def _go(
+        self,
+        conversation: Conversation,
+        ctx: Ctx,
+        target: Step,
+        *,
+        editing: bool = False,
+        remember: bool = True,
+    ) -> list[OutMessage]:
         if remember and conversation.step != target:
             conversation.history = [*conversation.history, conversation.step]
         conversation.step = target
@@ -210,16 +269,29 @@ class IntakeEngine:
         return STEPS[ctx.step].ask(ctx, 0)
 
     # Commands that work anywhere
-    def _run_command(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
-                     command: str) -> Turn:
+    def _run_command(
+        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, command: str
+    ) -> Turn:
         if command == "help":
-            return Turn([OutMessage(texts.HELP.format(phone=self.desk.desk.phone, hours=self.desk.desk.hours)),
-                         *self._ask(ctx)])
+            return Turn(
+                [
+                    OutMessage(texts.HELP.format(phone=self.desk.desk.phone, hours=self.desk.desk.hours)),
+                    *self._ask(ctx),
+                ]
+            )
         if command == "cancel":
             conversation.pending = "cancel"
-            return Turn([OutMessage(texts.CONFIRM_CANCEL, (
-                self._button(conversation, "cancel", texts.CANCEL_YES, "yes"),
-                self._button(conversation, "cancel", texts.CANCEL_NO, "no")))])
+            return Turn(
+                [
+                    OutMessage(
+                        texts.CONFIRM_CANCEL,
+                        (
+                            self._button(conversation, "cancel", texts.CANCEL_YES, "yes"),
+                            self._button(conversation, "cancel", texts.CANCEL_NO, "no"),
+                        ),
+                    )
+                ]
+            )
         if command == "restart":
             return Turn([OutMessage(texts.RESTARTED), *self._restart(conversation, ctx)])
         history = [s for s in conversation.history if s not in (Step.EDIT, Step.CONSENT)]
@@ -241,8 +313,14 @@ class IntakeEngine:
             return self._go(conversation, ctx, next_step(ctx, Step.CONSENT), remember=False)
         return self._go(conversation, ctx, Step.CONSENT, remember=False)
 
-    def _confirmation(self, conversation: Conversation, inbound: Inbound, step: str,
-                      yes: tuple[str, ...], no: tuple[str, ...]) -> str | None:
+    def _confirmation(
+        self,
+        conversation: Conversation,
+        inbound: Inbound,
+        step: str,
+        yes: tuple[str, ...],
+        no: tuple[str, ...],
+    ) -> str | None:
         postback = decode(inbound.data) if inbound.kind == "postback" else None
         if postback is not None and postback.token == conversation.token and postback.step == step:
             return postback.value
@@ -253,10 +331,16 @@ class IntakeEngine:
             return "no"
         return None
 
-    def _answer_cancel(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
-                       inbound: Inbound) -> Turn:
-        said = self._confirmation(conversation, inbound, "cancel", (texts.CANCEL_YES, "はい", *COMMANDS["cancel"]),
-                                  (texts.CANCEL_NO, "いいえ", "続ける"))
+    def _answer_cancel(
+        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, inbound: Inbound
+    ) -> Turn:
+        said = self._confirmation(
+            conversation,
+            inbound,
+            "cancel",
+            (texts.CANCEL_YES, "はい", *COMMANDS["cancel"]),
+            (texts.CANCEL_NO, "いいえ", "続ける"),
+        )
         if said == "yes":
             delete_conversation(session=session, contact_id=contact.id)
             return Turn([OutMessage(texts.CANCELLED, (self._start_button(),))])
@@ -265,14 +349,28 @@ class IntakeEngine:
             return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
         return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
 
-    def _answer_resume(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx,
-                       inbound: Inbound) -> Turn:
-        said = self._confirmation(conversation, inbound, "resume", (texts.RESUME_YES, "はい", "続きから"),
-                                  (texts.RESUME_NO, *COMMANDS["restart"]))
+    def _answer_resume(
+        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, inbound: Inbound
+    ) -> Turn:
+        said = self._confirmation(
+            conversation,
+            inbound,
+            "resume",
+            (texts.RESUME_YES, "はい", "続きから"),
+            (texts.RESUME_NO, *COMMANDS["restart"]),
+        )
         if said is None:
-            return Turn([OutMessage(texts.CHOOSE_FROM_BUTTONS, (
-                self._button(conversation, "resume", texts.RESUME_YES, "yes"),
-                self._button(conversation, "resume", texts.RESUME_NO, "no")))])
+            return Turn(
+                [
+                    OutMessage(
+                        texts.CHOOSE_FROM_BUTTONS,
+                        (
+                            self._button(conversation, "resume", texts.RESUME_YES, "yes"),
+                            self._button(conversation, "resume", texts.RESUME_NO, "no"),
+                        ),
+                    )
+                ]
+            )
         conversation.pending = None
         if said == "no":
             return Turn(self._restart(conversation, ctx))
@@ -280,39 +378,75 @@ class IntakeEngine:
 
     # Endings
     def _decline(self, session: Session, contact: Contact) -> Turn:
-        record_consent(session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version,
-                       accepted=False, at=self.clock.now())
+        record_consent(
+            session=session,
+            contact_id=contact.id,
+            notice_version=self.desk.privacy_notice.version,
+            accepted=False,
+            at=self.clock.now(),
+        )
         delete_conversation(session=session, contact_id=contact.id)
         desk = self.desk.desk
-        return Turn([OutMessage(texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours),
-                                (self._start_button(),))])
+        return Turn(
+            [
+                OutMessage(
+                    texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours),
+                    (self._start_button(),),
+                )
+            ]
+        )
 
-    def _submit(self, session: Session, contact: Contact, conversation: Conversation, channel: str,
-                ctx: Ctx) -> Turn:
+    def _submit(
+        self, session: Session, contact: Contact, conversation: Conversation, channel: str, ctx: Ctx
+    ) -> Turn:
         slot = conversation.answers.get("slot")
         book = ctx.slots
-        if slot and book is not None and book.wants_slot(conversation.answers) and not book.ensure_hold(
-                Slot.from_dict(slot)):
+        if (
+            slot
+            and book is not None
+            and book.wants_slot(conversation.answers)
+            and not book.ensure_hold(Slot.from_dict(slot))
+        ):
             conversation.answers = {k: v for k, v in conversation.answers.items() if k != "slot"}
             ctx.answers = dict(conversation.answers)
-            return Turn([OutMessage(texts.SLOT_LAPSED), *self._go(conversation, ctx, Step.SLOT, editing=True)])
-        consultation = submit_intake(session=session, desk=self.desk, contact=contact, channel=channel,
-                                     answers=conversation.answers, clock=self.clock)
+            return Turn(
+                [OutMessage(texts.SLOT_LAPSED), *self._go(conversation, ctx, Step.SLOT, editing=True)]
+            )
+        consultation = submit_intake(
+            session=session,
+            desk=self.desk,
+            contact=contact,
+            channel=channel,
+            answers=conversation.answers,
+            clock=self.clock,
+        )
         if slot and book is not None and book.wants_slot(conversation.answers):
             book.attach(consultation.id)
         delete_conversation(session=session, contact_id=contact.id)
         answers = conversation.answers
-        how = (texts.HOW_BY_PHONE if answers.get("method") == "phone" else
-               texts.HOW_BY_EMAIL if answers.get("method") == "email" else texts.HOW_EITHER)
+        how = (
+            texts.HOW_BY_PHONE
+            if answers.get("method") == "phone"
+            else texts.HOW_BY_EMAIL
+            if answers.get("method") == "email"
+            else texts.HOW_EITHER
+        )
         desk = self.desk.desk
-        text = texts.SUBMITTED.format(reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours)
+        text = texts.SUBMITTED.format(
+            reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours
+        )
         return Turn([OutMessage(text)], consultation_id=consultation.id, events=["submitted"])
 
     # Helpers
     def _ctx(self, session: Session, contact: Contact, conversation: Conversation) -> Ctx:
-        return Ctx(self.desk, conversation.token, Step(conversation.step), dict(conversation.answers or {}),
-                   previous_answers(session=session, contact_id=contact.id),
-                   SlotBook(session, self.desk, self.calendars, self.clock, contact.id))
+        return Ctx(
+            self.desk,
+            conversation.token,
+            Step(conversation.step),
+            dict(conversation.answers or {}),
+            previous_answers(session=session, contact_id=contact.id),
+            SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
+        )
 
     def _button(self, conversation: Conversation, step: str, label: str, value: str) -> Button:
         return Button(label, encode(conversation.token, step, value), display=label)
@@ -324,5 +458,13 @@ class IntakeEngine:
         check_reply(turn.replies)
         now = self.clock.now()
         for message in turn.replies:
-            log_interaction(session=session, at=now, channel=channel, direction="out", kind="text",
-                            text=message.text, contact_id=contact.id, consultation_id=turn.consultation_id)
+            log_interaction(
+                session=session,
+                at=now,
+                channel=channel,
+                direction="out",
+                kind="text",
+                text=message.text,
+                contact_id=contact.id,
+                consultation_id=turn.consultation_id,
+            )

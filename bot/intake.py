@@ -123,11 +123,17 @@ def _label(desk: DeskConfig, kind: str, choice_id: str | None) -> str:
     return found.label if found else ""
 
 
-def _paged(ctx: Ctx, choices: Sequence[Choice], page: int, more_label: str, exclude: str | None = None,
-           extra: Sequence[Action] = ()) -> tuple[Action, ...]:
+def _paged(
+    ctx: Ctx,
+    choices: Sequence[Choice],
+    page: int,
+    more_label: str,
+    exclude: str | None = None,
+    extra: Sequence[Action] = (),
+) -> tuple[Action, ...]:
     items = [c for c in choices if c.id != exclude]
     room = PAGE_SIZE - len(extra)
-    pages = [items[i:i + room] for i in range(0, len(items), room)] or [[]]
+    pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
     page = max(0, min(page, len(pages) - 1))
     actions: list[Action] = [*extra, *(ctx.button(c.label, f"id:{c.id}") for c in pages[page])]
     if page > 0:
@@ -170,9 +176,15 @@ def text_step(field_name: str, prompt: str, limit: int) -> StepSpec:
     return StepSpec(ask, answer, field=field_name)
 
 
-def choice_step(field_name: str, kind: str, prompt: str, more_prompt: str = "", more_label: str = "",
-                exclude: Callable[[Ctx], str | None] = lambda ctx: None,
-                none_label: str | None = None) -> StepSpec:
+def choice_step(
+    field_name: str,
+    kind: str,
+    prompt: str,
+    more_prompt: str = "",
+    more_label: str = "",
+    exclude: Callable[[Ctx], str | None] = lambda ctx: None,
+    none_label: str | None = None,
+) -> StepSpec:
     """A question answered by one of the desk's choices, paged when there are more than fit."""
 
     def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -197,7 +209,9 @@ def choice_step(field_name: str, kind: str, prompt: str, more_prompt: str = "", 
                 return Advance()
             chosen = match_choice(reply.text, options)
         if chosen is None:
-            notice = texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
+            notice = (
+                texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
+            )
             return Stay([OutMessage(notice), *ask(ctx, 0)])
         ctx.answers[field_name] = chosen.id
         return Advance()
@@ -205,8 +219,13 @@ def choice_step(field_name: str, kind: str, prompt: str, more_prompt: str = "", 
     return StepSpec(ask, answer, field=field_name)
 
 
-def yes_no_step(prompt: Callable[[Ctx], str], yes: str, no: str,
-                on_yes: Callable[[Ctx], Result], on_no: Callable[[Ctx], Result]) -> StepSpec:
+def yes_no_step(
+    prompt: Callable[[Ctx], str],
+    yes: str,
+    no: str,
+    on_yes: Callable[[Ctx], Result],
+    on_no: Callable[[Ctx], Result],
+) -> StepSpec:
     """A question with two buttons; typed text is matched to their labels."""
 
     def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -238,8 +257,13 @@ def _ask_consent(ctx: Ctx, page: int = 0) -> list[OutMessage]:
 
 
 def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
-    said = reply.value or _match_label(reply.text, {"yes": (texts.CONSENT_YES, "はい", "同意します"),
-                                                     "no": (texts.CONSENT_NO, "いいえ", "同意しません")})
+    said = reply.value or _match_label(
+        reply.text,
+        {
+            "yes": (texts.CONSENT_YES, "はい", "同意します"),
+            "no": (texts.CONSENT_NO, "いいえ", "同意しません"),
+        },
+    )
     if said == "yes":
         ctx.answers["_consented"] = ctx.desk.privacy_notice.version
         return Consented()
@@ -284,10 +308,18 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
             if area:
                 codes = [m.code for m in desk.municipalities if m.area == area.id]
                 actions = [*_municipality_buttons(ctx, codes), ctx.button(texts.CHOOSE_AREA_AGAIN, "areas")]
-                return Stay([OutMessage(texts.ASK_MUNICIPALITY_IN_AREA.format(area=area.name), tuple(actions))])
+                return Stay(
+                    [OutMessage(texts.ASK_MUNICIPALITY_IN_AREA.format(area=area.name), tuple(actions))]
+                )
         if value == "outside":
-            return Stay([OutMessage(texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                                    _ask_municipality(ctx)[0].actions)])
+            return Stay(
+                [
+                    OutMessage(
+                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
+                        _ask_municipality(ctx)[0].actions,
+                    )
+                ]
+            )
         return Stay(_ask_municipality(ctx))
     if is_emoji_only(reply.text):
         return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
@@ -302,11 +334,22 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
                 actions.append(ctx.button(texts.OUTSIDE_OPTION.format(name=outside)[:20], "outside"))
             return Stay([OutMessage(texts.ASK_AMBIGUOUS.format(name=name), tuple(actions))])
         case OutsidePrefecture():
-            return Stay([OutMessage(texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                                    _ask_municipality(ctx)[0].actions)])
+            return Stay(
+                [
+                    OutMessage(
+                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
+                        _ask_municipality(ctx)[0].actions,
+                    )
+                ]
+            )
         case NotFound():
-            return Stay([OutMessage(texts.PLACE_NOT_FOUND.format(text=reply.text[:30]),
-                                    _ask_municipality(ctx)[0].actions)])
+            return Stay(
+                [
+                    OutMessage(
+                        texts.PLACE_NOT_FOUND.format(text=reply.text[:30]), _ask_municipality(ctx)[0].actions
+                    )
+                ]
+            )
     return Stay(_ask_municipality(ctx))
 
 
@@ -330,9 +373,15 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
     later = ctx.button(texts.DECIDE_LATER, "later")
     picker: list[Action] = []
     if proposal.window_start and proposal.window_end:
-        picker = [DatePicker(texts.OTHER_TIME, encode(ctx.token, str(Step.SLOT), "picker"),
-                             initial=picker_value(around or proposal.window_start),
-                             min=picker_value(proposal.window_start), max=picker_value(proposal.window_end))]
+        picker = [
+            DatePicker(
+                texts.OTHER_TIME,
+                encode(ctx.token, str(Step.SLOT), "picker"),
+                initial=picker_value(around or proposal.window_start),
+                min=picker_value(proposal.window_start),
+                max=picker_value(proposal.window_end),
+            )
+        ]
     island_online = (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later)
     if proposal.status == "online_only":
         return [OutMessage(texts.ISLAND_ONLINE, island_online)]
@@ -354,7 +403,11 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
         return [OutMessage(texts.ISLAND_ONLINE, island_online)]
     reason = texts.CALENDAR_UNAVAILABLE if proposal.status == "calendar_unavailable" else texts.NO_SLOTS
     # The picker helps only when coordinators are there but the next days are full.
-    return [OutMessage(reason, (ctx.button(texts.NEXT, "later"), *(picker if proposal.status == "no_slots" else ())))]
+    return [
+        OutMessage(
+            reason, (ctx.button(texts.NEXT, "later"), *(picker if proposal.status == "no_slots" else ()))
+        )
+    ]
 
 
 def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -377,8 +430,10 @@ def _answer_slot(ctx: Ctx, reply: Answer) -> Result:
     value = reply.value
     if value is None:  # typed: one of the offered labels, or "later"
         said = normalize(reply.text)
-        value = next((f"pick:{t}" for t, d in offered.items() if normalize(label_slot(Slot.from_dict(d))) == said),
-                     "later" if said and said in {normalize(texts.DECIDE_LATER), normalize(texts.NEXT)} else None)
+        value = next(
+            (f"pick:{t}" for t, d in offered.items() if normalize(label_slot(Slot.from_dict(d))) == said),
+            "later" if said and said in {normalize(texts.DECIDE_LATER), normalize(texts.NEXT)} else None,
+        )
     if value == "later":
         ctx.slots.release()
         ctx.answers.pop("slot", None)
@@ -421,8 +476,10 @@ def _ask_summary(ctx: Ctx, page: int = 0) -> list[OutMessage]:
 
 
 def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
-    said = reply.value or _match_label(reply.text, {"submit": (texts.SUBMIT, "送信", "送信する", "はい"),
-                                                     "edit": (texts.EDIT, "修正", "修正する")})
+    said = reply.value or _match_label(
+        reply.text,
+        {"submit": (texts.SUBMIT, "送信", "送信する", "はい"), "edit": (texts.EDIT, "修正", "修正する")},
+    )
     if said == "submit":
         return Submit()
     if said == "edit":
@@ -446,7 +503,9 @@ def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
 
 def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
     fields = _editable(ctx)
-    if reply.value == "summary" or (reply.typed and _match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})):
+    if reply.value == "summary" or (
+        reply.typed and _match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})
+    ):
         return EditField(Step.SUMMARY)
     if reply.value and reply.value.startswith("step:"):
         target = next((step for _, step in fields if f"step:{step}" == reply.value), None)
@@ -477,21 +536,41 @@ def _never(ctx: Ctx) -> bool:
 # The intake conversation, in the order the owner meets it.
 STEPS: dict[Step, StepSpec] = {
     Step.CONSENT: StepSpec(_ask_consent, _answer_consent),
-    Step.REUSE: replace(yes_no_step(_reuse_summary, texts.REUSE_YES, texts.REUSE_NO,
-                                    on_yes=_reuse, on_no=lambda ctx: Advance()), when=_has_previous),
+    Step.REUSE: replace(
+        yes_no_step(
+            _reuse_summary, texts.REUSE_YES, texts.REUSE_NO, on_yes=_reuse, on_no=lambda ctx: Advance()
+        ),
+        when=_has_previous,
+    ),
     Step.COMPANY: replace(text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX), when=_not_reused),
-    Step.CONTACT_NAME: replace(text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX),
-                               when=_not_reused),
-    Step.INDUSTRY: replace(choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE,
-                                       texts.NEXT_PAGE), when=_not_reused),
-    Step.MUNICIPALITY: StepSpec(_ask_municipality, _answer_municipality, field="municipality",
-                                when=_not_reused),
-    Step.EMPLOYEES: replace(choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused),
-    Step.CATEGORY: replace(choice_step("category", "categories", texts.ASK_CATEGORY, texts.ASK_CATEGORY_MORE,
-                                       texts.NEXT_PAGE_CATEGORY), then_while_editing=Step.CATEGORY2),
-    Step.CATEGORY2: choice_step("category2", "categories", texts.ASK_CATEGORY2, texts.ASK_CATEGORY2,
-                                texts.NEXT_PAGE_CATEGORY, exclude=lambda ctx: ctx.answers.get("category"),
-                                none_label=texts.NO_SECOND),
+    Step.CONTACT_NAME: replace(
+        text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX), when=_not_reused
+    ),
+    Step.INDUSTRY: replace(
+        choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE, texts.NEXT_PAGE),
+        when=_not_reused,
+    ),
+    Step.MUNICIPALITY: StepSpec(
+        _ask_municipality, _answer_municipality, field="municipality", when=_not_reused
+    ),
+    Step.EMPLOYEES: replace(
+        choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused
+    ),
+    Step.CATEGORY: replace(
+        choice_step(
+            "category", "categories", texts.ASK_CATEGORY, texts.ASK_CATEGORY_MORE, texts.NEXT_PAGE_CATEGORY
+        ),
+        then_while_editing=Step.CATEGORY2,
+    ),
+    Step.CATEGORY2: choice_step(
+        "category2",
+        "categories",
+        texts.ASK_CATEGORY2,
+        texts.ASK_CATEGORY2,
+        texts.NEXT_PAGE_CATEGORY,
+        exclude=lambda ctx: ctx.answers.get("category"),
+        none_label=texts.NO_SECOND,
+    ),
     Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
     Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
     Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
@@ -505,7 +584,7 @@ ORDER: list[Step] = list(STEPS)
 
 def next_step(ctx: Ctx, after: Step) -> Step:
     """The step that follows `after`, skipping those that do not apply."""
-    for step in ORDER[ORDER.index(after) + 1:]:
+    for step in ORDER[ORDER.index(after) + 1 :]:
         if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
             return step
     return Step.SUMMARY

@@ -82,8 +82,14 @@ class OutMessage:
                 actions.append({"type": "button", "label": a.label, "data": a.data, "display": a.shown})
             else:
                 actions.append(
-                    {"type": "datetime", "label": a.label, "data": a.data, "initial": a.initial,
-                     "min": a.min, "max": a.max}
+                    {
+                        "type": "datetime",
+                        "label": a.label,
+                        "data": a.data,
+                        "initial": a.initial,
+                        "min": a.min,
+                        "max": a.max,
+                    }
                 )
         return {"text": self.text, "actions": actions}
 
@@ -94,7 +100,9 @@ class OutMessage:
             if a["type"] == "button":
                 actions.append(Button(a["label"], a["data"], a.get("display")))
             else:
-                actions.append(DatePicker(a["label"], a["data"], a.get("initial"), a.get("min"), a.get("max")))
+                actions.append(
+                    DatePicker(a["label"], a["data"], a.get("initial"), a.get("min"), a.get("max"))
+                )
         return cls(raw["text"], tuple(actions))
 
 

@@ -31,15 +31,23 @@ class SlotBook:
     def propose(self, answers: dict[str, Any], around: datetime | None = None) -> Proposal:
         """The best free slots for what the owner has answered so far."""
         municipality = self.desk.municipality_by_code.get(answers.get("municipality") or "")
-        request = SlotRequest(method=answers["method"], category=answers.get("category") or "other",
-                              region=municipality.region if municipality else "", now=self.clock.now(),
-                              around=around)
-        return propose_slots(session=self.session, config=self.desk.scheduling, calendars=self.calendars,
-                             request=request)
+        request = SlotRequest(
+            method=answers["method"],
+            category=answers.get("category") or "other",
+            region=municipality.region if municipality else "",
+            now=self.clock.now(),
+            around=around,
+        )
+        return propose_slots(
+            session=self.session, config=self.desk.scheduling, calendars=self.calendars, request=request
+        )
 
     def hold(self, slot: Slot) -> bool:
         """Holds the slot for this contact (the earlier hold released); False when someone else has it."""
-        return place_hold(session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id) is not None
+        return (
+            place_hold(session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id)
+            is not None
+        )
 
     def release(self) -> None:
         """Gives back the contact's current hold, if any."""
@@ -50,14 +58,22 @@ class SlotBook:
     def ensure_hold(self, slot: Slot) -> bool:
         """Whether the contact still holds the slot, holding it again if the hold lapsed and it is free."""
         held = get_contact_hold(session=self.session, contact_id=self.contact_id)
-        if held is not None and held.starts_at == slot.starts_at and held.coordinator_id == slot.coordinator_id:
+        if (
+            held is not None
+            and held.starts_at == slot.starts_at
+            and held.coordinator_id == slot.coordinator_id
+        ):
             return True
         return self.hold(slot)
 
     def attach(self, consultation_id: int) -> None:
         """Gives the contact's hold to the consultation just submitted."""
-        attach_holds_to_consultation(session=self.session, contact_id=self.contact_id,
-                                     consultation_id=consultation_id, now=self.clock.now())
+        attach_holds_to_consultation(
+            session=self.session,
+            contact_id=self.contact_id,
+            consultation_id=consultation_id,
+            now=self.clock.now(),
+        )
 
 
 def picker_value(moment: datetime) -> str:

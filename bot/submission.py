@@ -11,8 +11,17 @@ from storage.clock import JST, Clock
 from storage.consultations import create_consultation, latest_consultation
 from storage.models import Consultation, Contact
 
-REQUIRED = ("company_name", "contact_name", "industry", "municipality", "employees", "category",
-            "description", "dx_stage", "method")
+REQUIRED = (
+    "company_name",
+    "contact_name",
+    "industry",
+    "municipality",
+    "employees",
+    "category",
+    "description",
+    "dx_stage",
+    "method",
+)
 
 
 class IncompleteIntake(ValueError):
@@ -45,13 +54,25 @@ def consultation_fields(desk: DeskConfig, answers: dict[str, Any]) -> dict[str, 
     }
 
 
-def submit_intake(*, session: Session, desk: DeskConfig, contact: Contact, channel: str,
-                  answers: dict[str, Any], clock: Clock) -> Consultation:
+def submit_intake(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    contact: Contact,
+    channel: str,
+    answers: dict[str, Any],
+    clock: Clock,
+) -> Consultation:
     """Stores the consultation as submitted, with its company and history."""
     now = clock.now()
-    return create_consultation(session=session, contact=contact, channel=channel,
-                               fields=consultation_fields(desk, answers), submitted_at=now,
-                               reference_prefix=now.astimezone(JST).strftime("%Y%m"))
+    return create_consultation(
+        session=session,
+        contact=contact,
+        channel=channel,
+        fields=consultation_fields(desk, answers),
+        submitted_at=now,
+        reference_prefix=now.astimezone(JST).strftime("%Y%m"),
+    )
 
 
 def previous_answers(*, session: Session, contact_id: int) -> dict[str, Any] | None:
@@ -59,5 +80,10 @@ def previous_answers(*, session: Session, contact_id: int) -> dict[str, Any] | N
     last = latest_consultation(session=session, contact_id=contact_id)
     if last is None:
         return None
-    return {"company_name": last.company_name, "contact_name": last.contact_name, "industry": last.industry,
-            "municipality": last.municipality_code, "employees": last.employee_band}
+    return {
+        "company_name": last.company_name,
+        "contact_name": last.contact_name,
+        "industry": last.industry,
+        "municipality": last.municipality_code,
+        "employees": last.employee_band,
+    }

@@ -40,7 +40,9 @@ def normalize_phone(token: str) -> str | None:
 def normalize_email(token: str) -> str | None:
     """The e-mail address normalised, or None when its syntax is wrong (no DNS look-up)."""
     try:
-        return validate_email(unicodedata.normalize("NFKC", token).strip(), check_deliverability=False).normalized
+        return validate_email(
+            unicodedata.normalize("NFKC", token).strip(), check_deliverability=False
+        ).normalized
     except EmailNotValidError:
         return None
 

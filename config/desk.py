@@ -138,8 +138,10 @@ class DeskConfig(_Strict):
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{key}: duplicate id")
         problems = self.scheduling.check_references(
-            region_ids=region_ids, category_ids={c.id for c in self.categories},
-            method_ids={m.id for m in self.methods})
+            region_ids=region_ids,
+            category_ids={c.id for c in self.categories},
+            method_ids={m.id for m in self.methods},
+        )
         if problems:
             raise ValueError("scheduling: " + "; ".join(problems))
         return self

@@ -27,11 +27,13 @@ log = logging.getLogger(__name__)
 def line_queue_counts(db: Database) -> dict[str, int]:
     """What waits in the LINE inbox and outbox, and what was parked there after its last attempt."""
     with db.session() as session:
-        return {"inbox_pending": count_events(session=session, channel="line"),
-                "inbox_failed": count_events(session=session, channel="line", status="failed"),
-                "outbox_pending": count_messages(session=session, channel="line"),
-                "outbox_failed": count_messages(session=session, channel="line", status="failed"),
-                "outbox_skipped": count_messages(session=session, channel="line", status="skipped")}
+        return {
+            "inbox_pending": count_events(session=session, channel="line"),
+            "inbox_failed": count_events(session=session, channel="line", status="failed"),
+            "outbox_pending": count_messages(session=session, channel="line"),
+            "outbox_failed": count_messages(session=session, channel="line", status="failed"),
+            "outbox_skipped": count_messages(session=session, channel="line", status="skipped"),
+        }
 
 
 def create_app(services: Services | None = None, *, scheduler: BaseScheduler | None = None) -> FastAPI:
@@ -86,8 +88,11 @@ def create_app(services: Services | None = None, *, scheduler: BaseScheduler | N
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     if line is not None and svc.settings.line_channel_secret is not None:
-        app.include_router(build_line_router(
-            channel_secret=svc.settings.line_channel_secret.get_secret_value(), writer=line.writer))
+        app.include_router(
+            build_line_router(
+                channel_secret=svc.settings.line_channel_secret.get_secret_value(), writer=line.writer
+            )
+        )
     app.include_router(admin.router)
     app.include_router(form.router)
     if svc.settings.demo:

@@ -103,7 +103,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="madoguchi", description="Madoguchi: the consultation desk's assistant")
+    parser = argparse.ArgumentParser(
+        prog="madoguchi", description="Madoguchi: the consultation desk's assistant"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web server")
@@ -112,9 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(func=cmd_worker)
+    sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(
+        func=cmd_worker
+    )
     sub.add_parser("scheduler", help="run the scheduled jobs (exactly one per deployment)").set_defaults(
-        func=cmd_scheduler)
+        func=cmd_scheduler
+    )
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

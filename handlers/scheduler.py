@@ -22,8 +22,13 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def build_scheduler(services: Services, *, blocking: bool = False) -> BaseScheduler:
     """A scheduler in Japan time with every desk job added (not started)."""
-    configure_jobs(JobContext(db=services.db, clock=services.clock,
-                              raw_event_retention_days=services.settings.raw_event_retention_days))
+    configure_jobs(
+        JobContext(
+            db=services.db,
+            clock=services.clock,
+            raw_event_retention_days=services.settings.raw_event_retention_days,
+        )
+    )
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TOKYO)
     add_jobs(scheduler)
     return scheduler

@@ -29,8 +29,9 @@ class Services:
     line_api: LineApi | None = None  # the Messaging API client, when LINE is configured
 
 
-def build_services(settings: Settings | None = None, *, clock: Clock | None = None,
-                   db: Database | None = None) -> Services:
+def build_services(
+    settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None
+) -> Services:
     """Checks the settings and builds the services; raises StartupError with a clear message."""
     settings = settings or get_settings()
     for warning in settings.check():
@@ -42,15 +43,24 @@ def build_services(settings: Settings | None = None, *, clock: Clock | None = No
         raise StartupError(f"desk configuration: {exc}") from exc
     clock = clock or SystemClock()
     db = db or Database(settings.database_url)
-    return Services(settings=settings, desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock),
-                    line_api=_line_api(settings))
+    return Services(
+        settings=settings,
+        desk=desk,
+        db=db,
+        clock=clock,
+        engine=IntakeEngine(desk, clock),
+        line_api=_line_api(settings),
+    )
 
 
 def _line_api(settings: Settings) -> LineApi | None:
     if not (settings.line_configured and settings.line_channel_access_token):
         return None
     tuning = LineTuning()  # type: ignore[call-arg]
-    return LineApi(base_url=settings.line_api_base_url,
-                   access_token=settings.line_channel_access_token.get_secret_value(),
-                   connect_timeout=tuning.connect_timeout, read_timeout=tuning.read_timeout,
-                   pool_size=tuning.senders + 2)
+    return LineApi(
+        base_url=settings.line_api_base_url,
+        access_token=settings.line_channel_access_token.get_secret_value(),
+        connect_timeout=tuning.connect_timeout,
+        read_timeout=tuning.read_timeout,
+        pool_size=tuning.senders + 2,
+    )

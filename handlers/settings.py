@@ -62,18 +62,28 @@ class Settings(BaseSettings):
         warnings: list[str] = []
         if self.demo:
             return warnings
-        missing = [name for name, value in (("LINE_CHANNEL_SECRET", self.line_channel_secret),
-                                            ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token),
-                                            ("MADOGUCHI_PII_KEY", self.madoguchi_pii_key)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("LINE_CHANNEL_SECRET", self.line_channel_secret),
+                ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token),
+                ("MADOGUCHI_PII_KEY", self.madoguchi_pii_key),
+            )
+            if not value
+        ]
         if missing:
             raise StartupError("MADOGUCHI_DEMO=0 needs " + ", ".join(missing) + " to be set")
-        for name, value in (("LINE_CHANNEL_SECRET", self.line_channel_secret),
-                            ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token)):
+        for name, value in (
+            ("LINE_CHANNEL_SECRET", self.line_channel_secret),
+            ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token),
+        ):
             if value and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise StartupError(f"{name} is a placeholder; set the real value")
         if not self.slack_configured:
-            warnings.append("Slack is not configured (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): "
-                            "coordinators will not get approval cards")
+            warnings.append(
+                "Slack is not configured (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): "
+                "coordinators will not get approval cards"
+            )
         return warnings
 
     def keyring(self) -> Keyring:

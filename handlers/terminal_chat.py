@@ -27,14 +27,17 @@ def _show(messages: list[OutMessage], output: TextIO) -> list[Button]:
     return buttons
 
 
-def run_chat(services: Services, *, input_fn: Callable[[str], str], output: TextIO,
-             visitor: str | None = None) -> int:
+def run_chat(
+    services: Services, *, input_fn: Callable[[str], str], output: TextIO, visitor: str | None = None
+) -> int:
     """Runs one terminal session until the owner types Ctrl-D or 終了."""
     visitor = visitor or f"terminal:{getpass.getuser()}"
     with services.db.session() as session:
         contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=visitor)
         contact_id = contact.id
-        buttons = _show(services.engine.greet(session=session, contact=contact, channel=CHANNEL).replies, output)
+        buttons = _show(
+            services.engine.greet(session=session, contact=contact, channel=CHANNEL).replies, output
+        )
     output.write("\n（番号でボタンを選ぶか、文字を入力してください。終わるときは「終了」または Ctrl-D）\n")
     while True:
         try:

@@ -215,7 +215,9 @@ def _expire_lapsed_holds(session: Session, *, coordinator_id: str, now: datetime
     # marking it here, under the write lock, keeps the overlap constraint in step with what is free.
     session.execute(
         update(Booking)
-        .where(Booking.coordinator_id == coordinator_id, Booking.status == "held", Booking.hold_expires_at <= now)
+        .where(
+            Booking.coordinator_id == coordinator_id, Booking.status == "held", Booking.hold_expires_at <= now
+        )
         .values(status="expired", updated_at=now, hold_expires_at=None)
     )
 
@@ -299,7 +301,9 @@ def list_active_bookings(
     return list(session.scalars(query))
 
 
-def attach_holds_to_consultation(*, session: Session, contact_id: int, consultation_id: int, now: datetime) -> int:
+def attach_holds_to_consultation(
+    *, session: Session, contact_id: int, consultation_id: int, now: datetime
+) -> int:
     """Gives the contact's unsubmitted hold to the consultation just submitted."""
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Booking)

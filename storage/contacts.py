@@ -23,8 +23,9 @@ def get_or_create_contact(*, session: Session, channel: str, external_id: str) -
     contact = find_contact(session=session, channel=channel, external_id=external_id)
     if contact:
         return contact
-    contact = Contact(channel=channel, external_id=external_id,
-                      external_id_hash=keyring().lookup_hash(external_id))
+    contact = Contact(
+        channel=channel, external_id=external_id, external_id_hash=keyring().lookup_hash(external_id)
+    )
     try:
         with session.begin_nested():
             session.add(contact)

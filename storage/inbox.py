@@ -32,34 +32,62 @@ def store_events(*, session: Session, channel: str, events: Sequence[NewEvent], 
     if not events:
         return 0
     ring = keyring()
-    rows = [{"channel": channel, "event_id": e.event_id, "event_ts": e.event_ts, "body": e.body,
-             "user_key": ring.lookup_hash(e.user_id) if e.user_id else None, "status": PENDING,
-             "attempts": 0, "received_at": received_at} for e in events]
+    rows = [
+        {
+            "channel": channel,
+            "event_id": e.event_id,
+            "event_ts": e.event_ts,
+            "body": e.body,
+            "user_key": ring.lookup_hash(e.user_id) if e.user_id else None,
+            "status": PENDING,
+            "attempts": 0,
+            "received_at": received_at,
+        }
+        for e in events
+    ]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
     return len(session.execute(stmt.returning(InboxEvent.id), rows).all())
 
 
 # The claim's statements are built once: building SQLAlchemy expressions costs more than running them.
-_READY = (InboxEvent.status == PENDING, InboxEvent.received_at <= bindparam("ready_before"),
-          or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= bindparam("now")))
-_OLDEST_READY = (select(InboxEvent.id).where(InboxEvent.channel == bindparam("channel"), *_READY)
-                 .order_by(InboxEvent.event_ts, InboxEvent.id).limit(bindparam("candidates")))
+_READY = (
+    InboxEvent.status == PENDING,
+    InboxEvent.received_at <= bindparam("ready_before"),
+    or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= bindparam("now")),
+)
+_OLDEST_READY = (
+    select(InboxEvent.id)
+    .where(InboxEvent.channel == bindparam("channel"), *_READY)
+    .order_by(InboxEvent.event_ts, InboxEvent.id)
+    .limit(bindparam("candidates"))
+)
 _earlier = aliased(InboxEvent)
 _FIRST_IN_LINE = (
     select(InboxEvent)
-    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)), *_READY,
-           # Checked again with the lock: another process may have changed the row since the list was read.
-           ~exists().where(_earlier.status == PENDING, _earlier.user_key == InboxEvent.user_key,
-                           _earlier.channel == InboxEvent.channel,
-                           or_(_earlier.event_ts < InboxEvent.event_ts,
-                               and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id))))
-    .order_by(InboxEvent.event_ts, InboxEvent.id).limit(1))
+    .where(
+        InboxEvent.id.in_(bindparam("ids", expanding=True)),
+        *_READY,
+        # Checked again with the lock: another process may have changed the row since the list was read.
+        ~exists().where(
+            _earlier.status == PENDING,
+            _earlier.user_key == InboxEvent.user_key,
+            _earlier.channel == InboxEvent.channel,
+            or_(
+                _earlier.event_ts < InboxEvent.event_ts,
+                and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id),
+            ),
+        ),
+    )
+    .order_by(InboxEvent.event_ts, InboxEvent.id)
+    .limit(1)
+)
 _FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=InboxEvent)
 
 
-def claim_next_event(*, session: Session, channel: str, now: datetime, ready_before: datetime,
-                     candidates: int = 32) -> InboxEvent | None:
+def claim_next_event(
+    *, session: Session, channel: str, now: datetime, ready_before: datetime, candidates: int = 32
+) -> InboxEvent | None:
     """The oldest pending event that is first in line for its user, locked for this transaction.
 
     An event waits while an earlier event of the same user is pending, so one user's events are
@@ -78,8 +106,12 @@ def claim_next_event(*, session: Session, channel: str, now: datetime, ready_bef
 
 def next_ready_at(*, session: Session, channel: str) -> datetime | None:
     """When the earliest pending event was received (the drain waits for its reorder window)."""
-    return session.scalars(select(InboxEvent.received_at).where(
-        InboxEvent.status == PENDING, InboxEvent.channel == channel).order_by(InboxEvent.received_at).limit(1)).first()
+    return session.scalars(
+        select(InboxEvent.received_at)
+        .where(InboxEvent.status == PENDING, InboxEvent.channel == channel)
+        .order_by(InboxEvent.received_at)
+        .limit(1)
+    ).first()
 
 
 def mark_processed(*, event: InboxEvent, now: datetime, by: str | None = None) -> None:
@@ -91,8 +123,9 @@ def mark_processed(*, event: InboxEvent, now: datetime, by: str | None = None) -
     event.attempts += 1
 
 
-def record_failure(*, session: Session, event_id: int, now: datetime, error: str, retry_at: datetime,
-                   max_attempts: int) -> bool:
+def record_failure(
+    *, session: Session, event_id: int, now: datetime, error: str, retry_at: datetime, max_attempts: int
+) -> bool:
     """Counts a failed attempt; parks the event as failed after max_attempts. Returns whether it was parked."""
     event = session.get(InboxEvent, event_id)
     if event is None or event.status != PENDING:
@@ -110,36 +143,56 @@ def record_failure(*, session: Session, event_id: int, now: datetime, error: str
 
 def count_events(*, session: Session, channel: str, status: str = PENDING) -> int:
     """How many events of a channel are in a status."""
-    return int(session.scalar(select(func.count()).select_from(InboxEvent).where(
-        InboxEvent.channel == channel, InboxEvent.status == status)) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(InboxEvent)
+            .where(InboxEvent.channel == channel, InboxEvent.status == status)
+        )
+        or 0
+    )
 
 
 def purge_raw_bodies(*, session: Session, older_than: datetime, now: datetime, limit: int = 500) -> int:
     """Empties the raw bodies of handled events received before a time; keeps the ids against replays."""
-    ids = list(session.scalars(select(InboxEvent.id).where(
-        InboxEvent.received_at < older_than, InboxEvent.status != PENDING, InboxEvent.purged_at.is_(None))
-        .limit(limit)))
+    ids = list(
+        session.scalars(
+            select(InboxEvent.id)
+            .where(
+                InboxEvent.received_at < older_than,
+                InboxEvent.status != PENDING,
+                InboxEvent.purged_at.is_(None),
+            )
+            .limit(limit)
+        )
+    )
     if ids:
         session.execute(update(InboxEvent).where(InboxEvent.id.in_(ids)).values(body={}, purged_at=now))
     return len(ids)
 
 
-def redact_unsent_message(*, session: Session, channel: str, user_id: str, contact_id: int | None,
-                          message_id: str) -> int:
+def redact_unsent_message(
+    *, session: Session, channel: str, user_id: str, contact_id: int | None, message_id: str
+) -> int:
     """Removes the text of an unsent message from the interaction log and from its raw event."""
     changed = 0
     if contact_id is not None:
-        for row in session.scalars(select(Interaction).where(
-                Interaction.contact_id == contact_id, Interaction.external_message_id == message_id)):
+        for row in session.scalars(
+            select(Interaction).where(
+                Interaction.contact_id == contact_id, Interaction.external_message_id == message_id
+            )
+        ):
             row.text = None
             changed += 1
     keys = keyring().lookup_hashes(user_id)
-    for event in session.scalars(select(InboxEvent).where(
-            InboxEvent.channel == channel, InboxEvent.user_key.in_(keys), InboxEvent.purged_at.is_(None))):
+    for event in session.scalars(
+        select(InboxEvent).where(
+            InboxEvent.channel == channel, InboxEvent.user_key.in_(keys), InboxEvent.purged_at.is_(None)
+        )
+    ):
         body = event.body or {}
         message = body.get("message") if isinstance(body, dict) else None
         if isinstance(message, dict) and message.get("id") == message_id:
             event.body = {**body, "message": {k: v for k, v in message.items() if k in ("id", "type")}}
             changed += 1
     return changed
-

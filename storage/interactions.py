@@ -10,16 +10,38 @@ from sqlalchemy.orm import Session
 from storage.models import Interaction
 
 
-def log_interaction(*, session: Session, at: datetime, channel: str, direction: str, kind: str,
-                    text: str | None, contact_id: int | None, consultation_id: int | None = None,
-                    step: str | None = None) -> Interaction:
+def log_interaction(
+    *,
+    session: Session,
+    at: datetime,
+    channel: str,
+    direction: str,
+    kind: str,
+    text: str | None,
+    contact_id: int | None,
+    consultation_id: int | None = None,
+    step: str | None = None,
+) -> Interaction:
     """Writes one message to the interaction log."""
-    row = Interaction(at=at, channel=channel, direction=direction, kind=kind, text=text,
-                      contact_id=contact_id, consultation_id=consultation_id, step=step)
+    row = Interaction(
+        at=at,
+        channel=channel,
+        direction=direction,
+        kind=kind,
+        text=text,
+        contact_id=contact_id,
+        consultation_id=consultation_id,
+        step=step,
+    )
     session.add(row)
     return row
 
 
 def list_interactions(*, session: Session, contact_id: int) -> list[Interaction]:
-    return list(session.scalars(select(Interaction).where(Interaction.contact_id == contact_id)
-                                .order_by(Interaction.at, Interaction.id)))
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(Interaction.contact_id == contact_id)
+            .order_by(Interaction.at, Interaction.id)
+        )
+    )

@@ -31,14 +31,33 @@ class DueMessage:
     attempts: int
 
 
-def enqueue(*, session: Session, channel: str, contact_id: int | None, messages: list[dict[str, Any]],
-            now: datetime, consultation_id: int | None = None, inbox_event_id: int | None = None,
-            reply_token: str | None = None, reply_expires_at: datetime | None = None) -> OutboxMessage:
+def enqueue(
+    *,
+    session: Session,
+    channel: str,
+    contact_id: int | None,
+    messages: list[dict[str, Any]],
+    now: datetime,
+    consultation_id: int | None = None,
+    inbox_event_id: int | None = None,
+    reply_token: str | None = None,
+    reply_expires_at: datetime | None = None,
+) -> OutboxMessage:
     """Adds one delivery (up to one reply's worth of messages) with its own retry key."""
-    row = OutboxMessage(channel=channel, contact_id=contact_id, consultation_id=consultation_id,
-                        inbox_event_id=inbox_event_id, payload={"messages": messages}, reply_token=reply_token,
-                        reply_expires_at=reply_expires_at, retry_key=str(uuid.uuid4()), status=PENDING,
-                        attempts=0, next_attempt_at=now, created_at=now)
+    row = OutboxMessage(
+        channel=channel,
+        contact_id=contact_id,
+        consultation_id=consultation_id,
+        inbox_event_id=inbox_event_id,
+        payload={"messages": messages},
+        reply_token=reply_token,
+        reply_expires_at=reply_expires_at,
+        retry_key=str(uuid.uuid4()),
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(row)
     return row
 
@@ -47,23 +66,39 @@ def enqueue(*, session: Session, channel: str, contact_id: int | None, messages:
 # The oldest due rows are read first, then only they are checked and locked: a small plan whatever the
 # statistics say. The lease is checked again under the lock: PostgreSQL re-reads a row that another
 # process claimed and committed after the list was read, and only that keeps it from being sent twice.
-_DUE = (OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= bindparam("now"),
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")))
-_OLDEST_DUE = (select(OutboxMessage.id).where(OutboxMessage.channel == bindparam("channel"), *_DUE)
-               .order_by(OutboxMessage.id).limit(bindparam("candidates")))
+_DUE = (
+    OutboxMessage.status == PENDING,
+    OutboxMessage.next_attempt_at <= bindparam("now"),
+    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")),
+)
+_OLDEST_DUE = (
+    select(OutboxMessage.id)
+    .where(OutboxMessage.channel == bindparam("channel"), *_DUE)
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("candidates"))
+)
 _earlier = aliased(OutboxMessage)
 _FIRST_IN_LINE = (
     select(OutboxMessage, Contact)
     .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE,
-           ~exists().where(_earlier.contact_id == OutboxMessage.contact_id, _earlier.status == PENDING,
-                           _earlier.id < OutboxMessage.id))
-    .order_by(OutboxMessage.id).limit(bindparam("limit")))
+    .where(
+        OutboxMessage.id.in_(bindparam("ids", expanding=True)),
+        *_DUE,
+        ~exists().where(
+            _earlier.contact_id == OutboxMessage.contact_id,
+            _earlier.status == PENDING,
+            _earlier.id < OutboxMessage.id,
+        ),
+    )
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("limit"))
+)
 _FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=OutboxMessage)
 
 
-def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: timedelta,
-                       limit: int) -> list[DueMessage]:
+def claim_due_messages(
+    *, session: Session, channel: str, now: datetime, lease: timedelta, limit: int
+) -> list[DueMessage]:
     """Leases the due rows that are first in line for their contact, so each contact's are sent in order.
 
     A row stays leased while it is being sent, outside any transaction; a process that dies holding
@@ -74,17 +109,26 @@ def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: 
     if not oldest:
         return []
     locking = session.get_bind().dialect.name == "postgresql"
-    rows = session.execute(_FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE,
-                           {**params, "ids": oldest, "limit": limit}).all()
+    rows = session.execute(
+        _FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE, {**params, "ids": oldest, "limit": limit}
+    ).all()
     claimed: list[DueMessage] = []
     for row, contact in rows:
         fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
-        claimed.append(DueMessage(
-            id=row.id, channel=row.channel, contact_id=row.contact_id,
-            recipient=contact.external_id if contact else None, reachable=bool(contact and contact.reachable),
-            messages=list((row.payload or {}).get("messages", [])), retry_key=row.retry_key,
-            reply_token=row.reply_token if fresh else None, reply_uncertain=row.reply_attempted_at is not None,
-            attempts=row.attempts + 1))
+        claimed.append(
+            DueMessage(
+                id=row.id,
+                channel=row.channel,
+                contact_id=row.contact_id,
+                recipient=contact.external_id if contact else None,
+                reachable=bool(contact and contact.reachable),
+                messages=list((row.payload or {}).get("messages", [])),
+                retry_key=row.retry_key,
+                reply_token=row.reply_token if fresh else None,
+                reply_uncertain=row.reply_attempted_at is not None,
+                attempts=row.attempts + 1,
+            )
+        )
         row.attempts += 1
         row.claimed_until = now + lease
         if fresh:
@@ -92,10 +136,19 @@ def claim_due_messages(*, session: Session, channel: str, now: datetime, lease: 
     return claimed
 
 
-_MARK_SENT = (update(OutboxMessage)
-              .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
-              .values(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
-                      reply_token=None, reply_attempted_at=None, last_error=None))
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
+    .values(
+        status=SENT,
+        sent_at=bindparam("at"),
+        delivered_via=bindparam("how"),
+        claimed_until=None,
+        reply_token=None,
+        reply_attempted_at=None,
+        last_error=None,
+    )
+)
 
 
 def mark_sent(*, session: Session, message_id: int, via: str, now: datetime) -> None:
@@ -103,29 +156,45 @@ def mark_sent(*, session: Session, message_id: int, via: str, now: datetime) -> 
     session.execute(_MARK_SENT, {"row_id": message_id, "at": now, "how": via})
 
 
-def mark_retry(*, session: Session, message_id: int, retry_at: datetime, error: str,
-               reply_uncertain: bool) -> None:
+def mark_retry(
+    *, session: Session, message_id: int, retry_at: datetime, error: str, reply_uncertain: bool
+) -> None:
     """Schedules another attempt; keeps the note that a reply may have arrived when it may have."""
     values: dict[str, Any] = {"next_attempt_at": retry_at, "claimed_until": None, "last_error": error[:500]}
     if not reply_uncertain:
         values["reply_attempted_at"] = None
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-                    .values(**values))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+        .values(**values)
+    )
 
 
 def mark_failed(*, session: Session, message_id: int, error: str, status: str = FAILED) -> None:
     """Parks a row that will not be sent (failed, or skipped for an unreachable contact), visibly."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-                    .values(status=status, claimed_until=None, reply_token=None, last_error=error[:500]))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+        .values(status=status, claimed_until=None, reply_token=None, last_error=error[:500])
+    )
 
 
 def forget_reply_token(*, session: Session, message_id: int) -> None:
     """Drops a reply token the platform refused, before falling back to a push."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                    .values(reply_token=None, reply_expires_at=None, reply_attempted_at=None))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(reply_token=None, reply_expires_at=None, reply_attempted_at=None)
+    )
 
 
 def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:
     """How many rows of a channel are in a status."""
-    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.channel == channel, OutboxMessage.status == status)) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.status == status)
+        )
+        or 0
+    )

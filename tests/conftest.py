@@ -35,8 +35,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _postgres_only(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     params = callspec.params.values() if callspec else ()
-    return (item.get_closest_marker("postgres_only") is not None or "postgres" in params
-            or "postgres_engine" in getattr(item, "fixturenames", ()))
+    return (
+        item.get_closest_marker("postgres_only") is not None
+        or "postgres" in params
+        or "postgres_engine" in getattr(item, "fixturenames", ())
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -136,9 +139,13 @@ ADMIN_TOKEN = "test-admin-token"
 
 def make_settings(database_url: str, var_dir: Path, **extra: object) -> Settings:
     """Settings for a test, ignoring the machine's environment and .env file."""
-    values: dict[str, object] = {"DATABASE_URL": database_url, "MADOGUCHI_DEMO": True,
-                                 "MADOGUCHI_PII_KEY": TEST_KEY, "MADOGUCHI_ADMIN_TOKEN": ADMIN_TOKEN,
-                                 "MADOGUCHI_VAR_DIR": str(var_dir)}
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "MADOGUCHI_DEMO": True,
+        "MADOGUCHI_PII_KEY": TEST_KEY,
+        "MADOGUCHI_ADMIN_TOKEN": ADMIN_TOKEN,
+        "MADOGUCHI_VAR_DIR": str(var_dir),
+    }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -146,8 +153,13 @@ def make_settings(database_url: str, var_dir: Path, **extra: object) -> Settings
 @pytest.fixture
 def services(database_url: str, db: Database, desk: DeskConfig, clock: FixedClock, var_dir: Path) -> Services:
     """The application's services on the test database and the fixed clock."""
-    return Services(settings=make_settings(database_url, var_dir), desk=desk, db=db, clock=clock,
-                    engine=IntakeEngine(desk, clock))
+    return Services(
+        settings=make_settings(database_url, var_dir),
+        desk=desk,
+        db=db,
+        clock=clock,
+        engine=IntakeEngine(desk, clock),
+    )
 
 
 @pytest.fixture

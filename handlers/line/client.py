@@ -83,8 +83,15 @@ def classify_transport_error(exc: Exception) -> Result:
 class LineApi:
     """The Messaging API calls the desk makes: reply, push with a retry key, and the loading animation."""
 
-    def __init__(self, *, base_url: str, access_token: str, connect_timeout: float = 3.0,
-                 read_timeout: float = 10.0, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        pool_size: int = 8,
+    ) -> None:
         config = Configuration(host=base_url.rstrip("/"), access_token=access_token)
         # Only reconnecting is safe to repeat here; the outbox retries the rest with the retry key.
         config.retries = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0)
@@ -96,19 +103,26 @@ class LineApi:
     def reply(self, reply_token: str, messages: list[TextMessage]) -> Result:
         """Sends messages with a reply token (free)."""
         request = ReplyMessageRequest(reply_token=reply_token, messages=messages)
-        return self._call(lambda: self._api.reply_message(request, _request_timeout=self.timeout), is_reply=True)
+        return self._call(
+            lambda: self._api.reply_message(request, _request_timeout=self.timeout), is_reply=True
+        )
 
     def push(self, to: str, messages: list[TextMessage], retry_key: str) -> Result:
         """Pushes messages (counted against the quota); a repeat with the same key is not delivered twice."""
         request = PushMessageRequest(to=to, messages=messages)
-        return self._call(lambda: self._api.push_message(request, x_line_retry_key=retry_key,
-                                                         _request_timeout=self.timeout), is_reply=False)
+        return self._call(
+            lambda: self._api.push_message(
+                request, x_line_retry_key=retry_key, _request_timeout=self.timeout
+            ),
+            is_reply=False,
+        )
 
     def show_loading(self, user_id: str, seconds: int = 5) -> Result:
         """Shows the owner that the desk is working (5 to 60 seconds, in steps of 5)."""
         request = ShowLoadingAnimationRequest(chat_id=user_id, loading_seconds=seconds)
-        return self._call(lambda: self._api.show_loading_animation(request, _request_timeout=self.timeout),
-                          is_reply=False)
+        return self._call(
+            lambda: self._api.show_loading_animation(request, _request_timeout=self.timeout), is_reply=False
+        )
 
     def _call(self, send: Callable[[], object], *, is_reply: bool) -> Result:
         try:

@@ -31,7 +31,9 @@ MAX_RETRY_AFTER = timedelta(minutes=15)
 class LineDelivery:
     """Sends what the outbox holds for LINE, exactly once as far as LINE lets anyone know."""
 
-    def __init__(self, *, db: Database, api: LineApi, clock: Clock, tuning: LineTuning, gate: WriteGate) -> None:
+    def __init__(
+        self, *, db: Database, api: LineApi, clock: Clock, tuning: LineTuning, gate: WriteGate
+    ) -> None:
         self.db = db
         self.api = api
         self.clock = clock
@@ -41,8 +43,13 @@ class LineDelivery:
     def claim(self, limit: int) -> list[DueMessage]:
         """Leases up to `limit` due rows (first in line for their contact)."""
         with self.gate.hold(), self.db.session() as session:
-            return claim_due_messages(session=session, channel=CHANNEL, now=self.clock.now(),
-                                      lease=timedelta(seconds=self.tuning.lease), limit=limit)
+            return claim_due_messages(
+                session=session,
+                channel=CHANNEL,
+                now=self.clock.now(),
+                lease=timedelta(seconds=self.tuning.lease),
+                limit=limit,
+            )
 
     def deliver_safely(self, due: DueMessage) -> None:
         """Sends one claimed row; an unexpected error leaves it to its lease, and parks it at the last attempt."""
@@ -77,13 +84,16 @@ class LineDelivery:
                 self._sent(due, "reply-uncertain")
                 return
             if result.outcome is not Outcome.TOKEN_REFUSED:
-                self._not_delivered(due, result, reply_uncertain=due.reply_uncertain
-                                    or result.outcome is Outcome.UNKNOWN)
+                self._not_delivered(
+                    due, result, reply_uncertain=due.reply_uncertain or result.outcome is Outcome.UNKNOWN
+                )
                 return
             with self.gate.hold(), self.db.session() as session:
                 forget_reply_token(session=session, message_id=due.id)
         elif due.reply_uncertain:
-            self._failed(due, "a reply may have arrived before its token expired; not pushed, to avoid a duplicate")
+            self._failed(
+                due, "a reply may have arrived before its token expired; not pushed, to avoid a duplicate"
+            )
             return
         if not due.reachable or not due.recipient:
             self._failed(due, "the contact is not reachable (unfollowed)", status=SKIPPED)
@@ -113,10 +123,20 @@ class LineDelivery:
             return
         retry_at = self.retry_at(due.attempts, result)
         with self.gate.hold(), self.db.session() as session:
-            mark_retry(session=session, message_id=due.id, retry_at=retry_at, error=result.detail,
-                       reply_uncertain=reply_uncertain)
-        log.info("outbox %s: attempt %s not confirmed (%s), next at %s", due.id, due.attempts, result.detail,
-                 retry_at.isoformat())
+            mark_retry(
+                session=session,
+                message_id=due.id,
+                retry_at=retry_at,
+                error=result.detail,
+                reply_uncertain=reply_uncertain,
+            )
+        log.info(
+            "outbox %s: attempt %s not confirmed (%s), next at %s",
+            due.id,
+            due.attempts,
+            result.detail,
+            retry_at.isoformat(),
+        )
 
     def retry_at(self, attempts: int, result: Result) -> datetime:
         """Exponential backoff with jitter, and no sooner than LINE's Retry-After."""

@@ -44,8 +44,9 @@ def to_inbound(raw: dict[str, Any]) -> Inbound | None:
     if raw.get("type") == "postback":
         postback = _obj(raw.get("postback"))
         params = _obj(postback.get("params"))
-        return Inbound("postback", data=_text(postback.get("data")),
-                       params={str(k): str(v) for k, v in params.items()})
+        return Inbound(
+            "postback", data=_text(postback.get("data")), params={str(k): str(v) for k, v in params.items()}
+        )
     if raw.get("type") != "message" or not isinstance(raw.get("message"), dict):
         return None
     message = raw["message"]
@@ -65,12 +66,16 @@ def read_event(raw: dict[str, Any]) -> LineEvent:
     message = _obj(raw.get("message"))
     unsend = _obj(raw.get("unsend"))
     timestamp = raw.get("timestamp")
-    return LineEvent(type=_text(raw.get("type")), user_id=user_id or None,
-                     reply_token=_text(raw.get("replyToken")) or None,
-                     timestamp=timestamp if isinstance(timestamp, int) else 0,
-                     message_id=_text(message.get("id")) or None, inbound=to_inbound(raw),
-                     unsent_message_id=_text(unsend.get("messageId")) or None,
-                     active=raw.get("mode", "active") != "standby")
+    return LineEvent(
+        type=_text(raw.get("type")),
+        user_id=user_id or None,
+        reply_token=_text(raw.get("replyToken")) or None,
+        timestamp=timestamp if isinstance(timestamp, int) else 0,
+        message_id=_text(message.get("id")) or None,
+        inbound=to_inbound(raw),
+        unsent_message_id=_text(unsend.get("messageId")) or None,
+        active=raw.get("mode", "active") != "standby",
+    )
 
 
 @dataclass
@@ -97,8 +102,13 @@ def apply_event(*, session: Session, engine: IntakeEngine, event: LineEvent) -> 
     if event.type == "unsend" and event.unsent_message_id:
         found = find_contact(session=session, channel=CHANNEL, external_id=event.user_id)
         session.flush()
-        redact_unsent_message(session=session, channel=CHANNEL, user_id=event.user_id,
-                              contact_id=found.id if found else None, message_id=event.unsent_message_id)
+        redact_unsent_message(
+            session=session,
+            channel=CHANNEL,
+            user_id=event.user_id,
+            contact_id=found.id if found else None,
+            message_id=event.unsent_message_id,
+        )
         return Effect(found)
     if event.inbound is None:
         return Effect()

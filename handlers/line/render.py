@@ -46,9 +46,14 @@ def _picker_value(value: str | None) -> str | None:
 def render_action(action: Button | DatePicker) -> PostbackAction | DatetimePickerAction:
     """A quick-reply action: a postback button, or a date-and-time picker."""
     if isinstance(action, DatePicker):
-        return DatetimePickerAction(label=_label(action.label), data=_data(action.data), mode="datetime",
-                                    initial=_picker_value(action.initial), min=_picker_value(action.min),
-                                    max=_picker_value(action.max))
+        return DatetimePickerAction(
+            label=_label(action.label),
+            data=_data(action.data),
+            mode="datetime",
+            initial=_picker_value(action.initial),
+            min=_picker_value(action.min),
+            max=_picker_value(action.max),
+        )
     shown = action.shown
     if len(shown) > MAX_DISPLAY_TEXT:
         raise MessageLimitError(f"LINE display texts are at most {MAX_DISPLAY_TEXT} characters")

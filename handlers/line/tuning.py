@@ -11,7 +11,9 @@ class LineTuning(BaseSettings):
 
     connect_timeout: float = Field(3.0, gt=0)
     read_timeout: float = Field(10.0, gt=0)
-    lease: float = Field(30.0, gt=0)  # longer than one call can take, so two processes never send one row at once
+    lease: float = Field(
+        30.0, gt=0
+    )  # longer than one call can take, so two processes never send one row at once
     retry_base: float = Field(2.0, ge=0)
     retry_cap: float = Field(300.0, ge=0)
     max_attempts: int = Field(8, ge=1)

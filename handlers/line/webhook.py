@@ -60,8 +60,14 @@ def read_events(body: bytes) -> list[NewEvent]:
         source: dict[str, Any] = raw["source"] if isinstance(raw.get("source"), dict) else {}
         user_id = source.get("userId") or source.get("groupId") or source.get("roomId")
         timestamp = raw.get("timestamp")
-        events.append(NewEvent(event_id=event_id, user_id=user_id if isinstance(user_id, str) else None,
-                               event_ts=timestamp if isinstance(timestamp, int) and timestamp > 0 else 0, body=raw))
+        events.append(
+            NewEvent(
+                event_id=event_id,
+                user_id=user_id if isinstance(user_id, str) else None,
+                event_ts=timestamp if isinstance(timestamp, int) and timestamp > 0 else 0,
+                body=raw,
+            )
+        )
     return events
 
 
@@ -123,8 +129,12 @@ class InboxWriter:
         try:
             with self.gate.hold(urgent=True), self.db.session() as session:
                 # One statement for every request in the batch: a copy within it is skipped like any other.
-                store_events(session=session, channel=CHANNEL, events=[e for events in batches for e in events],
-                             received_at=self.clock.now())
+                store_events(
+                    session=session,
+                    channel=CHANNEL,
+                    events=[e for events in batches for e in events],
+                    received_at=self.clock.now(),
+                )
             return True
         except Exception as exc:  # noqa: BLE001 - answered 503, so LINE sends the events again
             log.error("could not store LINE events: %s", type(exc).__name__)

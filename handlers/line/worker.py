@@ -51,8 +51,17 @@ def reply_expiry(event_ts: int, received_at: datetime) -> datetime:
 class InboxProcessor:
     """Processes stored LINE events one transaction at a time."""
 
-    def __init__(self, *, db: Database, engine: IntakeEngine, clock: Clock, tuning: LineTuning, gate: WriteGate,
-                 retention_days: int, loading: LoadingAnimation | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        engine: IntakeEngine,
+        clock: Clock,
+        tuning: LineTuning,
+        gate: WriteGate,
+        retention_days: int,
+        loading: LoadingAnimation | None = None,
+    ) -> None:
         self.db = db
         self.engine = engine
         self.clock = clock
@@ -68,8 +77,12 @@ class InboxProcessor:
         try:
             with self.gate.hold(), self.db.session() as session:
                 now = self.clock.now()
-                row = claim_next_event(session=session, channel=CHANNEL, now=now,
-                                       ready_before=now - timedelta(seconds=self.tuning.reorder_window))
+                row = claim_next_event(
+                    session=session,
+                    channel=CHANNEL,
+                    now=now,
+                    ready_before=now - timedelta(seconds=self.tuning.reorder_window),
+                )
                 if row is None:
                     return False
                 event_id = row.id
@@ -77,18 +90,29 @@ class InboxProcessor:
                 if event.reply_token in DUMMY_REPLY_TOKENS:
                     mark_processed(event=row, now=now, by=process_name())
                     return True
-                if self.loading and event.inbound and event.user_id and (
-                        now - row.received_at).total_seconds() > self.tuning.loading_after:
+                if (
+                    self.loading
+                    and event.inbound
+                    and event.user_id
+                    and (now - row.received_at).total_seconds() > self.tuning.loading_after
+                ):
                     self.loading.show(event.user_id)
                 effect = apply_event(session=session, engine=self.engine, event=event)
                 if effect.turn and effect.turn.replies and effect.contact is not None:
                     session.flush()
-                    enqueue(session=session, channel=CHANNEL, contact_id=effect.contact.id,
-                            messages=[m.to_dict() for m in effect.turn.replies], now=now,
-                            consultation_id=effect.turn.consultation_id, inbox_event_id=row.id,
-                            reply_token=event.reply_token,
-                            reply_expires_at=reply_expiry(row.event_ts, row.received_at)
-                            if event.reply_token else None)
+                    enqueue(
+                        session=session,
+                        channel=CHANNEL,
+                        contact_id=effect.contact.id,
+                        messages=[m.to_dict() for m in effect.turn.replies],
+                        now=now,
+                        consultation_id=effect.turn.consultation_id,
+                        inbox_event_id=row.id,
+                        reply_token=event.reply_token,
+                        reply_expires_at=reply_expiry(row.event_ts, row.received_at)
+                        if event.reply_token
+                        else None,
+                    )
                 mark_processed(event=row, now=now, by=process_name())
             return True
         except Exception as exc:
@@ -103,9 +127,14 @@ class InboxProcessor:
         log.error("inbox event %s failed with %s\n%s", event_id, type(exc).__name__, frames)
         now = self.clock.now()
         with self.gate.hold(), self.db.session() as session:
-            parked = record_failure(session=session, event_id=event_id, now=now, error=type(exc).__name__,
-                                    retry_at=now + timedelta(seconds=self.tuning.retry_base),
-                                    max_attempts=self.tuning.event_attempts)
+            parked = record_failure(
+                session=session,
+                event_id=event_id,
+                now=now,
+                error=type(exc).__name__,
+                retry_at=now + timedelta(seconds=self.tuning.retry_base),
+                max_attempts=self.tuning.event_attempts,
+            )
         if parked:
             log.error("inbox event %s parked as failed", event_id)
 
@@ -149,8 +178,16 @@ class LoadingAnimation:
 class LineRuntime:
     """The threads of one process's drain, started and stopped with the web app or `madoguchi worker`."""
 
-    def __init__(self, *, db: Database, engine: IntakeEngine, api: LineApi, clock: Clock,
-                 retention_days: int, tuning: LineTuning | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        engine: IntakeEngine,
+        api: LineApi,
+        clock: Clock,
+        retention_days: int,
+        tuning: LineTuning | None = None,
+    ) -> None:
         self.tuning = tuning or LineTuning()  # type: ignore[call-arg]
         self.db = db
         self.api = api
@@ -158,8 +195,15 @@ class LineRuntime:
         self.inbox_wakeup = Wakeup()
         self.outbox_wakeup = Wakeup()
         self.loading = LoadingAnimation(api)
-        self.processor = InboxProcessor(db=db, engine=engine, clock=clock, tuning=self.tuning, gate=self.gate,
-                                        retention_days=retention_days, loading=self.loading)
+        self.processor = InboxProcessor(
+            db=db,
+            engine=engine,
+            clock=clock,
+            tuning=self.tuning,
+            gate=self.gate,
+            retention_days=retention_days,
+            loading=self.loading,
+        )
         self.delivery = LineDelivery(db=db, api=api, clock=clock, tuning=self.tuning, gate=self.gate)
         self.writer = InboxWriter(db=db, clock=clock, gate=self.gate, on_stored=self.inbox_wakeup.notify)
         self._stop = threading.Event()
@@ -174,8 +218,10 @@ class LineRuntime:
         if webhooks:
             self.writer.start()
         self._senders = ThreadPoolExecutor(self.tuning.senders, thread_name_prefix="line-send")
-        self._threads = [threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),
-                         threading.Thread(target=self._run_outbox, name="line-outbox", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),
+            threading.Thread(target=self._run_outbox, name="line-outbox", daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
         log.info("LINE drain started (%s sender threads)", self.tuning.senders)
@@ -249,5 +295,11 @@ def build_line_runtime(services: Services, tuning: LineTuning | None = None) -> 
     """The drain of a process whose services have a LINE client."""
     if services.line_api is None:
         raise RuntimeError("LINE is not configured")
-    return LineRuntime(db=services.db, engine=services.engine, api=services.line_api, clock=services.clock,
-                       retention_days=services.settings.raw_event_retention_days, tuning=tuning)
+    return LineRuntime(
+        db=services.db,
+        engine=services.engine,
+        api=services.line_api,
+        clock=services.clock,
+        retention_days=services.settings.raw_event_retention_days,
+        tuning=tuning,
+    )

@@ -29,8 +29,12 @@ def require_admin(request: Request, svc: Services = Depends(services)) -> None:
     configured = svc.settings.madoguchi_admin_token
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")
-    if (not configured or scheme.lower() != "bearer" or not token
-            or not hmac.compare_digest(token.encode(), configured.get_secret_value().encode())):
+    if (
+        not configured
+        or scheme.lower() != "bearer"
+        or not token
+        or not hmac.compare_digest(token.encode(), configured.get_secret_value().encode())
+    ):
         raise HTTPException(status_code=401, detail="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -105,14 +109,24 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
             "description": c.description,
             "notice_version": c.notice_version,
         }
-        item["bookings"] = [{"id": b.id, "status": b.status, "coordinator_id": b.coordinator_id,
-                             "method": b.method, "starts_at": b.starts_at.astimezone(JST).isoformat(),
-                             "ends_at": b.ends_at.astimezone(JST).isoformat(), "place": b.place,
-                             "meeting_url": b.meeting_url,
-                             "hold_expires_at": b.hold_expires_at.astimezone(JST).isoformat()
-                             if b.hold_expires_at else None}
-                            for b in list_bookings_for_consultation(session=session, consultation_id=c.id)]
-        item["history"] = [{"kind": e.kind, "actor": e.actor, "at": e.at.astimezone(JST).isoformat(),
-                            "detail": e.detail} for e in list_consultation_events(session=session,
-                                                                                   consultation_id=c.id)]
+        item["bookings"] = [
+            {
+                "id": b.id,
+                "status": b.status,
+                "coordinator_id": b.coordinator_id,
+                "method": b.method,
+                "starts_at": b.starts_at.astimezone(JST).isoformat(),
+                "ends_at": b.ends_at.astimezone(JST).isoformat(),
+                "place": b.place,
+                "meeting_url": b.meeting_url,
+                "hold_expires_at": b.hold_expires_at.astimezone(JST).isoformat()
+                if b.hold_expires_at
+                else None,
+            }
+            for b in list_bookings_for_consultation(session=session, consultation_id=c.id)
+        ]
+        item["history"] = [
+            {"kind": e.kind, "actor": e.actor, "at": e.at.astimezone(JST).isoformat(), "detail": e.detail}
+            for e in list_consultation_events(session=session, consultation_id=c.id)
+        ]
         return item

@@ -85,8 +85,9 @@ def test_every_message_is_in_the_interaction_log(chat: Chat, db: Database) -> No
     assert outbound[-1].consultation_id is not None
 
 
-def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(chat: Chat, db: Database,
-                                                                   desk: DeskConfig) -> None:
+def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(
+    chat: Chat, db: Database, desk: DeskConfig
+) -> None:
     chat.say("相談したい")
     chat.tap("同意しない")
     assert desk.desk.phone in chat.text and "保存していません" in chat.text
@@ -135,7 +136,9 @@ def test_industries_come_in_pages_within_lines_limits(chat: Chat, desk: DeskConf
     assert "所在地" in chat.text
 
 
-def test_over_long_description_is_refused_with_the_limit_and_nothing_is_lost(chat: Chat, db: Database) -> None:
+def test_over_long_description_is_refused_with_the_limit_and_nothing_is_lost(
+    chat: Chat, db: Database
+) -> None:
     to_summary(chat)
     chat.tap(texts.EDIT)
     chat.tap("ご相談内容")
@@ -248,8 +251,9 @@ def test_the_summary_button_after_submission_is_answered_sensibly(chat: Chat, db
     assert len(stored(db)) == 1
 
 
-def test_a_conversation_resumes_where_it_stopped(chat: Chat, desk: DeskConfig, clock: FixedClock,
-                                                 db: Database) -> None:
+def test_a_conversation_resumes_where_it_stopped(
+    chat: Chat, desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
     to_industry(chat)
     restarted = Chat(IntakeEngine(desk, clock), db, user=chat.user)  # a new process, same database
     restarted.tap_target = None  # type: ignore[attr-defined]
@@ -270,8 +274,16 @@ def test_after_a_day_of_silence_the_owner_may_continue_or_start_over(chat: Chat,
     assert texts.ASK_COMPANY in chat.text
 
 
-@pytest.mark.parametrize(("typed", "expected"), [("国分", "霧島市"), ("霧島", "霧島市"), ("霧島市", "霧島市"),
-                                                 ("キリシマ", "霧島市"), ("加治木", "姶良市")])
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("国分", "霧島市"),
+        ("霧島", "霧島市"),
+        ("霧島市", "霧島市"),
+        ("キリシマ", "霧島市"),
+        ("加治木", "姶良市"),
+    ],
+)
 def test_municipality_by_name_alias_or_reading(chat: Chat, typed: str, expected: str) -> None:
     to_industry(chat)
     chat.tap("製造業")

@@ -20,11 +20,14 @@ from tests.bot.test_slot_step import slot_labels, to_method
 OWNERS = 50
 
 
-def test_fifty_owners_picking_one_slot(fresh_database_url: Callable[[], str], desk: DeskConfig,
-                                       clock: FixedClock) -> None:
+def test_fifty_owners_picking_one_slot(
+    fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock
+) -> None:
     url = fresh_database_url()
     upgrade_schema(url)
-    db = Database(url, pool_size=OWNERS + 5, max_overflow=0) if not url.startswith("sqlite") else Database(url)
+    db = (
+        Database(url, pool_size=OWNERS + 5, max_overflow=0) if not url.startswith("sqlite") else Database(url)
+    )
     engine = IntakeEngine(desk, clock)
     chats = [Chat(engine, db, user=f"U-race-{i}") for i in range(OWNERS)]
     for chat in chats:

@@ -27,7 +27,9 @@ def engine(desk: DeskConfig, clock: FixedClock) -> IntakeEngine:
     return IntakeEngine(desk, clock)
 
 
-def to_method(chat: Chat, method: str = "オンライン（Zoom等）", place: str = "霧島市", category: str | None = None) -> None:
+def to_method(
+    chat: Chat, method: str = "オンライン（Zoom等）", place: str = "霧島市", category: str | None = None
+) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
     chat.say("さつま商店")
@@ -51,13 +53,19 @@ def bookings(db: Database) -> list[Booking]:
         return list(session.scalars(select(Booking).order_by(Booking.id)))
 
 
-def test_an_online_meeting_is_offered_real_slots_and_the_choice_is_held(engine: IntakeEngine, db: Database) -> None:
+def test_an_online_meeting_is_offered_real_slots_and_the_choice_is_held(
+    engine: IntakeEngine, db: Database
+) -> None:
     chat = Chat(engine, db)
     to_method(chat)
     labels = slot_labels(chat)
     assert "ご都合のよい日時" in chat.text
-    assert 1 <= len(labels) <= 5 and len({label.split(" ")[0] for label in labels}) == len(labels)  # different days
-    assert all(not label.startswith(("11/25", "11/26(木) 0")) for label in labels)  # from the next business day
+    assert 1 <= len(labels) <= 5 and len({label.split(" ")[0] for label in labels}) == len(
+        labels
+    )  # different days
+    assert all(
+        not label.startswith(("11/25", "11/26(木) 0")) for label in labels
+    )  # from the next business day
     picker = [a for m in chat.replies for a in m.actions if isinstance(a, DatePicker)]
     assert picker and picker[0].label == texts.OTHER_TIME and picker[0].min and picker[0].max
     chat.tap(labels[0])
@@ -73,8 +81,9 @@ def test_an_online_meeting_is_offered_real_slots_and_the_choice_is_held(engine: 
     assert booked.consultation_id == consultation.id and booked.status == "held"
 
 
-def test_no_slot_falls_in_the_year_end_closure(engine: IntakeEngine, db: Database,
-                                                           clock: FixedClock, desk: DeskConfig) -> None:
+def test_no_slot_falls_in_the_year_end_closure(
+    engine: IntakeEngine, db: Database, clock: FixedClock, desk: DeskConfig
+) -> None:
     clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=JST))  # the year-end closure is within the horizon
     chat = Chat(engine, db)
     to_method(chat, method="窓口で（来所）")
@@ -153,8 +162,9 @@ def test_changing_the_slot_from_the_summary_moves_the_hold(engine: IntakeEngine,
     assert sorted(b.status for b in bookings(db)) == ["cancelled", "held"]
 
 
-def test_a_lapsed_hold_taken_by_someone_else_asks_for_another_time(engine: IntakeEngine, db: Database,
-                                                                  clock: FixedClock) -> None:
+def test_a_lapsed_hold_taken_by_someone_else_asks_for_another_time(
+    engine: IntakeEngine, db: Database, clock: FixedClock
+) -> None:
     slow, quick = Chat(engine, db, user="U-slow"), Chat(engine, db, user="U-quick")
     to_method(slow)
     label = slot_labels(slow)[0]

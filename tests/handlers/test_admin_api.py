@@ -39,23 +39,28 @@ def test_with_no_token_configured_the_api_stays_closed(services: Services) -> No
         assert client.get("/api/consultations", headers={"Authorization": "Bearer None"}).status_code == 401
 
 
-def test_the_list_has_the_contract_fields(client: TestClient, admin_headers: dict[str, str], desk: DeskConfig,
-                                          clock: FixedClock, db: Database) -> None:
+def test_the_list_has_the_contract_fields(
+    client: TestClient, admin_headers: dict[str, str], desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
     submit(desk, clock, db, "U1")
     body = client.get("/api/consultations", headers=admin_headers).json()
     [item] = body["items"]
     assert item["status"] == "submitted"
     assert item["submitted_at"] == "2026-11-25T10:00:00+09:00"
     assert (item["company_name"], item["municipality"], item["municipality_code"]) == (
-        "株式会社さつま製作所", "霧島市", "46218")
+        "株式会社さつま製作所",
+        "霧島市",
+        "46218",
+    )
     assert item["region"] == "姶良・伊佐地域振興局"
     assert item["industry"] == "E"
     assert item["method"] == "オンライン(Web会議)" or item["method"]
     assert item["category"] and isinstance(item["id"], int)
 
 
-def test_the_month_filter_uses_japan_time(client: TestClient, admin_headers: dict[str, str],
-                                          desk: DeskConfig, clock: FixedClock, db: Database) -> None:
+def test_the_month_filter_uses_japan_time(
+    client: TestClient, admin_headers: dict[str, str], desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
     clock.set(datetime(2026, 10, 31, 23, 30, tzinfo=JST))  # 14:30 UTC on the 31st: October in Japan
     submit(desk, clock, db, "U-oct")
     clock.set(datetime(2026, 11, 1, 0, 30, tzinfo=JST))  # still October 31st in UTC
@@ -70,8 +75,9 @@ def test_the_month_filter_uses_japan_time(client: TestClient, admin_headers: dic
     assert client.get("/api/consultations?month=nope", headers=admin_headers).status_code == 422
 
 
-def test_the_detail_has_answers_and_history(client: TestClient, admin_headers: dict[str, str],
-                                            desk: DeskConfig, clock: FixedClock, db: Database) -> None:
+def test_the_detail_has_answers_and_history(
+    client: TestClient, admin_headers: dict[str, str], desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
     submit(desk, clock, db, "U2")
     [item] = client.get("/api/consultations", headers=admin_headers).json()["items"]
     detail = client.get(f"/api/consultations/{item['id']}", headers=admin_headers).json()
@@ -92,7 +98,9 @@ def test_healthz_reports_the_database(client: TestClient) -> None:
 
 
 def test_healthz_is_503_when_the_database_is_gone(services: Services, tmp_path: object) -> None:
-    services.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    services.db = Database(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
     with TestClient(__import__("handlers.app", fromlist=["create_app"]).create_app(services)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["database"] == "error"

@@ -34,27 +34,35 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
     try:
         build_ids = sorted(job.id for job in scheduler.get_jobs())
         add_jobs(scheduler)  # what a second start-up does
-        assert sorted(job.id for job in scheduler.get_jobs()) == build_ids == ["expire-holds", "purge-raw-events"]
+        assert (
+            sorted(job.id for job in scheduler.get_jobs())
+            == build_ids
+            == ["expire-holds", "purge-raw-events"]
+        )
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:
         scheduler.shutdown(wait=False)
 
 
 @pytest.fixture
-def own_services(fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock,
-                 var_dir: Path) -> Iterator[Services]:
+def own_services(
+    fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock, var_dir: Path
+) -> Iterator[Services]:
     """Services on a database of the test's own: the scheduler's thread opens its own sessions."""
     url = fresh_database_url()
     upgrade_schema(url)
     db = Database(url)
-    yield Services(settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock,
-                   engine=IntakeEngine(desk, clock))
+    yield Services(
+        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
+    )
     db.dispose()
 
 
 def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clock: FixedClock) -> None:
     start = datetime(2026, 12, 3, 10, 0, tzinfo=JST)
-    slot = Slot("example-kagoshima", "online", start, start + timedelta(hours=1), start, start + timedelta(hours=1))
+    slot = Slot(
+        "example-kagoshima", "online", start, start + timedelta(hours=1), start, start + timedelta(hours=1)
+    )
     with own_services.db.session() as session:
         contact = get_or_create_contact(session=session, channel="web", external_id="scheduler-test")
         session.flush()
@@ -78,13 +86,22 @@ def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clo
 
 
 def test_madoguchi_scheduler_runs_until_sigterm(database_url: str, tmp_path: Path) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))},
-           "DATABASE_URL": database_url, "MADOGUCHI_PII_KEY": TEST_KEY, "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))},
+        "DATABASE_URL": database_url,
+        "MADOGUCHI_PII_KEY": TEST_KEY,
+        "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+    }
     log = tmp_path / "scheduler.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "handlers.cli", "scheduler"], env=env, cwd=tmp_path,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handlers.cli", "scheduler"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 20
         while "scheduler started" not in log.read_text() and time.monotonic() < deadline:

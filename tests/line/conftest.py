@@ -31,9 +31,15 @@ from tests.line.standin import TOKEN, Delivery, LineStandIn
 
 SECRET = "test-channel-secret-0123456789ab"
 ADMIN = "test-admin-token"
-FAST = {"MADOGUCHI_LINE_RETRY_BASE": "0.1", "MADOGUCHI_LINE_RETRY_CAP": "0.5", "MADOGUCHI_LINE_LEASE": "2",
-        "MADOGUCHI_LINE_READ_TIMEOUT": "1", "MADOGUCHI_LINE_CONNECT_TIMEOUT": "1", "MADOGUCHI_LINE_POLL": "0.1",
-        "MADOGUCHI_LINE_REORDER_WINDOW": "0.1"}
+FAST = {
+    "MADOGUCHI_LINE_RETRY_BASE": "0.1",
+    "MADOGUCHI_LINE_RETRY_CAP": "0.5",
+    "MADOGUCHI_LINE_LEASE": "2",
+    "MADOGUCHI_LINE_READ_TIMEOUT": "1",
+    "MADOGUCHI_LINE_CONNECT_TIMEOUT": "1",
+    "MADOGUCHI_LINE_POLL": "0.1",
+    "MADOGUCHI_LINE_REORDER_WINDOW": "0.1",
+}
 
 
 def free_port() -> int:
@@ -48,9 +54,17 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 def server_env(database_url: str, api_url: str, var_dir: Path) -> dict[str, str]:
     """The environment of a server under test: LINE credentials, the PII key, the stand-in, fast retries."""
-    return {"DATABASE_URL": database_url, "MADOGUCHI_DEMO": "0", "LINE_CHANNEL_SECRET": SECRET,
-            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "LINE_API_BASE_URL": api_url, "MADOGUCHI_PII_KEY": TEST_KEY,
-            "MADOGUCHI_ADMIN_TOKEN": ADMIN, "MADOGUCHI_VAR_DIR": str(var_dir), **FAST}
+    return {
+        "DATABASE_URL": database_url,
+        "MADOGUCHI_DEMO": "0",
+        "LINE_CHANNEL_SECRET": SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": api_url,
+        "MADOGUCHI_PII_KEY": TEST_KEY,
+        "MADOGUCHI_ADMIN_TOKEN": ADMIN,
+        "MADOGUCHI_VAR_DIR": str(var_dir),
+        **FAST,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +102,9 @@ class InProcessServer:
         self.app = create_app(self.services)
         self.url = f"http://127.0.0.1:{free_port()}"
         port = int(self.url.rsplit(":", 1)[1])
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -112,8 +128,9 @@ class InProcessServer:
 
 
 @pytest.fixture
-def start_server(new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., InProcessServer]]:
+def start_server(
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., InProcessServer]]:
     """Starts in-process servers (on a new database unless one is given); all are stopped afterwards."""
     servers: list[InProcessServer] = []
 
@@ -136,9 +153,13 @@ class ServeProcess:
     def __init__(self, env: dict[str, str], workdir: Path, command: str = "serve") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_"))},
-                    **env, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-                    "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_"))},
+            **env,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+        }
         self.workdir = workdir
         self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
@@ -149,7 +170,9 @@ class ServeProcess:
         if self.command == "serve":
             args += ["--port", str(self.port), "--no-scheduler"]
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(args, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                args, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT
+            )
         if self.command == "serve":
             self.wait_healthy()
         return self
@@ -206,17 +229,24 @@ class LineUser:
     def event(self, kind: str, *, reply: bool = True, ts: int | None = None, **fields: Any) -> dict[str, Any]:
         self.clock_ms = max(self.clock_ms + 1, int(time.time() * 1000)) if ts is None else self.clock_ms
         event: dict[str, Any] = {
-            "type": kind, "mode": "active", "timestamp": ts if ts is not None else self.clock_ms,
+            "type": kind,
+            "mode": "active",
+            "timestamp": ts if ts is not None else self.clock_ms,
             "source": {"type": "user", "userId": self.user_id},
-            "webhookEventId": "01" + uuid.uuid4().hex[:24].upper(), "deliveryContext": {"isRedelivery": False},
-            **fields}
+            "webhookEventId": "01" + uuid.uuid4().hex[:24].upper(),
+            "deliveryContext": {"isRedelivery": False},
+            **fields,
+        }
         if reply:
             event["replyToken"] = self.standin.issue_reply_token(self.user_id)
         return event
 
     def text(self, text: str, **kw: Any) -> dict[str, Any]:
-        return self.event("message", message={"type": "text", "id": uuid.uuid4().hex[:18], "quoteToken": "q",
-                                              "text": text}, **kw)
+        return self.event(
+            "message",
+            message={"type": "text", "id": uuid.uuid4().hex[:18], "quoteToken": "q", "text": text},
+            **kw,
+        )
 
     def postback(self, data: str, params: dict[str, str] | None = None, **kw: Any) -> dict[str, Any]:
         postback: dict[str, Any] = {"data": data}
@@ -224,12 +254,23 @@ class LineUser:
             postback["params"] = params
         return self.event("postback", postback=postback, **kw)
 
-    def post(self, *events: dict[str, Any], body: bytes | None = None, signature: str | bytes | None = None,
-             headers: dict[str, str] | None = None) -> httpx.Response:
-        raw = body if body is not None else json.dumps({"destination": "Ubot", "events": list(events)},
-                                                       ensure_ascii=False).encode()
-        sent: dict[str, Any] = {"Content-Type": "application/json", "X-Line-Signature": signature or sign(raw),
-                                **(headers or {})}
+    def post(
+        self,
+        *events: dict[str, Any],
+        body: bytes | None = None,
+        signature: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        raw = (
+            body
+            if body is not None
+            else json.dumps({"destination": "Ubot", "events": list(events)}, ensure_ascii=False).encode()
+        )
+        sent: dict[str, Any] = {
+            "Content-Type": "application/json",
+            "X-Line-Signature": signature or sign(raw),
+            **(headers or {}),
+        }
         return self.client.post(f"{self.url}/line/webhook", content=raw, headers=sent)
 
     def send(self, event: dict[str, Any], timeout: float = 10.0) -> Delivery:
@@ -242,7 +283,9 @@ class LineUser:
         return self.send(self.text(text))
 
     def tap(self, last: Delivery, label: str) -> Delivery:
-        actions = [item["action"] for m in last.messages for item in (m.get("quickReply") or {}).get("items", [])]
+        actions = [
+            item["action"] for m in last.messages for item in (m.get("quickReply") or {}).get("items", [])
+        ]
         found = [a for a in actions if a["label"] == label]
         assert found, f"no button {label!r} in {[a['label'] for a in actions]}"
         return self.send(self.postback(found[0]["data"]))

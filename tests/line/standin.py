@@ -18,7 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 TOKEN = "test-channel-access-token"
-_PICKER = {"date": r"\d{4}-\d{2}-\d{2}", "time": r"\d{2}:\d{2}", "datetime": r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}"}
+_PICKER = {
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "time": r"\d{2}:\d{2}",
+    "datetime": r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}",
+}
 
 
 @dataclass
@@ -92,8 +96,9 @@ def _validate_action(action: Any) -> str | None:
     kind = action.get("type")
     if kind not in ("postback", "datetimepicker", "message"):
         return "type: not supported by the stand-in"
-    if kind in ("postback", "datetimepicker") and (not isinstance(action.get("data"), str)
-                                                   or len(action["data"]) > 300):
+    if kind in ("postback", "datetimepicker") and (
+        not isinstance(action.get("data"), str) or len(action["data"]) > 300
+    ):
         return "data: at most 300 characters"
     if kind == "postback" and action.get("displayText") is not None and len(action["displayText"]) > 300:
         return "displayText: at most 300 characters"
@@ -221,14 +226,19 @@ class LineStandIn:
             if fault and not fault.deliver_first:
                 return fault.status, {"message": "stand-in failure"}
             if retry_key is not None and retry_key in self.state.accepted_keys:
-                return 409, {"message": "The retry key is already accepted",
-                             "sentMessages": self.state.accepted_keys[retry_key]}
-            sent = [{"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
-                    for _ in body["messages"]]
+                return 409, {
+                    "message": "The retry key is already accepted",
+                    "sentMessages": self.state.accepted_keys[retry_key],
+                }
+            sent = [
+                {"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
+                for _ in body["messages"]
+            ]
             if retry_key is not None:
                 self.state.accepted_keys[retry_key] = sent
-            self.state.deliveries.append(Delivery(path.rsplit("/", 1)[-1], user_id, body["messages"], retry_key,
-                                                  time.monotonic()))
+            self.state.deliveries.append(
+                Delivery(path.rsplit("/", 1)[-1], user_id, body["messages"], retry_key, time.monotonic())
+            )
         hang = self.state.hang_after_accept.get(path)
         if hang:
             self.released.wait(hang)

@@ -27,15 +27,27 @@ def wait_all_sent(url: str, count: int, timeout: float = 20.0) -> list[OutboxMes
             if len(rows) >= count and all(r.status == "sent" for r in rows):
                 assert all(e.status == "processed" for e in events)
                 return rows
-            assert time.monotonic() < deadline, [(r.id, r.status, r.attempts, r.claimed_until, r.next_attempt_at, r.reply_attempted_at, r.last_error) for r in rows if r.status != "sent"]
+            assert time.monotonic() < deadline, [
+                (
+                    r.id,
+                    r.status,
+                    r.attempts,
+                    r.claimed_until,
+                    r.next_attempt_at,
+                    r.reply_attempted_at,
+                    r.last_error,
+                )
+                for r in rows
+                if r.status != "sent"
+            ]
             time.sleep(0.05)
     finally:
         db.dispose()
 
 
 def test_every_acknowledged_event_is_answered_after_a_sigkill(
-        new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path,
-        processes: list[ServeProcess]) -> None:
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
     url = new_database()
     env = server_env(url, standin.url, tmp_path / "var")
     first = ServeProcess(env, tmp_path).start()
@@ -56,11 +68,13 @@ def test_every_acknowledged_event_is_answered_after_a_sigkill(
 
 
 def test_a_push_accepted_before_a_sigkill_is_retried_with_its_key_and_not_delivered_twice(
-        new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path,
-        processes: list[ServeProcess]) -> None:
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
     url = new_database()
-    env = server_env(url, standin.url, tmp_path / "var") | {"MADOGUCHI_LINE_READ_TIMEOUT": "30",
-                                                            "MADOGUCHI_LINE_LEASE": "2"}
+    env = server_env(url, standin.url, tmp_path / "var") | {
+        "MADOGUCHI_LINE_READ_TIMEOUT": "30",
+        "MADOGUCHI_LINE_LEASE": "2",
+    }
     standin.refuse_reply_tokens()
     standin.hang_after_accepting(PUSH, 60)
     first = ServeProcess(env, tmp_path).start()

@@ -37,8 +37,9 @@ def wait_settled(db: Database, count: int = 1, timeout: float = 10.0) -> list[Ou
         time.sleep(0.02)
 
 
-def test_a_fresh_reply_token_is_used_and_no_push_is_made(start_server: Callable[..., InProcessServer],
-                                                         standin: LineStandIn) -> None:
+def test_a_fresh_reply_token_is_used_and_no_push_is_made(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     delivery = user.say("相談したい")
@@ -49,7 +50,8 @@ def test_a_fresh_reply_token_is_used_and_no_push_is_made(start_server: Callable[
 
 
 def test_a_spent_reply_token_falls_back_to_a_push_with_the_rows_retry_key(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.refuse_reply_tokens()
     server = start_server()
     user = LineUser(server.url, standin)
@@ -61,7 +63,8 @@ def test_a_spent_reply_token_falls_back_to_a_push_with_the_rows_retry_key(
 
 
 def test_a_push_that_got_500_is_retried_with_the_same_key_and_delivered_once(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.refuse_reply_tokens()
     standin.fail(PUSH, 500, deliver_first=True)  # LINE delivered it, but the answer was a 500
     standin.fail(PUSH, 503)  # and then one that really failed
@@ -77,7 +80,8 @@ def test_a_push_that_got_500_is_retried_with_the_same_key_and_delivered_once(
 
 
 def test_a_reply_that_got_500_is_retried_with_its_token_while_fresh(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.fail(REPLY, 500)
     server = start_server()
     user = LineUser(server.url, standin)
@@ -88,8 +92,9 @@ def test_a_reply_that_got_500_is_retried_with_its_token_while_fresh(
     assert len(standin.deliveries_to(user.user_id)) == 1
 
 
-def test_a_reply_whose_answer_was_lost_is_not_pushed_again(start_server: Callable[..., InProcessServer],
-                                                            standin: LineStandIn) -> None:
+def test_a_reply_whose_answer_was_lost_is_not_pushed_again(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.fail(REPLY, 500, deliver_first=True)
     server = start_server()
     user = LineUser(server.url, standin)
@@ -100,8 +105,9 @@ def test_a_reply_whose_answer_was_lost_is_not_pushed_again(start_server: Callabl
     assert len(standin.deliveries_to(user.user_id)) == 1
 
 
-def test_429_waits_for_retry_after_then_delivers_once(start_server: Callable[..., InProcessServer],
-                                                        standin: LineStandIn) -> None:
+def test_429_waits_for_retry_after_then_delivers_once(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.refuse_reply_tokens()
     standin.fail(PUSH, 429)
     server = start_server()
@@ -114,7 +120,8 @@ def test_429_waits_for_retry_after_then_delivers_once(start_server: Callable[...
 
 
 def test_an_unreachable_line_api_is_retried_a_bounded_number_of_times_then_parked(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server(api_url=f"http://127.0.0.1:{free_port()}", MADOGUCHI_LINE_MAX_ATTEMPTS="3")
     user = LineUser(server.url, standin)
     user.post(user.text("相談したい"))
@@ -123,12 +130,18 @@ def test_an_unreachable_line_api_is_retried_a_bounded_number_of_times_then_parke
     assert row.last_error is not None and "gave up after 3 attempts" in row.last_error
     health = httpx.get(f"{server.url}/healthz?detail=1").json()
     assert health["status"] == "ok"
-    assert health["detail"]["line"] == {"inbox_pending": 0, "inbox_failed": 0, "outbox_pending": 0,
-                                        "outbox_failed": 1, "outbox_skipped": 0}
+    assert health["detail"]["line"] == {
+        "inbox_pending": 0,
+        "inbox_failed": 0,
+        "outbox_pending": 0,
+        "outbox_failed": 1,
+        "outbox_skipped": 0,
+    }
 
 
-def test_an_unfollowed_contact_gets_no_push(start_server: Callable[..., InProcessServer],
-                                            standin: LineStandIn) -> None:
+def test_an_unfollowed_contact_gets_no_push(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     user.say("相談したい")
@@ -140,8 +153,13 @@ def test_an_unfollowed_contact_gets_no_push(start_server: Callable[..., InProces
             assert contact is not None
             if not contact.reachable:
                 # What a reminder would do: a message with no reply token, for the push path.
-                enqueue(session=session, channel="line", contact_id=contact.id, now=server.services.clock.now(),
-                        messages=[OutMessage("明日のご相談のお知らせです。").to_dict()])
+                enqueue(
+                    session=session,
+                    channel="line",
+                    contact_id=contact.id,
+                    now=server.services.clock.now(),
+                    messages=[OutMessage("明日のご相談のお知らせです。").to_dict()],
+                )
                 break
         assert time.monotonic() < deadline
         time.sleep(0.02)
@@ -158,8 +176,16 @@ def test_rendering_refuses_what_line_would_refuse() -> None:
     with pytest.raises(MessageLimitError):
         render_messages([])
     with pytest.raises(MessageLimitError):
-        render_messages([{"text": "x", "actions": [{"type": "datetime", "label": "日時", "data": "d",
-                                                    "initial": "2026-12-01 10:00"}]}])
+        render_messages(
+            [
+                {
+                    "text": "x",
+                    "actions": [
+                        {"type": "datetime", "label": "日時", "data": "d", "initial": "2026-12-01 10:00"}
+                    ],
+                }
+            ]
+        )
     with pytest.raises(MessageLimitError):
         Button("二十文字を超えるとても長いボタンのラベルです", "data")
 
@@ -167,18 +193,33 @@ def test_rendering_refuses_what_line_would_refuse() -> None:
 def test_quick_replies_and_a_datetime_picker_reach_line_as_line_expects(standin: LineStandIn) -> None:
     api = LineApi(base_url=standin.url, access_token=TOKEN)
     buttons = tuple(Button(f"選択肢{i}", f"tok|step|{i}", display=f"選択肢{i}") for i in range(12))
-    picker = DatePicker("日時を選ぶ", "tok|when|pick", initial="2026-12-01T10:00", min="2026-11-26T09:00",
-                        max="2027-01-31T17:00")
+    picker = DatePicker(
+        "日時を選ぶ",
+        "tok|when|pick",
+        initial="2026-12-01T10:00",
+        min="2026-11-26T09:00",
+        max="2027-01-31T17:00",
+    )
     messages = render_messages([OutMessage("ご希望の日時をお選びください。", (*buttons, picker))])
     token = standin.issue_reply_token("Uabc")
     assert api.reply(token, messages).outcome is Outcome.DELIVERED
     [delivery] = standin.deliveries
     items = delivery.messages[0]["quickReply"]["items"]
-    assert items[0]["action"] == {"type": "postback", "label": "選択肢0", "data": "tok|step|0",
-                                  "displayText": "選択肢0"}
-    assert items[-1]["action"] == {"type": "datetimepicker", "label": "日時を選ぶ", "data": "tok|when|pick",
-                                   "mode": "datetime", "initial": "2026-12-01T10:00", "min": "2026-11-26T09:00",
-                                   "max": "2027-01-31T17:00"}
+    assert items[0]["action"] == {
+        "type": "postback",
+        "label": "選択肢0",
+        "data": "tok|step|0",
+        "displayText": "選択肢0",
+    }
+    assert items[-1]["action"] == {
+        "type": "datetimepicker",
+        "label": "日時を選ぶ",
+        "data": "tok|when|pick",
+        "mode": "datetime",
+        "initial": "2026-12-01T10:00",
+        "min": "2026-11-26T09:00",
+        "max": "2027-01-31T17:00",
+    }
     assert api.reply(token, messages).outcome is Outcome.TOKEN_REFUSED  # single use
     key = "123e4567-e89b-12d3-a456-426614174000"
     assert api.push("Uabc", messages, key).outcome is Outcome.DELIVERED

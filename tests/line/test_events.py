@@ -30,8 +30,9 @@ def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_follow_greets_with_what_the_desk_does_and_how_to_start(start_server: Callable[..., InProcessServer],
-                                                                 standin: LineStandIn) -> None:
+def test_follow_greets_with_what_the_desk_does_and_how_to_start(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     greeting = user.send(user.event("follow", follow={"isUnblocked": False}))
@@ -43,7 +44,8 @@ def test_follow_greets_with_what_the_desk_does_and_how_to_start(start_server: Ca
 
 
 def test_unfollow_marks_the_contact_unreachable_and_follow_again_reachable(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     user.say("こんにちは")
@@ -59,8 +61,9 @@ def test_unfollow_marks_the_contact_unreachable_and_follow_again_reachable(
     assert reachable() is True
 
 
-def test_unsend_removes_the_text_from_the_log_and_the_raw_event(start_server: Callable[..., InProcessServer],
-                                                                standin: LineStandIn) -> None:
+def test_unsend_removes_the_text_from_the_log_and_the_raw_event(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     event = user.text("090-1234-5678 は間違いです")
@@ -79,24 +82,34 @@ def test_unsend_removes_the_text_from_the_log_and_the_raw_event(start_server: Ca
     assert any(body.get("message", {}).get("id") == message_id for body in bodies)
 
 
-def test_stickers_images_and_locations_get_a_polite_re_prompt(start_server: Callable[..., InProcessServer],
-                                                              standin: LineStandIn) -> None:
+def test_stickers_images_and_locations_get_a_polite_re_prompt(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     consent = user.say("相談したい")
-    for message in ({"type": "sticker", "id": "1", "packageId": "446", "stickerId": "1988"},
-                    {"type": "image", "id": "2", "contentProvider": {"type": "line"}},
-                    {"type": "location", "id": "3", "title": "霧島市役所", "address": "鹿児島県霧島市",
-                     "latitude": 31.74, "longitude": 130.76},
-                    {"type": "somethingNew", "id": "4"}):
+    for message in (
+        {"type": "sticker", "id": "1", "packageId": "446", "stickerId": "1988"},
+        {"type": "image", "id": "2", "contentProvider": {"type": "line"}},
+        {
+            "type": "location",
+            "id": "3",
+            "title": "霧島市役所",
+            "address": "鹿児島県霧島市",
+            "latitude": 31.74,
+            "longitude": 130.76,
+        },
+        {"type": "somethingNew", "id": "4"},
+    ):
         answer = user.send(user.event("message", message=message))
         assert answer.texts[0] == texts.NON_TEXT and answer.texts[1] == consent.texts[0]
     kinds = [r.kind for r in interactions(server.db) if r.direction == "in"]
     assert kinds == ["text", "sticker", "image", "location", "file"]
 
 
-def test_old_raw_bodies_are_purged_but_their_ids_still_stop_replays(start_server: Callable[..., InProcessServer],
-                                                                    standin: LineStandIn) -> None:
+def test_old_raw_bodies_are_purged_but_their_ids_still_stop_replays(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     event = user.text("相談したい")
@@ -113,11 +126,14 @@ def test_old_raw_bodies_are_purged_but_their_ids_still_stop_replays(start_server
 
 
 def labels_of(delivery: Delivery) -> list[str]:
-    return [i["action"]["label"] for m in delivery.messages for i in (m.get("quickReply") or {}).get("items", [])]
+    return [
+        i["action"]["label"] for m in delivery.messages for i in (m.get("quickReply") or {}).get("items", [])
+    ]
 
 
-def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(start_server: Callable[..., InProcessServer],
-                                                                   standin: LineStandIn) -> None:
+def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
@@ -144,7 +160,10 @@ def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(start_server: 
     assert answer.status_code == 200
     [item] = answer.json()["items"]
     assert (item["company_name"], item["municipality"], item["municipality_code"]) == (
-        "株式会社さつま製作所", "霧島市", "46218")
+        "株式会社さつま製作所",
+        "霧島市",
+        "46218",
+    )
     assert item["channel"] == "line" and item["status"] == "submitted"
     assert item["reference"] in done.texts[0]
     assert all(d.kind == "reply" for d in standin.deliveries_to(user.user_id))

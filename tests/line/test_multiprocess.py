@@ -21,19 +21,26 @@ from tests.line.standin import LineStandIn
 pytestmark = pytest.mark.postgres_only  # SKIP LOCKED across processes: run in `make test`'s PostgreSQL pass
 
 
-def test_two_workers_drain_one_inbox_once_and_in_order(new_database: Callable[[], str], standin: LineStandIn,
-                                                       tmp_path: Path, processes: list[ServeProcess]) -> None:
+def test_two_workers_drain_one_inbox_once_and_in_order(
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
     url = new_database()
     standin.set_delay(0.01)
     users = [LineUser("unused", standin) for _ in range(25)]
     base = int(time.time() * 1000)
-    events = [NewEvent(e["webhookEventId"], user.user_id, e["timestamp"], e)
-              for user in users for i in range(4) for e in [user.text(f"発言{i}", ts=base + i)]]
+    events = [
+        NewEvent(e["webhookEventId"], user.user_id, e["timestamp"], e)
+        for user in users
+        for i in range(4)
+        for e in [user.text(f"発言{i}", ts=base + i)]
+    ]
     random.Random(7).shuffle(events)
     db = Database(url)
     try:
         with db.session() as session:
-            stored = store_events(session=session, channel="line", events=events, received_at=SystemClock().now())
+            stored = store_events(
+                session=session, channel="line", events=events, received_at=SystemClock().now()
+            )
         assert stored == 100
         env = server_env(url, standin.url, tmp_path / "var")
         processes += [ServeProcess(env, tmp_path, command="worker").start() for _ in range(2)]
@@ -62,7 +69,10 @@ def check_drained(db: Database, users: list[LineUser]) -> set[str | None]:
         for user in users:
             contact = find_contact(session=session, channel="line", external_id=user.user_id)
             assert contact is not None
-            said = session.scalars(select(Interaction.text).where(
-                Interaction.contact_id == contact.id, Interaction.direction == "in").order_by(Interaction.id))
+            said = session.scalars(
+                select(Interaction.text)
+                .where(Interaction.contact_id == contact.id, Interaction.direction == "in")
+                .order_by(Interaction.id)
+            )
             assert list(said) == ["発言0", "発言1", "発言2", "発言3"]
     return handled_by

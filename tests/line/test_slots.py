@@ -32,7 +32,9 @@ def slot_days(delivery: Delivery, today: date) -> list[date]:
         day = date(today.year + (month < today.month), month, dom)
         assert "月火水木金土日"[day.weekday()] == found[3], action["label"]
         assert bool(found[4]) == jpholiday.is_holiday(day), action["label"]
-        assert not ((month, dom) >= (12, 29) or (month, dom) <= (1, 3)), f"{action['label']} is in the closure"
+        assert not ((month, dom) >= (12, 29) or (month, dom) <= (1, 3)), (
+            f"{action['label']} is in the closure"
+        )
         days.append(day)
     return days
 
@@ -53,7 +55,8 @@ def to_method_step(user: LineUser) -> Delivery:
 
 
 def test_an_online_meeting_is_offered_real_times_and_the_picker_and_ends_held(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     today = datetime.now(JST).date()

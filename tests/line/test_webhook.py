@@ -22,8 +22,11 @@ def inbox(db: Database) -> list[InboxEvent]:
 
 def inbound_texts(db: Database) -> list[str | None]:
     with db.session() as session:
-        return list(session.scalars(select(Interaction.text).where(Interaction.direction == "in")
-                                    .order_by(Interaction.id)))
+        return list(
+            session.scalars(
+                select(Interaction.text).where(Interaction.direction == "in").order_by(Interaction.id)
+            )
+        )
 
 
 def wait_processed(db: Database, count: int, timeout: float = 10.0) -> None:
@@ -33,22 +36,26 @@ def wait_processed(db: Database, count: int, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_forged_and_missing_signatures_get_400_and_store_nothing(start_server: Callable[..., InProcessServer],
-                                                                 standin: LineStandIn) -> None:
+def test_forged_and_missing_signatures_get_400_and_store_nothing(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     body = json.dumps({"destination": "Ubot", "events": [user.text("相談したい")]}).encode()
     assert user.post(body=body, signature=sign(body, "another-secret")).status_code == 400
     assert user.post(body=body, signature=sign(body)[:-4] + "AAA=").status_code == 400
     assert user.post(body=body, signature="not base64 at all ✗".encode()).status_code == 400
-    missing = user.client.post(f"{server.url}/line/webhook", content=body, headers={"Content-Type": "application/json"})
+    missing = user.client.post(
+        f"{server.url}/line/webhook", content=body, headers={"Content-Type": "application/json"}
+    )
     assert missing.status_code == 400
     time.sleep(0.3)
     assert inbox(server.db) == [] and standin.deliveries == []
 
 
 def test_the_raw_bytes_are_signed_so_escaped_emoji_and_surrogate_pairs_verify(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     event = user.text("相談したい😀")
@@ -63,20 +70,24 @@ def test_the_raw_bytes_are_signed_so_escaped_emoji_and_surrogate_pairs_verify(
     assert inbound_texts(server.db) == ["相談したい😀"]
 
 
-def test_the_console_verify_payload_and_dummy_tokens_get_200(start_server: Callable[..., InProcessServer],
-                                                              standin: LineStandIn) -> None:
+def test_the_console_verify_payload_and_dummy_tokens_get_200(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     assert user.post(body=b'{"destination":"Ubot","events":[]}').status_code == 200
-    dummy = [user.text("Hello, world", reply=False) | {"replyToken": "0" * 32},
-             user.text("Hello, world", reply=False) | {"replyToken": "f" * 32}]
+    dummy = [
+        user.text("Hello, world", reply=False) | {"replyToken": "0" * 32},
+        user.text("Hello, world", reply=False) | {"replyToken": "f" * 32},
+    ]
     assert user.post(*dummy).status_code == 200
     wait_processed(server.db, 2)
     assert standin.deliveries == []
 
 
-def test_a_malformed_or_unexpected_body_gets_a_4xx_never_a_5xx(start_server: Callable[..., InProcessServer],
-                                                                standin: LineStandIn) -> None:
+def test_a_malformed_or_unexpected_body_gets_a_4xx_never_a_5xx(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     for body in (b"not json", b"\xff\xfe\x00", b'{"events": {}}', b'{"events": [1]}', b"[" * 100_000):
@@ -88,7 +99,8 @@ def test_a_malformed_or_unexpected_body_gets_a_4xx_never_a_5xx(start_server: Cal
 
 
 def test_duplicates_and_redeliveries_have_one_effect_even_across_a_restart(
-        start_server: Callable[..., InProcessServer], standin: LineStandIn) -> None:
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server()
     user = LineUser(server.url, standin)
     event = user.text("相談したい")
@@ -108,8 +120,9 @@ def test_duplicates_and_redeliveries_have_one_effect_even_across_a_restart(
         assert len(session.scalars(select(OutboxMessage)).all()) == 1
 
 
-def test_one_users_events_are_processed_in_timestamp_order(start_server: Callable[..., InProcessServer],
-                                                           standin: LineStandIn) -> None:
+def test_one_users_events_are_processed_in_timestamp_order(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     server = start_server(MADOGUCHI_LINE_REORDER_WINDOW="0.3")
     user = LineUser(server.url, standin)
     base = int(time.time() * 1000)
@@ -121,8 +134,9 @@ def test_one_users_events_are_processed_in_timestamp_order(start_server: Callabl
     standin.wait_for_deliveries(user.user_id, 3)
 
 
-def test_a_slow_line_api_does_not_slow_the_ack(start_server: Callable[..., InProcessServer],
-                                                standin: LineStandIn) -> None:
+def test_a_slow_line_api_does_not_slow_the_ack(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
     standin.set_delay(1.5)
     server = start_server(MADOGUCHI_LINE_READ_TIMEOUT="5", MADOGUCHI_LINE_LEASE="10")
     users = [LineUser(server.url, standin) for _ in range(6)]

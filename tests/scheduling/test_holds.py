@@ -146,7 +146,12 @@ def test_a_lapsed_hold_frees_its_slot_before_any_sweep(
     assert lapsed is not None
     clock.advance(hours=24)  # past the hold's time; no scheduler has run
     with session_factory() as session:
-        assert list_active_bookings(session=session, start=jst(2026, 12, 3), end=jst(2026, 12, 4), now=clock.now()) == []
+        assert (
+            list_active_bookings(
+                session=session, start=jst(2026, 12, 3), end=jst(2026, 12, 4), now=clock.now()
+            )
+            == []
+        )
     taken = hold(session_factory, 2, slot(10), clock)
     assert taken is not None
     assert statuses(session_factory) == {lapsed.id: "expired", taken.id: "held"}

@@ -50,19 +50,32 @@ def test_an_outbox_row_leased_by_another_process_meanwhile_is_not_leased_again(p
     with pg.session() as session:
         contact = get_or_create_contact(session=session, channel="line", external_id="Uclaims")
         session.flush()
-        enqueue(session=session, channel="line", contact_id=contact.id, messages=[{"kind": "text", "text": "x"}],
-                now=now, reply_token="t" * 32, reply_expires_at=now + timedelta(seconds=50))
+        enqueue(
+            session=session,
+            channel="line",
+            contact_id=contact.id,
+            messages=[{"kind": "text", "text": "x"}],
+            now=now,
+            reply_token="t" * 32,
+            reply_expires_at=now + timedelta(seconds=50),
+        )
     theirs: list[int] = []
 
     def other_process() -> None:
         with pg.session() as session:
-            theirs.extend(m.id for m in claim_due_messages(session=session, channel="line", now=now,
-                                                           lease=timedelta(seconds=30), limit=8))
+            theirs.extend(
+                m.id
+                for m in claim_due_messages(
+                    session=session, channel="line", now=now, lease=timedelta(seconds=30), limit=8
+                )
+            )
 
     undo = interleave(pg, other_process)
     try:
         with pg.session() as session:
-            mine = claim_due_messages(session=session, channel="line", now=now, lease=timedelta(seconds=30), limit=8)
+            mine = claim_due_messages(
+                session=session, channel="line", now=now, lease=timedelta(seconds=30), limit=8
+            )
     finally:
         undo()
     assert len(theirs) == 1
@@ -72,8 +85,12 @@ def test_an_outbox_row_leased_by_another_process_meanwhile_is_not_leased_again(p
 def test_an_inbox_event_put_off_by_another_process_meanwhile_waits_for_its_retry_time(pg: Database) -> None:
     now = SystemClock().now()
     with pg.session() as session:
-        store_events(session=session, channel="line", received_at=now - timedelta(seconds=5),
-                     events=[NewEvent("01EVENT", "Uclaims", 1, {"type": "message"})])
+        store_events(
+            session=session,
+            channel="line",
+            received_at=now - timedelta(seconds=5),
+            events=[NewEvent("01EVENT", "Uclaims", 1, {"type": "message"})],
+        )
     with pg.session() as session:
         row = claim_next_event(session=session, channel="line", now=now, ready_before=now)
         assert row is not None
@@ -81,8 +98,14 @@ def test_an_inbox_event_put_off_by_another_process_meanwhile_waits_for_its_retry
 
     def other_process() -> None:
         with pg.session() as session:
-            record_failure(session=session, event_id=event_id, now=now, error="Boom",
-                           retry_at=now + timedelta(minutes=1), max_attempts=5)
+            record_failure(
+                session=session,
+                event_id=event_id,
+                now=now,
+                error="Boom",
+                retry_at=now + timedelta(minutes=1),
+                max_attempts=5,
+            )
 
     undo = interleave(pg, other_process)
     try:

@@ -19,8 +19,11 @@ from tests.bot.test_intake_flow import to_summary
 SECRETS = ["薩摩 花子", "099-123-4567", "hanako@example.jp", "U-secret-line-user", "紙の受発注をやめて"]
 
 
-def test_an_intake_leaves_no_personal_data_in_clear(fresh_database_url, desk: DeskConfig,  # type: ignore[no-untyped-def]
-                                                     clock: FixedClock) -> None:
+def test_an_intake_leaves_no_personal_data_in_clear(
+    fresh_database_url,
+    desk: DeskConfig,  # type: ignore[no-untyped-def]
+    clock: FixedClock,
+) -> None:
     url = fresh_database_url()
     upgrade_schema(url)
     db = Database(url)
@@ -28,9 +31,16 @@ def test_an_intake_leaves_no_personal_data_in_clear(fresh_database_url, desk: De
     to_summary(chat)
     chat.tap(texts.SUBMIT)
     with db.engine.connect() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type='table'" if db.is_sqlite else
-            "SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                    if db.is_sqlite
+                    else "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+                )
+            )
+        ]
         dump = "\n".join(str(row) for t in tables for row in conn.execute(text(f'SELECT * FROM "{t}"')))
     db.dispose()
     assert "株式会社さつま製作所" in dump  # company names are business data, kept searchable

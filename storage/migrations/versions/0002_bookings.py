@@ -51,7 +51,9 @@ def upgrade() -> None:
             name=op.f("fk_booking_contact_id_contact"),
             ondelete="CASCADE",
         ),
-        sa.CheckConstraint("consultation_id IS NOT NULL OR contact_id IS NOT NULL", name=op.f("ck_booking_owner")),
+        sa.CheckConstraint(
+            "consultation_id IS NOT NULL OR contact_id IS NOT NULL", name=op.f("ck_booking_owner")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_booking")),
         sa.UniqueConstraint("external_uid", name=op.f("uq_booking_external_uid")),
     )

@@ -16,8 +16,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("inbox_event", schema=None) as batch_op:
         # LINE timestamps are milliseconds since the epoch: they overflow a 32-bit integer.
-        batch_op.alter_column("event_ts", existing_type=sa.Integer(), type_=sa.BigInteger(),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "event_ts", existing_type=sa.Integer(), type_=sa.BigInteger(), existing_nullable=False
+        )
         batch_op.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_inbox_event_due", ["status", "event_ts"], unique=False)
 
@@ -31,14 +32,18 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # Queue tables change fast: fresh statistics keep the claim queries on their indexes.
         for table in ("inbox_event", "outbox_message"):
-            op.execute(f"ALTER TABLE {table} SET (autovacuum_analyze_scale_factor = 0.02, "
-                       "autovacuum_vacuum_scale_factor = 0.05)")
+            op.execute(
+                f"ALTER TABLE {table} SET (autovacuum_analyze_scale_factor = 0.02, "
+                "autovacuum_vacuum_scale_factor = 0.05)"
+            )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in ("inbox_event", "outbox_message"):
-            op.execute(f"ALTER TABLE {table} RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_scale_factor)")
+            op.execute(
+                f"ALTER TABLE {table} RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_scale_factor)"
+            )
 
     with op.batch_alter_table("interaction", schema=None) as batch_op:
         batch_op.drop_column("external_message_id")
@@ -50,5 +55,6 @@ def downgrade() -> None:
     with op.batch_alter_table("inbox_event", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_event_due")
         batch_op.drop_column("purged_at")
-        batch_op.alter_column("event_ts", existing_type=sa.BigInteger(), type_=sa.Integer(),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "event_ts", existing_type=sa.BigInteger(), type_=sa.Integer(), existing_nullable=False
+        )
