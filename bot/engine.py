@@ -302,6 +302,8 @@ class IntakeEngine:
         return Turn(self._go(conversation, ctx, previous, remember=False))
 
     def _restart(self, conversation: Conversation, ctx: Ctx) -> list[OutMessage]:
+        if ctx.slots is not None:
+            ctx.slots.release()
         kept = {k: v for k, v in ctx.answers.items() if k == "_consented"}
         ctx.answers.clear()
         ctx.answers.update(kept)
@@ -342,6 +344,8 @@ class IntakeEngine:
             (texts.CANCEL_NO, "いいえ", "続ける"),
         )
         if said == "yes":
+            if ctx.slots is not None:
+                ctx.slots.release()  # the time held for the owner goes back to the others at once
             delete_conversation(session=session, contact_id=contact.id)
             return Turn([OutMessage(texts.CANCELLED, (self._start_button(),))])
         conversation.pending = None

@@ -357,6 +357,15 @@ def _slot_applies(ctx: Ctx) -> bool:
     return ctx.slots is not None and ctx.slots.wants_slot(ctx.answers)
 
 
+def _slot_due(ctx: Ctx) -> bool:
+    """A meeting whose time is not chosen yet, or whose chosen time no longer suits the answers."""
+    if not _slot_applies(ctx) or ctx.answers.get("slot_later"):
+        return False
+    chosen = ctx.answers.get("slot")
+    assert ctx.slots is not None
+    return not chosen or not ctx.slots.fits(Slot.from_dict(chosen), ctx.answers)
+
+
 def _answer_method(ctx: Ctx, reply: Answer) -> Result:
     result = _METHOD.answer(ctx, reply)
     if isinstance(result, Advance) and not _slot_applies(ctx) and ctx.slots is not None:
@@ -411,6 +420,9 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
 
 
 def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    chosen = ctx.answers.get("slot")
+    if chosen and ctx.slots is not None and not ctx.slots.fits(Slot.from_dict(chosen), ctx.answers):
+        return [OutMessage(texts.SLOT_REVIEW), *_slot_prompt(ctx)]
     return _slot_prompt(ctx)
 
 
@@ -551,7 +563,11 @@ STEPS: dict[Step, StepSpec] = {
         when=_not_reused,
     ),
     Step.MUNICIPALITY: StepSpec(
-        _ask_municipality, _answer_municipality, field="municipality", when=_not_reused
+        _ask_municipality,
+        _answer_municipality,
+        field="municipality",
+        when=_not_reused,
+        then_while_editing=Step.SLOT,  # a visit's travel and coordinator depend on the place
     ),
     Step.EMPLOYEES: replace(
         choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused
@@ -562,19 +578,22 @@ STEPS: dict[Step, StepSpec] = {
         ),
         then_while_editing=Step.CATEGORY2,
     ),
-    Step.CATEGORY2: choice_step(
-        "category2",
-        "categories",
-        texts.ASK_CATEGORY2,
-        texts.ASK_CATEGORY2,
-        texts.NEXT_PAGE_CATEGORY,
-        exclude=lambda ctx: ctx.answers.get("category"),
-        none_label=texts.NO_SECOND,
+    Step.CATEGORY2: replace(
+        choice_step(
+            "category2",
+            "categories",
+            texts.ASK_CATEGORY2,
+            texts.ASK_CATEGORY2,
+            texts.NEXT_PAGE_CATEGORY,
+            exclude=lambda ctx: ctx.answers.get("category"),
+            none_label=texts.NO_SECOND,
+        ),
+        then_while_editing=Step.SLOT,  # reached after the category: its coordinator may not take the new one
     ),
     Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
     Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
     Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
-    Step.SLOT: StepSpec(_ask_slot, _answer_slot, field="slot", when=_slot_applies),
+    Step.SLOT: StepSpec(_ask_slot, _answer_slot, field="slot", when=_slot_due),
     Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact"),
     Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
     Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from config import DeskConfig
 from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
+from scheduling.propose import calendar_still_free
+from scheduling.slots import slot_fits
 from storage.bookings import attach_holds_to_consultation, get_contact_hold
 from storage.clock import JST, Clock
 
@@ -28,26 +30,40 @@ class SlotBook:
         """Whether the chosen method is a meeting that needs a time (not phone or e-mail)."""
         return answers.get("method") in self.desk.scheduling.rules.slot_methods
 
-    def propose(self, answers: dict[str, Any], around: datetime | None = None) -> Proposal:
-        """The best free slots for what the owner has answered so far."""
+    def request(self, answers: dict[str, Any], around: datetime | None = None) -> SlotRequest:
+        """What the owner has answered so far, as a request for slots."""
         municipality = self.desk.municipality_by_code.get(answers.get("municipality") or "")
-        request = SlotRequest(
+        return SlotRequest(
             method=answers["method"],
             category=answers.get("category") or "other",
             region=municipality.region if municipality else "",
             now=self.clock.now(),
             around=around,
         )
+
+    def propose(self, answers: dict[str, Any], around: datetime | None = None) -> Proposal:
+        """The best free slots for what the owner has answered so far."""
         return propose_slots(
-            session=self.session, config=self.desk.scheduling, calendars=self.calendars, request=request
+            session=self.session,
+            config=self.desk.scheduling,
+            calendars=self.calendars,
+            request=self.request(answers, around),
         )
 
+    def fits(self, slot: Slot, answers: dict[str, Any]) -> bool:
+        """Whether a slot chosen earlier still suits the answers (after the place or the category changed)."""
+        return slot_fits(self.desk.scheduling, slot, self.request(answers))
+
     def hold(self, slot: Slot) -> bool:
-        """Holds the slot for this contact (the earlier hold released); False when someone else has it."""
-        return (
-            place_hold(session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id)
-            is not None
+        """Holds the slot for this contact (the earlier hold released); False when someone else has it, or
+        when it no longer meets the rules or the coordinator's calendar (the owner may have waited a while)."""
+        config = self.desk.scheduling
+        if not calendar_still_free(config=config, calendars=self.calendars, slot=slot, now=self.clock.now()):
+            return False
+        held = place_hold(
+            session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id, config=config
         )
+        return held is not None
 
     def release(self) -> None:
         """Gives back the contact's current hold, if any."""
@@ -60,6 +76,8 @@ class SlotBook:
         held = get_contact_hold(session=self.session, contact_id=self.contact_id)
         if (
             held is not None
+            and held.hold_expires_at is not None
+            and held.hold_expires_at > self.clock.now()
             and held.starts_at == slot.starts_at
             and held.coordinator_id == slot.coordinator_id
         ):

@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from config.scheduling import SchedulingConfig
+from scheduling.availability import jst_date, jst_midnight
 from scheduling.calendars import CalendarService
 from scheduling.providers import CalendarEvent
-from scheduling.slots import Slot
+from scheduling.slots import Slot, booking_window
 from storage.bookings import (
     Booking,
+    DayCap,
     change_booking_status,
     expire_held_bookings,
     insert_hold_if_free,
@@ -40,12 +43,22 @@ def place_hold(
     contact_id: int | None = None,
     place: str | None = None,
     meeting_url: str | None = None,
+    config: SchedulingConfig | None = None,
 ) -> Booking | None:
     """Holds the slot for the consultation, or for the contact before it is submitted (the earlier hold
-    released); None when someone else has it."""
+    released); None when someone else has it. Given the config, a slot offered a while ago is checked
+    again against the rules: the minimum notice and the coordinator's daily cap."""
     now = clock.now()
     if slot.starts_at <= now:
         return None
+    day_cap = None
+    if config is not None:
+        if slot.starts_at < booking_window(config, now)[0]:
+            return None
+        day = jst_date(slot.starts_at)
+        coordinator = config.coordinator(slot.coordinator_id)
+        limit = (coordinator.max_per_day if coordinator else None) or config.rules.max_per_day
+        day_cap = DayCap(jst_midnight(day), jst_midnight(day + timedelta(days=1)), limit)
     expires = min(now + timedelta(minutes=slot.hold_minutes), slot.starts_at)
     return insert_hold_if_free(
         session=session,
@@ -61,6 +74,7 @@ def place_hold(
         now=now,
         place=place,
         meeting_url=meeting_url,
+        day_cap=day_cap,
     )
 
 
@@ -117,11 +131,17 @@ def sync_booking_to_calendar(
     summary: str,
     location: str = "",
     description: str = "",
+    previous_coordinator_id: str | None = None,
 ) -> None:
-    """Brings the coordinator's calendar in line with the booking: written or moved when approved, else removed.
+    """Brings the coordinators' calendars in line with the booking: written or moved when approved, else
+    removed. A booking reassigned to another coordinator (`previous_coordinator_id`) leaves the old
+    coordinator's calendar first.
 
-    Raises ProviderError when the calendar fails; the booking itself stays as it is.
+    Raises ProviderError when a calendar fails; the booking itself stays as it is.
     """
+    if booking.external_uid and previous_coordinator_id and previous_coordinator_id != booking.coordinator_id:
+        calendars.delete_booking(previous_coordinator_id, booking.external_uid)
+        set_booking_external_uid(session=session, booking=booking, external_uid=None)
     if booking.status == "approved":
         event = booking_event(booking, summary=summary, location=location, description=description)
         if booking.external_uid:

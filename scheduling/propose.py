@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from scheduling.slots import (
     HeldSpan,
     Occupancy,
     Proposal,
+    Slot,
     SlotRequest,
     booking_window,
     find_slots,
@@ -60,3 +61,20 @@ def propose_slots(
         for cid, result in busy.items()
     }
     return find_slots(config=config, request=request, occupancy=occupancy)
+
+
+def calendar_still_free(
+    *, config: SchedulingConfig, calendars: CalendarService, slot: Slot, now: datetime
+) -> bool:
+    """Whether the coordinator's calendar still leaves the slot free (read as proposals read it, so a
+    recent read is reused); a calendar that cannot be read does not refuse it."""
+    window_start, window_end = booking_window(config, now)
+    fetch_from = jst_midnight(jst_date(window_start))
+    result = calendars.busy([slot.coordinator_id], fetch_from, max(window_end, slot.blocked_until)).get(
+        slot.coordinator_id
+    )
+    if result is None or result.failed:
+        return True
+    buffer = timedelta(minutes=config.rules.buffer_minutes)
+    lo, hi = slot.blocked_from - buffer, slot.blocked_until
+    return not any(b.starts_at < hi + buffer and b.ends_at > lo for b in result.intervals)

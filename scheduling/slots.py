@@ -25,6 +25,7 @@ __all__ = [
     "find_slots",
     "list_day_slots",
     "match_coordinators",
+    "slot_fits",
 ]
 
 
@@ -318,6 +319,23 @@ def find_slots(
         window_end=plan.window_end,
         unavailable=plan.unavailable,
     )
+
+
+def slot_fits(config: SchedulingConfig, slot: Slot, request: SlotRequest) -> bool:
+    """Whether a slot chosen earlier still suits the request after an answer changed: the same method, a
+    coordinator who takes the request, and (for a visit) the travel the new place needs."""
+    if slot.method != request.method:
+        return False
+    if slot.coordinator_id not in {c.id for c in match_coordinators(config, request)}:
+        return False
+    if request.method != "onsite":
+        return True
+    rules = config.rules
+    policy = rules.remote_regions.get(request.region)
+    if policy == "online_only" or slot.whole_day != (policy == "whole_day"):
+        return False
+    travel = timedelta(minutes=rules.travel_minutes.get(request.region, rules.default_travel_minutes))
+    return slot.whole_day or slot.starts_at - slot.blocked_from == travel
 
 
 def list_day_slots(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,15 @@ def _is_overlap(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT or OVERLAP_CONSTRAINT in str(exc.orig)
 
 
+@dataclass(frozen=True)
+class DayCap:
+    """At most `limit` active bookings for the coordinator starting in [day_start, day_end)."""
+
+    day_start: datetime
+    day_end: datetime
+    limit: int
+
+
 def insert_hold_if_free(
     *,
     session: Session,
@@ -98,9 +108,10 @@ def insert_hold_if_free(
     now: datetime,
     place: str | None = None,
     meeting_url: str | None = None,
+    day_cap: DayCap | None = None,
 ) -> Booking | None:
     """Holds the range for the consultation (or, before it is submitted, the contact), releasing the
-    owner's earlier hold; None when the range is taken."""
+    owner's earlier hold; None when the range is taken or the coordinator's day is full."""
     if consultation_id is None and contact_id is None:
         raise ValueError("a hold needs a consultation or a contact")
     own_hold = (
@@ -119,6 +130,16 @@ def insert_hold_if_free(
     )
     if session.execute(clash.limit(1)).first() is not None:
         return None
+    if day_cap is not None:
+        same_day = select(func.count()).where(
+            Booking.coordinator_id == coordinator_id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at >= day_cap.day_start,
+            Booking.starts_at < day_cap.day_end,
+            ~own_hold,
+        )
+        if (session.scalar(same_day) or 0) >= day_cap.limit:
+            return None
     booking = Booking(
         consultation_id=consultation_id,
         contact_id=contact_id,

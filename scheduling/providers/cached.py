@@ -84,6 +84,8 @@ class CachedCalendar:
         self.status = CalendarStatus(provider=provider.kind)
         self._entry: _Entry | None = None
         self._lock = threading.Lock()
+        self._retry_at: datetime | None = None  # after a failure, the calendar is not asked again before this
+        self.retry_after_failure = min(self.refresh, timedelta(seconds=60))
 
     def busy(self, start: datetime, end: datetime) -> BusyResult:
         """Busy intervals overlapping [start, end): cached, live, the older cache on failure, or failed."""
@@ -93,6 +95,10 @@ class CachedCalendar:
         fresh = entry and not entry.outdated and now - entry.fetched_at <= self.refresh
         if entry and fresh and entry.start <= start and end <= entry.end:
             return self._from_entry(entry, start, end, "cache")
+        if self._retry_at is not None and now < self._retry_at:
+            # Failed a moment ago: not again yet. A calendar that hangs until its timeout would otherwise
+            # hold up every conversation that asks, and on SQLite every writer waiting behind it.
+            return self._fallback(start, end, now)
         try:
             intervals = tuple(self.provider.fetch_busy(start, end))
         except Exception as exc:
@@ -105,6 +111,7 @@ class CachedCalendar:
             return self._on_failure(failure, start, end, now)
         with self._lock:
             self._entry = _Entry(fetched_at=now, start=start, end=end, intervals=intervals)
+            self._retry_at = None
             self._succeeded(now)
         return BusyResult(intervals=intervals, known_from=start, known_until=end, source="live")
 
@@ -116,6 +123,11 @@ class CachedCalendar:
     def _on_failure(self, exc: ProviderError, start: datetime, end: datetime, now: datetime) -> BusyResult:
         with self._lock:
             self._failed(exc, now)
+            self._retry_at = now + self.retry_after_failure
+        return self._fallback(start, end, now)
+
+    def _fallback(self, start: datetime, end: datetime, now: datetime) -> BusyResult:
+        with self._lock:
             entry = self._entry
         if entry and now - entry.fetched_at <= self.max_age and entry.start < end and start < entry.end:
             with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -50,7 +50,9 @@ class CalDAVCalendar:
     def fetch_busy(self, start: datetime, end: datetime) -> list[BusyInterval]:
         """Searches the window and expands each returned event's occurrences inside it."""
         with self._calendar() as calendar:
-            found = calendar.search(event=True, start=start, end=end)
+            # A day wider on both sides: a server reads floating (zone-less) times as UTC, nine hours off
+            # Japan time; the exact window is applied below, in Japan time.
+            found = calendar.search(event=True, start=start - timedelta(days=1), end=end + timedelta(days=1))
             documents = [parse_calendar(item.data) for item in found]
         busy: list[BusyInterval] = []
         for document in documents:

@@ -40,7 +40,8 @@ def _occurrence_span(component: Any) -> tuple[datetime, datetime] | None:
 def busy_from_calendar(calendar: icalendar.Calendar, start: datetime, end: datetime) -> list[BusyInterval]:
     """The busy occurrences of every event in [start, end), recurring ones expanded, sorted."""
     try:
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
+        # Bounds in Japan time: the library reads a floating (zone-less) time in the zone of the bounds.
+        occurrences = recurring_ical_events.of(calendar).between(start.astimezone(JST), end.astimezone(JST))
     except Exception as exc:
         raise ProviderError(f"calendar data could not be expanded ({type(exc).__name__})") from exc
     busy = []

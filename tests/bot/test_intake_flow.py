@@ -228,7 +228,23 @@ def test_editing_the_category_asks_the_second_one_too(chat: Chat, desk: DeskConf
     assert texts.ASK_CATEGORY2 in chat.text
     assert desk.categories[0].label not in [b.label for b in chat.buttons()]
     chat.tap(desk.categories[2].label)
+    # The coordinator of the time chosen does not take the new category: a new time is asked for.
+    assert texts.SLOT_REVIEW in chat.text
+    chat.tap(chat.buttons()[0].label)
     assert f"（ほか：{desk.categories[2].label}）" in chat.text
+
+
+def test_editing_the_category_keeps_a_time_whose_coordinator_takes_it_too(
+    chat: Chat, desk: DeskConfig
+) -> None:
+    to_summary(chat)
+    before = chat.text.split("ご希望の日時：")[1].splitlines()[0]
+    chat.tap(texts.EDIT)
+    chat.tap("相談分野")
+    chat.tap(desk.choice("categories", "cloud_tools").label)  # the coordinator of that time takes it too
+    chat.tap(texts.NO_SECOND)
+    assert "ご入力内容をご確認ください" in chat.text
+    assert f"ご希望の日時：{before}" in chat.text
 
 
 def test_a_button_from_an_earlier_question_is_recognised_as_stale(chat: Chat) -> None:

@@ -210,3 +210,31 @@ def test_an_island_visit_nobody_can_make_offers_online_at_once(engine: IntakeEng
     chat.tap(slot_labels(chat)[0])
     [held] = bookings(db)
     assert held.method == "online"
+
+
+def test_cancelling_or_restarting_gives_the_held_time_back(engine: IntakeEngine, db: Database) -> None:
+    for command in ("やめる", "最初から"):
+        chat = Chat(engine, db, user=f"U-{command}")
+        to_method(chat)
+        chat.tap(slot_labels(chat)[0])
+        chat.say(command)
+        if command == "やめる":
+            chat.tap(texts.CANCEL_YES)
+    assert [b.status for b in bookings(db)] == ["cancelled", "cancelled"]
+
+
+def test_moving_a_visit_to_an_island_asks_for_a_new_time(engine: IntakeEngine, db: Database) -> None:
+    chat = Chat(engine, db)
+    to_method(
+        chat, method="会社に来てほしい（訪問）", place="鹿児島市", category="業務効率化（会計・勤怠等）"
+    )
+    chat.tap(slot_labels(chat)[0])
+    chat.say("099-123-4567")
+    chat.tap(texts.EDIT)
+    chat.tap("所在地")
+    chat.say("奄美市")
+    assert texts.SLOT_REVIEW in chat.text and texts.ASK_SLOT_WHOLE_DAY in chat.text
+    chat.tap(slot_labels(chat)[0])
+    assert "ご入力内容をご確認ください" in chat.text and "終日" in chat.text
+    assert [b.status for b in bookings(db)] == ["cancelled", "held"]
+    assert bookings(db)[1].hold_expires_at is not None

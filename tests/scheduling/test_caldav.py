@@ -319,3 +319,21 @@ def test_a_server_outage_falls_back_to_the_cache_and_shows_in_the_status(
     clock.advance(hours=3)
     assert service.busy(["dav"], *WINDOW)["dav"].failed
     assert service.calendar("dav").status.state == "failed"
+
+
+def test_floating_events_at_the_edges_of_the_window_are_read_in_japan_time(
+    radicale: RadicaleServer, calendar_path: str, password: None
+) -> None:
+    # 16:00 on the window's last day is 07:00 UTC the same day, but a server reads a floating 16:00 as
+    # 16:00 UTC, past the window's end (12/17 00:00 JST = 12/16 15:00 UTC).
+    put(radicale, calendar_path, "UID:late", "DTSTAMP:20261101T000000Z",
+        "DTSTART:20261216T160000", "DTEND:20261216T170000")  # fmt: skip
+    put(radicale, calendar_path, "UID:early", "DTSTAMP:20261101T000000Z",
+        "DTSTART:20261126T090000", "DTEND:20261126T100000")  # fmt: skip
+    put(radicale, calendar_path, "UID:outside", "DTSTAMP:20261101T000000Z",
+        "DTSTART:20261217T090000", "DTEND:20261217T100000")  # fmt: skip
+    busy = CalDAVCalendar(settings(radicale, calendar_path)).fetch_busy(*WINDOW)
+    assert [(b.starts_at, b.ends_at) for b in busy] == [
+        (jst(2026, 11, 26, 9), jst(2026, 11, 26, 10)),
+        (jst(2026, 12, 16, 16), jst(2026, 12, 16, 17)),
+    ]

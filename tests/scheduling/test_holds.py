@@ -20,7 +20,7 @@ from storage.bookings import (
     list_bookings_for_coordinator,
 )
 from storage.clock import FixedClock
-from tests.scheduling.support import jst
+from tests.scheduling.support import jst, make_config
 
 
 def slot(
@@ -249,3 +249,30 @@ def test_a_hold_for_an_unknown_consultation_is_an_error_not_a_taken_slot(
 ) -> None:
     with pytest.raises(IntegrityError), session_factory() as session, session.begin():
         place_hold(session=session, consultation_id=999, slot=slot(10), clock=clock)
+
+
+def test_a_slot_offered_a_while_ago_is_checked_again_against_the_daily_cap(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    config = make_config(max_per_day=2)
+    taken = []
+    for n, hour in enumerate((9, 11, 13), start=1):
+        with session_factory() as session, session.begin():
+            taken.append(
+                place_hold(session=session, consultation_id=n, slot=slot(hour), clock=clock, config=config)
+            )
+    assert [b is not None for b in taken] == [True, True, False]
+    with session_factory() as session, session.begin():  # another day is another count
+        assert place_hold(session=session, consultation_id=4, slot=slot(9, day=4), clock=clock, config=config)
+
+
+def test_a_slot_offered_a_while_ago_is_checked_again_against_the_notice(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    config = make_config()
+    clock.set(jst(2026, 12, 3, 8, 30))  # the button for 12/3 09:00 was shown the day before
+    with session_factory() as session, session.begin():
+        assert (
+            place_hold(session=session, consultation_id=1, slot=slot(9), clock=clock, config=config) is None
+        )
+        assert place_hold(session=session, consultation_id=1, slot=slot(9, day=4), clock=clock, config=config)

@@ -41,6 +41,15 @@ def test_busy_times_from_the_feed(feed: FeedServer) -> None:
     ]
 
 
+def test_a_floating_time_late_on_the_last_day_is_read_in_japan_time(feed: FeedServer) -> None:
+    feed.body = ics_document(
+        "UID:late\nDTSTAMP:20261101T000000Z\nDTSTART:20261216T160000\nDTEND:20261216T170000"
+    )
+    assert feed_calendar(feed.url).fetch_busy(*WINDOW) == [
+        BusyInterval(jst(2026, 12, 16, 16), jst(2026, 12, 16, 17))
+    ]
+
+
 def test_utc_times_are_read_as_they_are(feed: FeedServer) -> None:
     feed.body = ics_document(
         "UID:g\nDTSTAMP:20261101T000000Z\nDTSTART:20261203T050000Z\nDTEND:20261203T060000Z"
@@ -98,6 +107,19 @@ def test_the_cache_serves_recent_reads_and_stands_in_during_an_outage(feed: Feed
     assert (wider.known_from, wider.known_until) == WINDOW
     clock.advance(minutes=60)
     assert cached.busy(*WINDOW).failed
+
+
+def test_a_failed_calendar_is_not_asked_again_for_a_minute(feed: FeedServer) -> None:
+    feed.status = 503
+    clock = FixedClock(jst(2026, 11, 25, 10))
+    cached = CachedCalendar(feed_calendar(feed.url), coordinator_id="c", clock=clock, refresh_seconds=300)
+    assert cached.busy(*WINDOW).failed and feed.requests == 1
+    clock.advance(seconds=30)
+    assert cached.busy(*WINDOW).failed and feed.requests == 1  # answered at once, without the calendar
+    feed.status, feed.body = 200, ics_document(WEEKLY)
+    clock.advance(seconds=31)
+    assert cached.busy(*WINDOW).source == "live" and feed.requests == 2
+    assert cached.status.as_dict()["state"] == "ok"
 
 
 def test_a_mock_transport_answers_like_a_feed() -> None:

@@ -13,10 +13,10 @@ from config.scheduling import SchedulingConfig
 from scheduling.calendars import CalendarService
 from scheduling.holds import place_hold, sync_booking_to_calendar
 from scheduling.labels import label_slot
-from scheduling.propose import propose_slots
+from scheduling.propose import calendar_still_free, propose_slots
 from scheduling.slots import Proposal, SlotRequest
 from storage.bookings import change_booking_status, get_booking
-from storage.clock import FixedClock
+from storage.clock import JST, FixedClock
 from tests.scheduling.support import (
     RADICALE_PASSWORD,
     RADICALE_USER,
@@ -201,3 +201,61 @@ def test_an_approved_booking_is_written_moved_and_removed_in_caldav(
         sync_booking_to_calendar(session=session, calendars=calendars, booking=cancelled, summary="")
         assert cancelled.external_uid is None
     assert calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"].intervals == ()
+
+
+def test_a_time_the_calendar_has_filled_since_it_was_offered_is_refused(
+    session_factory: sessionmaker[Session], clock: FixedClock, feed: FeedServer
+) -> None:
+    feed.body = ics_document()
+    config = make_config([{"id": "a", "name": "A", "calendar": {"provider": "ics", "url": feed.url}}])
+    calendars = CalendarService(config, clock=clock)
+    offered = propose(session_factory, config, calendars, clock).slots[0]
+    assert calendar_still_free(config=config, calendars=calendars, slot=offered, now=clock.now())
+    start = offered.starts_at.astimezone(JST).strftime("%Y%m%dT%H%M%S")
+    end = offered.ends_at.astimezone(JST).strftime("%Y%m%dT%H%M%S")
+    feed.body = ics_document(
+        f"UID:new\nDTSTAMP:20261101T000000Z\nDTSTART;TZID=Asia/Tokyo:{start}\nDTEND;TZID=Asia/Tokyo:{end}"
+    )
+    clock.advance(minutes=10)  # past the cache's refresh: the calendar is read again
+    assert not calendar_still_free(config=config, calendars=calendars, slot=offered, now=clock.now())
+    feed.status = 500
+    calendars = CalendarService(config, clock=clock)  # no cache, and the calendar fails: not refused
+    assert calendar_still_free(config=config, calendars=calendars, slot=offered, now=clock.now())
+
+
+def test_a_booking_reassigned_to_another_coordinator_leaves_the_first_calendar(
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    radicale: RadicaleServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
+    people = []
+    for person in ("a", "b"):
+        cal_id = f"{person}-{uuid.uuid4().hex[:8]}"
+        with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+            client.principal().make_calendar(name=person, cal_id=cal_id)
+        dav = {"provider": "caldav", "url": radicale.url, "username": RADICALE_USER,
+               "password_env": "MADOGUCHI_TEST_CALDAV_PASSWORD", "calendar_path": f"/{RADICALE_USER}/{cal_id}/"}  # fmt: skip
+        people.append({"id": person, "name": person.upper(), "calendar": dav})
+    config = make_config(people)
+    calendars = CalendarService(config, clock=clock)
+    offered = propose(session_factory, config, calendars, clock).slots[0]
+    with session_factory() as session, session.begin():
+        booking = place_hold(session=session, consultation_id=1, slot=offered, clock=clock)
+        assert booking is not None
+        booking.status = "approved"
+        sync_booking_to_calendar(session=session, calendars=calendars, booking=booking, summary="窓口相談")
+        first = booking.coordinator_id
+        other = "b" if first == "a" else "a"
+        booking.coordinator_id = other  # reassigned, same time
+        sync_booking_to_calendar(
+            session=session,
+            calendars=calendars,
+            booking=booking,
+            summary="窓口相談",
+            previous_coordinator_id=first,
+        )
+    window = (jst(2026, 11, 26), jst(2026, 12, 17))
+    assert calendars.busy([first], *window)[first].intervals == ()
+    assert [b.starts_at for b in calendars.busy([other], *window)[other].intervals] == [offered.starts_at]
