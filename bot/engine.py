@@ -94,6 +94,7 @@ class IntakeEngine:
             text=inbound.log_text(),
             contact_id=contact.id,
             step=step,
+            external_message_id=inbound.message_id,
         )
         turn = self._respond(session, contact, conversation, inbound, channel)
         self._log_replies(session, contact, channel, turn)

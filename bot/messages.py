@@ -124,6 +124,7 @@ class Inbound:
     text: str = ""
     data: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    message_id: str | None = None  # the channel's id of the message (LINE's), so an unsent one can be removed
 
     @classmethod
     def typed(cls, text: str) -> Inbound:

@@ -21,6 +21,7 @@ def log_interaction(
     contact_id: int | None,
     consultation_id: int | None = None,
     step: str | None = None,
+    external_message_id: str | None = None,
 ) -> Interaction:
     """Writes one message to the interaction log."""
     row = Interaction(
@@ -32,6 +33,7 @@ def log_interaction(
         contact_id=contact_id,
         consultation_id=consultation_id,
         step=step,
+        external_message_id=external_message_id,
     )
     session.add(row)
     return row

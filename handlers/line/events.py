@@ -11,7 +11,7 @@ from bot.engine import IntakeEngine, Turn
 from bot.messages import Inbound
 from storage.contacts import find_contact, get_or_create_contact
 from storage.inbox import redact_unsent_message
-from storage.models import Contact, Interaction
+from storage.models import Contact
 
 CHANNEL = "line"
 MEDIA_KINDS = ("image", "video", "audio", "file", "sticker")
@@ -51,12 +51,13 @@ def to_inbound(raw: dict[str, Any]) -> Inbound | None:
         return None
     message = raw["message"]
     kind = _text(message.get("type"))
+    message_id = _text(message.get("id"))[:64] or None
     if kind == "text":
-        return Inbound("text", text=_text(message.get("text")))
+        return Inbound("text", text=_text(message.get("text")), message_id=message_id)
     if kind == "location":
         params = {k: str(message[k]) for k in ("title", "address", "latitude", "longitude") if message.get(k)}
-        return Inbound("location", params=params)
-    return Inbound(kind if kind in MEDIA_KINDS else "file")
+        return Inbound("location", params=params, message_id=message_id)
+    return Inbound(kind if kind in MEDIA_KINDS else "file", message_id=message_id)
 
 
 def read_event(raw: dict[str, Any]) -> LineEvent:
@@ -115,13 +116,4 @@ def apply_event(*, session: Session, engine: IntakeEngine, event: LineEvent) -> 
     contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=event.user_id)
     contact.reachable = True  # a message means the owner follows the account (again)
     turn = engine.handle(session=session, contact=contact, inbound=event.inbound, channel=CHANNEL)
-    if event.message_id:
-        _remember_message_id(session, contact.id, event.message_id)
     return Effect(contact, turn)
-
-
-def _remember_message_id(session: Session, contact_id: int, message_id: str) -> None:
-    # The engine has just logged the inbound message in this session; tie LINE's id to that row for unsend.
-    for row in session.new:
-        if isinstance(row, Interaction) and row.direction == "in" and row.contact_id == contact_id:
-            row.external_message_id = message_id
