@@ -29,6 +29,7 @@ class DueMessage:
     reply_token: str | None  # only while it is still fresh
     reply_uncertain: bool  # an earlier reply attempt may have reached the platform
     attempts: int
+    lease_until: datetime  # this claim's lease: what is recorded of the attempt counts only while it holds
 
 
 def enqueue(
@@ -113,6 +114,7 @@ def claim_due_messages(
         _FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE, {**params, "ids": oldest, "limit": limit}
     ).all()
     claimed: list[DueMessage] = []
+    lease_until = now + lease
     for row, contact in rows:
         fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
         claimed.append(
@@ -127,65 +129,92 @@ def claim_due_messages(
                 reply_token=row.reply_token if fresh else None,
                 reply_uncertain=row.reply_attempted_at is not None,
                 attempts=row.attempts + 1,
+                lease_until=lease_until,
             )
         )
         row.attempts += 1
-        row.claimed_until = now + lease
+        row.claimed_until = lease_until
         if fresh:
             row.reply_attempted_at = now
     return claimed
 
 
-_MARK_SENT = (
+def _claimed(message_id: int, lease_until: datetime | None) -> tuple[Any, ...]:
+    # The row is still ours: pending, and (given the lease) not claimed again by someone whose lease
+    # began after ours ran out. A late answer of an expired claim changes nothing.
+    mine = (OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+    return mine if lease_until is None else (*mine, OutboxMessage.claimed_until == lease_until)
+
+
+def _update(session: Session, message_id: int, lease_until: datetime | None, **values: Any) -> bool:
+    stmt = update(OutboxMessage).where(*_claimed(message_id, lease_until)).values(**values)
+    return session.execute(stmt.returning(OutboxMessage.id)).first() is not None
+
+
+_SENT_VALUES: dict[str, Any] = dict(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
+                    reply_token=None, reply_attempted_at=None, last_error=None)  # fmt: skip
+_MARK_SENT = (  # built once: it runs for every message delivered
     update(OutboxMessage)
     .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
-    .values(
-        status=SENT,
-        sent_at=bindparam("at"),
-        delivered_via=bindparam("how"),
-        claimed_until=None,
-        reply_token=None,
-        reply_attempted_at=None,
-        last_error=None,
+    .values(**_SENT_VALUES)
+    .returning(OutboxMessage.id)
+)
+_MARK_SENT_IN_LEASE = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("row_id"),
+        OutboxMessage.status == PENDING,
+        OutboxMessage.claimed_until == bindparam("lease_until"),
     )
+    .values(**_SENT_VALUES)
+    .returning(OutboxMessage.id)
 )
 
 
-def mark_sent(*, session: Session, message_id: int, via: str, now: datetime) -> None:
-    """Records a delivery (a push answered 409 was delivered before)."""
-    session.execute(_MARK_SENT, {"row_id": message_id, "at": now, "how": via})
+def mark_sent(
+    *, session: Session, message_id: int, via: str, now: datetime, lease_until: datetime | None = None
+) -> bool:
+    """Records a delivery (a push answered 409 was delivered before); False when the row is not ours."""
+    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via}
+    if lease_until is None:
+        return session.execute(_MARK_SENT, params).first() is not None
+    return session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
 
 
 def mark_retry(
-    *, session: Session, message_id: int, retry_at: datetime, error: str, reply_uncertain: bool
-) -> None:
+    *,
+    session: Session,
+    message_id: int,
+    retry_at: datetime,
+    error: str,
+    reply_uncertain: bool,
+    lease_until: datetime | None = None,
+) -> bool:
     """Schedules another attempt; keeps the note that a reply may have arrived when it may have."""
     values: dict[str, Any] = {"next_attempt_at": retry_at, "claimed_until": None, "last_error": error[:500]}
     if not reply_uncertain:
         values["reply_attempted_at"] = None
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-        .values(**values)
-    )
+    return _update(session, message_id, lease_until, **values)
 
 
-def mark_failed(*, session: Session, message_id: int, error: str, status: str = FAILED) -> None:
+def mark_failed(
+    *,
+    session: Session,
+    message_id: int,
+    error: str,
+    status: str = FAILED,
+    lease_until: datetime | None = None,
+) -> bool:
     """Parks a row that will not be sent (failed, or skipped for an unreachable contact), visibly."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-        .values(status=status, claimed_until=None, reply_token=None, last_error=error[:500])
-    )
+    return _update(session, message_id, lease_until, status=status, claimed_until=None, reply_token=None,
+                   last_error=error[:500])  # fmt: skip
 
 
-def forget_reply_token(*, session: Session, message_id: int) -> None:
-    """Drops a reply token the platform refused, before falling back to a push."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(reply_token=None, reply_expires_at=None, reply_attempted_at=None)
-    )
+def forget_reply_token(*, session: Session, message_id: int, lease_until: datetime | None = None) -> bool:
+    """Drops a reply token the platform refused, before falling back to a push; False when the row is no
+    longer ours (then another claim may have used the token, and a push could deliver it twice)."""
+    return _update(session, message_id, lease_until, reply_token=None, reply_expires_at=None,
+                   reply_attempted_at=None)  # fmt: skip
 
 
 def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:

@@ -89,7 +89,12 @@ class LineDelivery:
                 )
                 return
             with self.gate.hold(), self.db.session() as session:
-                forget_reply_token(session=session, message_id=due.id)
+                still_ours = forget_reply_token(
+                    session=session, message_id=due.id, lease_until=due.lease_until
+                )
+            if not still_ours:
+                log.warning("outbox %s: claimed again while this attempt ran; left to that claim", due.id)
+                return
         elif due.reply_uncertain:
             self._failed(
                 due, "a reply may have arrived before its token expired; not pushed, to avoid a duplicate"
@@ -106,12 +111,16 @@ class LineDelivery:
 
     def _sent(self, due: DueMessage, via: str) -> None:
         with self.gate.hold(), self.db.session() as session:
-            mark_sent(session=session, message_id=due.id, via=via, now=self.clock.now())
+            mark_sent(
+                session=session, message_id=due.id, via=via, now=self.clock.now(), lease_until=due.lease_until
+            )
         log.info("outbox %s: delivered by %s (attempt %s)", due.id, via, due.attempts)
 
     def _failed(self, due: DueMessage, error: str, status: str = "failed") -> None:
         with self.gate.hold(), self.db.session() as session:
-            mark_failed(session=session, message_id=due.id, error=error, status=status)
+            mark_failed(
+                session=session, message_id=due.id, error=error, status=status, lease_until=due.lease_until
+            )
         log.warning("outbox %s: %s after %s attempt(s): %s", due.id, status, due.attempts, error)
 
     def _not_delivered(self, due: DueMessage, result: Result, *, reply_uncertain: bool) -> None:
@@ -129,6 +138,7 @@ class LineDelivery:
                 retry_at=retry_at,
                 error=result.detail,
                 reply_uncertain=reply_uncertain,
+                lease_until=due.lease_until,
             )
         log.info(
             "outbox %s: attempt %s not confirmed (%s), next at %s",

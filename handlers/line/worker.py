@@ -262,7 +262,9 @@ class LineRuntime:
     def _run_outbox(self) -> None:
         # One thread claims, so a new row costs one claim, not one per idle sender; the senders only send.
         seen = 0
-        capacity = 2 * self.tuning.senders
+        # Claim no more than there are senders to take the rows at once: a claimed row waiting in a queue
+        # would spend its lease there, and a lease that runs out before the call lets a second claim in.
+        capacity = self.tuning.senders
         while not self._stop.is_set():
             with self._slots:
                 self._slots.wait_for(lambda: self._in_flight < capacity or self._stop.is_set())

@@ -226,3 +226,24 @@ def test_quick_replies_and_a_datetime_picker_reach_line_as_line_expects(standin:
     assert api.push("Uabc", messages, key).outcome is Outcome.DUPLICATE
     assert api.show_loading("Uabc").outcome is Outcome.DELIVERED
     api.close()
+
+
+def test_a_claim_whose_lease_ran_out_mid_call_does_not_send_twice(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    # One sender, a one-second lease, and LINE keeping a reply hanging after accepting it: the lease runs
+    # out mid-call, a second process claims the row again, and the first call's late answer must not lead
+    # to a push of what was already delivered, for this owner or the one whose row came next.
+    tuning = {"MADOGUCHI_LINE_SENDERS": "1", "MADOGUCHI_LINE_LEASE": "1", "MADOGUCHI_LINE_READ_TIMEOUT": "8"}
+    first = start_server(**tuning)
+    x, y = LineUser(first.url, standin), LineUser(first.url, standin)
+    standin.hang_after_accepting("/v2/bot/message/reply", 2.5)
+    assert x.post(x.text("相談したい"), y.text("相談したい")).status_code == 200
+    time.sleep(0.3)
+    start_server(database_url=first.services.settings.database_url, **tuning)
+    rows = wait_settled(first.db, count=2, timeout=15)
+    standin.release_hangs()
+    time.sleep(0.5)  # what the first process does once its hanging call returns
+    assert [r.status for r in outbox(first.db)] == ["sent", "sent"], [r.last_error for r in rows]
+    for user in (x, y):
+        assert [d.kind for d in standin.deliveries_to(user.user_id)] == ["reply"]
