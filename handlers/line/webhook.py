@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from storage.inbox import NewEvent, store_events
 log = logging.getLogger(__name__)
 CHANNEL = "line"
 MAX_BODY = 1_000_000
+STORE_DEADLINE = 1.5  # seconds: LINE counts no answer within 2 s as a failure
 BATCH = 512
 
 
@@ -44,9 +46,26 @@ def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(sign(secret, body).encode("ascii"), signature.encode("utf-8", "replace"))
 
 
+_UNSTORABLE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")  # escapes of a lone surrogate or NUL, maybe
+MAX_TIMESTAMP = 2**53  # LINE's are milliseconds since 1970; anything larger is not a time
+
+
+def _storable(value: Any) -> Any:
+    """The value with NUL removed and lone surrogates replaced (neither can be stored, nor is ever meant)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
 def read_events(body: bytes) -> list[NewEvent]:
     """The events of a webhook body; ValueError when it is not a LINE webhook body."""
     payload = json.loads(body)
+    if _UNSTORABLE.search(body):
+        payload = _storable(payload)
     if not isinstance(payload, dict) or not isinstance(payload.get("events", []), list):
         raise ValueError("not a webhook body")
     events: list[NewEvent] = []
@@ -64,7 +83,7 @@ def read_events(body: bytes) -> list[NewEvent]:
             NewEvent(
                 event_id=event_id,
                 user_id=user_id if isinstance(user_id, str) else None,
-                event_ts=timestamp if isinstance(timestamp, int) and timestamp > 0 else 0,
+                event_ts=timestamp if isinstance(timestamp, int) and 0 < timestamp < MAX_TIMESTAMP else 0,
                 body=raw,
             )
         )
@@ -118,12 +137,23 @@ class InboxWriter:
                     self._queue.put(None)
                     break
                 batch.append(more)
-            ok = self._commit([events for events, _, _ in batch])
-            self.last_commit = time.monotonic()
-            for _, loop, done in batch:
-                loop.call_soon_threadsafe(_resolve, done, ok)
-            if ok:
-                self.on_stored()
+            try:
+                self._store_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive anything one batch does
+                log.error("LINE inbox writer: %s", type(exc).__name__)
+                for _, loop, done in batch:
+                    loop.call_soon_threadsafe(_resolve, done, False)
+
+    def _store_batch(self, batch: list[Any]) -> None:
+        results = [self._commit([events for events, _, _ in batch])] * len(batch)
+        if not results[0] and len(batch) > 1:
+            # One request's events spoil the statement for all: store each request on its own.
+            results = [self._commit([events]) for events, _, _ in batch]
+        self.last_commit = time.monotonic()
+        for (_, loop, done), ok in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_resolve, done, ok)
+        if any(results):
+            self.on_stored()
 
     def _commit(self, batches: list[list[NewEvent]]) -> bool:
         try:
@@ -153,6 +183,9 @@ def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
     @router.post("/line/webhook")
     async def line_webhook(request: Request) -> JSONResponse:
         """Verifies, stores and acknowledges a LINE webhook."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return JSONResponse({"detail": "too large"}, status_code=413)
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"detail": "too large"}, status_code=413)
@@ -162,8 +195,15 @@ def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
             events = read_events(body)
         except (ValueError, RecursionError):
             return JSONResponse({"detail": "invalid body"}, status_code=400)
-        if events and not await writer.store(events):
-            return JSONResponse({"detail": "try again"}, status_code=503)
+        if events:
+            try:
+                stored = await asyncio.wait_for(writer.store(events), STORE_DEADLINE)
+            except TimeoutError:
+                stored = (
+                    False  # answered inside LINE's 2 s; a redelivery finds the events stored, or stores them
+                )
+            if not stored:
+                return JSONResponse({"detail": "try again"}, status_code=503)
         return JSONResponse({})
 
     return router

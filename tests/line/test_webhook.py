@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -9,7 +10,11 @@ from collections.abc import Callable
 from linebot.v3.webhook import WebhookParser
 from sqlalchemy import select
 
+from handlers.line.sync import WriteGate
+from handlers.line.webhook import InboxWriter
+from storage.clock import SystemClock
 from storage.database import Database
+from storage.inbox import NewEvent
 from storage.models import InboxEvent, Interaction, OutboxMessage
 from tests.line.conftest import SECRET, InProcessServer, LineUser, sign
 from tests.line.standin import LineStandIn
@@ -98,6 +103,27 @@ def test_a_malformed_or_unexpected_body_gets_a_4xx_never_a_5xx(
     assert standin.deliveries == []
 
 
+def test_signed_events_with_values_no_database_can_store_are_kept_and_answered(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    server = start_server()
+    users = [LineUser(server.url, standin) for _ in range(3)]
+    far = users[0].text("相談したい")
+    far["timestamp"] = 2**63  # not a time: stored as unknown
+    lone = users[1].text("相談したい")
+    lone["webhookEventId"] += "\x00"  # PostgreSQL refuses NUL in text
+    bodies = [json.dumps({"destination": "U", "events": [event]}).encode() for event in (far, lone)]
+    # A lone surrogate, escaped as JSON allows, cannot be encoded to be stored: replaced, the rest kept.
+    broken = users[2].text("相談したい")
+    body = json.dumps({"destination": "U", "events": [broken]}, ensure_ascii=False)
+    bodies.append(body.replace("相談したい", "\\ud800相談したい").encode())
+    assert b"\\ud800" in bodies[-1]
+    for user, body in zip(users, bodies, strict=True):
+        assert user.post(body=body).status_code == 200
+    for user in users:
+        assert "個人情報" in standin.wait_for_deliveries(user.user_id, 1)[0].texts[0]
+
+
 def test_duplicates_and_redeliveries_have_one_effect_even_across_a_restart(
     start_server: Callable[..., InProcessServer], standin: LineStandIn
 ) -> None:
@@ -148,3 +174,32 @@ def test_a_slow_line_api_does_not_slow_the_ack(
     assert max(acks) < 0.5, acks
     for user in users:
         standin.wait_for_deliveries(user.user_id, 1, timeout=15)
+
+
+def test_one_request_that_cannot_be_stored_does_not_fail_the_others_stored_with_it(
+    new_database: Callable[[], str],
+) -> None:
+    db = Database(new_database())
+    gate = WriteGate(enabled=True)
+    writer = InboxWriter(db=db, clock=SystemClock(), gate=gate, on_stored=lambda: None)
+    writer.start()
+
+    def event(n: int, body: dict) -> list[NewEvent]:
+        return [NewEvent(f"01BATCH{n}", f"Ubatch{n}", 1_700_000_000_000 + n, body)]
+
+    async def three_requests() -> list[bool]:
+        with gate.hold():  # the writer takes the first request, then waits here while two more queue up
+            first = asyncio.ensure_future(writer.store(event(1, {"type": "message"})))
+            await asyncio.sleep(0.2)
+            bad = asyncio.ensure_future(writer.store(event(2, {"type": "message", "x": {1, 2}})))  # not JSON
+            good = asyncio.ensure_future(writer.store(event(3, {"type": "message"})))
+            await asyncio.sleep(0.2)
+        return list(await asyncio.gather(first, bad, good))
+
+    try:
+        assert asyncio.run(three_requests()) == [True, False, True]
+        with db.session() as session:
+            assert sorted(session.scalars(select(InboxEvent.event_id))) == ["01BATCH1", "01BATCH3"]
+    finally:
+        writer.stop()
+        db.dispose()
