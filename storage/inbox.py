@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -51,10 +51,22 @@ def store_events(*, session: Session, channel: str, events: Sequence[NewEvent], 
 
 
 # The claim's statements are built once: building SQLAlchemy expressions costs more than running them.
+_earlier = aliased(InboxEvent)
 _READY = (
     InboxEvent.status == PENDING,
     InboxEvent.received_at <= bindparam("ready_before"),
     or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= bindparam("now")),
+    # First in line for its user: no earlier event of theirs is still pending. Part of the candidate list's
+    # condition too, so a user with a long queue behind a failing event holds up nobody else.
+    ~exists().where(
+        _earlier.status == PENDING,
+        _earlier.user_key == InboxEvent.user_key,
+        _earlier.channel == InboxEvent.channel,
+        or_(
+            _earlier.event_ts < InboxEvent.event_ts,
+            and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id),
+        ),
+    ),
 )
 _OLDEST_READY = (
     select(InboxEvent.id)
@@ -62,23 +74,10 @@ _OLDEST_READY = (
     .order_by(InboxEvent.event_ts, InboxEvent.id)
     .limit(bindparam("candidates"))
 )
-_earlier = aliased(InboxEvent)
+# Checked again with the lock: another process may have changed the row since the list was read.
 _FIRST_IN_LINE = (
     select(InboxEvent)
-    .where(
-        InboxEvent.id.in_(bindparam("ids", expanding=True)),
-        *_READY,
-        # Checked again with the lock: another process may have changed the row since the list was read.
-        ~exists().where(
-            _earlier.status == PENDING,
-            _earlier.user_key == InboxEvent.user_key,
-            _earlier.channel == InboxEvent.channel,
-            or_(
-                _earlier.event_ts < InboxEvent.event_ts,
-                and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id),
-            ),
-        ),
-    )
+    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)), *_READY)
     .order_by(InboxEvent.event_ts, InboxEvent.id)
     .limit(1)
 )
@@ -104,6 +103,17 @@ def claim_next_event(
     return session.scalars(stmt, {**params, "ids": oldest}).first()
 
 
+def lock_user(*, session: Session, user_key: str | None) -> None:
+    """Waits until no other transaction is handling this user's events, and keeps others waiting until this
+    one ends (PostgreSQL; on SQLite the write lock already makes transactions one at a time).
+
+    The claim keeps one user's pending events in order; this covers an earlier event that arrived late,
+    after a later one was claimed: the two are then handled one after the other, never side by side.
+    """
+    if user_key and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": user_key})
+
+
 def next_ready_at(*, session: Session, channel: str) -> datetime | None:
     """When the earliest pending event was received (the drain waits for its reorder window)."""
     return session.scalars(
@@ -124,9 +134,17 @@ def mark_processed(*, event: InboxEvent, now: datetime, by: str | None = None) -
 
 
 def record_failure(
-    *, session: Session, event_id: int, now: datetime, error: str, retry_at: datetime, max_attempts: int
+    *,
+    session: Session,
+    event_id: int,
+    now: datetime,
+    error: str,
+    retry_after: timedelta,
+    max_attempts: int,
+    retry_cap: timedelta | None = None,
 ) -> bool:
-    """Counts a failed attempt; parks the event as failed after max_attempts. Returns whether it was parked."""
+    """Counts a failed attempt and puts the event off, `retry_after` doubled with each attempt (up to the
+    cap); parks it as failed after max_attempts. Returns whether it was parked."""
     event = session.get(InboxEvent, event_id)
     if event is None or event.status != PENDING:
         return False
@@ -137,7 +155,8 @@ def record_failure(
         event.processed_at = now
         event.claimed_until = None
         return True
-    event.claimed_until = retry_at
+    delay = retry_after * 2 ** (event.attempts - 1)
+    event.claimed_until = now + (min(delay, retry_cap) if retry_cap is not None else delay)
     return False
 
 

@@ -67,10 +67,18 @@ def enqueue(
 # The oldest due rows are read first, then only they are checked and locked: a small plan whatever the
 # statistics say. The lease is checked again under the lock: PostgreSQL re-reads a row that another
 # process claimed and committed after the list was read, and only that keeps it from being sent twice.
+_earlier = aliased(OutboxMessage)
 _DUE = (
     OutboxMessage.status == PENDING,
     OutboxMessage.next_attempt_at <= bindparam("now"),
     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")),
+    # First in line for its contact (so each contact's messages go in order), in the candidate list's
+    # condition too: a contact's queue behind a message in backoff holds up nobody else.
+    ~exists().where(
+        _earlier.contact_id == OutboxMessage.contact_id,
+        _earlier.status == PENDING,
+        _earlier.id < OutboxMessage.id,
+    ),
 )
 _OLDEST_DUE = (
     select(OutboxMessage.id)
@@ -78,19 +86,10 @@ _OLDEST_DUE = (
     .order_by(OutboxMessage.id)
     .limit(bindparam("candidates"))
 )
-_earlier = aliased(OutboxMessage)
 _FIRST_IN_LINE = (
     select(OutboxMessage, Contact)
     .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-    .where(
-        OutboxMessage.id.in_(bindparam("ids", expanding=True)),
-        *_DUE,
-        ~exists().where(
-            _earlier.contact_id == OutboxMessage.contact_id,
-            _earlier.status == PENDING,
-            _earlier.id < OutboxMessage.id,
-        ),
-    )
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE)
     .order_by(OutboxMessage.id)
     .limit(bindparam("limit"))
 )

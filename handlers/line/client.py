@@ -57,6 +57,9 @@ def classify_api_error(exc: ApiException, *, is_reply: bool) -> Result:
         return Result(Outcome.DUPLICATE, status, detail="409 retry key already accepted")
     if status == 429:
         return Result(Outcome.NOT_SENT, status, _retry_after(exc.headers), "429 rate limited")
+    if status in (401, 403):
+        # The channel's token, not the message: once an operator renews it, the same message goes through.
+        return Result(Outcome.NOT_SENT, status, detail=f"{status} channel access token refused")
     if status >= 500:
         return Result(Outcome.UNKNOWN, status, _retry_after(exc.headers), f"{status} from LINE")
     if is_reply and status == 400 and "reply token" in _message(body).lower():

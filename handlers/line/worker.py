@@ -25,7 +25,13 @@ from handlers.line.webhook import InboxWriter
 from handlers.services import Services
 from storage.clock import Clock
 from storage.database import Database
-from storage.inbox import claim_next_event, mark_processed, purge_raw_bodies, record_failure
+from storage.inbox import (
+    claim_next_event,
+    lock_user,
+    mark_processed,
+    purge_raw_bodies,
+    record_failure,
+)
 from storage.outbox import DueMessage, enqueue
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,7 @@ class InboxProcessor:
                 if row is None:
                     return False
                 event_id = row.id
+                lock_user(session=session, user_key=row.user_key)
                 event = read_event(row.body if isinstance(row.body, dict) else {})
                 if event.reply_token in DUMMY_REPLY_TOKENS:
                     mark_processed(event=row, now=now, by=process_name())
@@ -132,7 +139,8 @@ class InboxProcessor:
                 event_id=event_id,
                 now=now,
                 error=type(exc).__name__,
-                retry_at=now + timedelta(seconds=self.tuning.retry_base),
+                retry_after=timedelta(seconds=self.tuning.retry_base),
+                retry_cap=timedelta(seconds=self.tuning.retry_cap),
                 max_attempts=self.tuning.event_attempts,
             )
         if parked:

@@ -4,6 +4,7 @@ the candidates and our locking read. The row it took must not be taken again."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import event
 from storage.clock import SystemClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database, upgrade_schema
-from storage.inbox import NewEvent, claim_next_event, record_failure, store_events
+from storage.inbox import NewEvent, claim_next_event, lock_user, record_failure, store_events
 from storage.outbox import claim_due_messages, enqueue
 
 pytestmark = pytest.mark.postgres_only
@@ -103,7 +104,7 @@ def test_an_inbox_event_put_off_by_another_process_meanwhile_waits_for_its_retry
                 event_id=event_id,
                 now=now,
                 error="Boom",
-                retry_at=now + timedelta(minutes=1),
+                retry_after=timedelta(minutes=1),
                 max_attempts=5,
             )
 
@@ -114,3 +115,26 @@ def test_an_inbox_event_put_off_by_another_process_meanwhile_waits_for_its_retry
     finally:
         undo()
     assert again is None
+
+
+def test_one_users_events_are_handled_one_transaction_at_a_time(pg: Database) -> None:
+    order: list[str] = []
+    first_has_it = threading.Event()
+
+    def other_process() -> None:
+        first_has_it.wait(5)
+        with pg.session() as session:
+            lock_user(session=session, user_key="same-owner")
+            order.append("second")
+
+    worker = threading.Thread(target=other_process)
+    worker.start()
+    with pg.session() as session:
+        lock_user(session=session, user_key="same-owner")
+        first_has_it.set()
+        time.sleep(0.3)  # the other transaction waits all this time
+        order.append("first")
+    worker.join(5)
+    assert order == ["first", "second"]
+    with pg.session() as session:  # another owner is never kept waiting
+        lock_user(session=session, user_key="another-owner")

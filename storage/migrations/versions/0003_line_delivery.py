@@ -25,6 +25,10 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reply_attempted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("delivered_via", sa.String(length=16), nullable=True))
+        # Each contact's pending rows in order: what the claim asks of every candidate.
+        batch_op.create_index(
+            "ix_outbox_message_contact_pending", ["contact_id", "status", "id"], unique=False
+        )
 
     with op.batch_alter_table("interaction", schema=None) as batch_op:
         batch_op.add_column(sa.Column("external_message_id", sa.String(length=64), nullable=True))
@@ -49,6 +53,7 @@ def downgrade() -> None:
         batch_op.drop_column("external_message_id")
 
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_message_contact_pending")
         batch_op.drop_column("delivered_via")
         batch_op.drop_column("reply_attempted_at")
 
