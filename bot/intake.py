@@ -386,7 +386,10 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
             DatePicker(
                 texts.OTHER_TIME,
                 encode(ctx.token, str(Step.SLOT), "picker"),
-                initial=picker_value(around or proposal.window_start),
+                # LINE refuses an initial value outside min and max (a time typed in, a window moved on).
+                initial=picker_value(
+                    min(max(around or proposal.window_start, proposal.window_start), proposal.window_end)
+                ),  # fmt: skip
                 min=picker_value(proposal.window_start),
                 max=picker_value(proposal.window_end),
             )

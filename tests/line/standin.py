@@ -100,8 +100,13 @@ def _validate_action(action: Any) -> str | None:
         not isinstance(action.get("data"), str) or len(action["data"]) > 300
     ):
         return "data: at most 300 characters"
-    if kind == "postback" and action.get("displayText") is not None and len(action["displayText"]) > 300:
-        return "displayText: at most 300 characters"
+    shown = action.get("displayText")
+    if (
+        kind == "postback"
+        and shown is not None
+        and (not isinstance(shown, str) or not 1 <= len(shown) <= 300)
+    ):
+        return "displayText: 1 to 300 characters"
     if kind == "datetimepicker":
         pattern = _PICKER.get(action.get("mode", ""))
         if pattern is None:
@@ -111,6 +116,8 @@ def _validate_action(action: Any) -> str | None:
             return "initial/min/max: wrong format"
         if "min" in values and "max" in values and values["min"] >= values["max"]:
             return "min: must be before max"
+        if "initial" in values and not values.get("min", "") <= values["initial"] <= values.get("max", "~"):
+            return "initial: must be between min and max"
     return None
 
 
@@ -194,6 +201,8 @@ class LineStandIn:
         if headers.get("authorization") != f"Bearer {TOKEN}":
             return 401, {"message": "Authentication failed"}
         retry_key = headers.get("x-line-retry-key")
+        if retry_key is not None and path != "/v2/bot/message/push":
+            return 400, {"message": "The retry key is not allowed for this API"}
         if path == "/v2/bot/chat/loading/start":
             seconds = body.get("loadingSeconds", 20)
             if not isinstance(body.get("chatId"), str) or seconds not in range(5, 61, 5):
@@ -203,8 +212,9 @@ class LineStandIn:
             return 202, {}
         if path not in ("/v2/bot/message/reply", "/v2/bot/message/push"):
             return 404, {"message": "Not found"}
-        if path == "/v2/bot/message/reply" and retry_key is not None:
-            return 400, {"message": "The retry key is not allowed for this API"}
+        if path == "/v2/bot/message/push" and retry_key is None:
+            # LINE takes it, but Madoguchi's rule is that every push carries its row's key.
+            return 400, {"message": "stand-in: Madoguchi pushes always carry an X-Line-Retry-Key"}
         if retry_key is not None:
             try:
                 uuid.UUID(retry_key)
