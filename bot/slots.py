@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from config import DeskConfig
 from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
+from scheduling.availability import jst_date, jst_midnight
+from scheduling.holidays import add_business_days
 from scheduling.propose import calendar_still_free
 from scheduling.slots import slot_fits
 from storage.bookings import attach_holds_to_consultation, get_contact_hold
@@ -85,12 +87,18 @@ class SlotBook:
         return self.hold(slot)
 
     def attach(self, consultation_id: int) -> None:
-        """Gives the contact's hold to the consultation just submitted."""
+        """Gives the contact's hold to the consultation just submitted, held while a coordinator decides."""
+        now = self.clock.now()
+        config = self.desk.scheduling
+        last_day = add_business_days(
+            jst_date(now), config.rules.submitted_hold_business_days, closures=config.closures
+        )
         attach_holds_to_consultation(
             session=self.session,
             contact_id=self.contact_id,
             consultation_id=consultation_id,
-            now=self.clock.now(),
+            now=now,
+            hold_until=jst_midnight(last_day + timedelta(days=1)),
         )
 
 

@@ -192,6 +192,9 @@ class SlotRules(_Strict):
     default_travel_minutes: int = Field(default=60, ge=0)
     remote_regions: dict[str, RemotePolicy] = Field(default_factory=_island_regions)
     hold_expiry_minutes: int = Field(default=1440, ge=5)
+    # Once the request is sent, its time stays held while a coordinator decides: to the end of this many
+    # business days (the desk promises an answer within two), and never past the meeting's start.
+    submitted_hold_business_days: int = Field(default=2, ge=0, le=10)
     busy_cache_refresh_seconds: int = Field(default=300, ge=0)
     busy_cache_max_age_minutes: int = Field(default=360, ge=1)
 

@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, column, false, func, select, text, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    case,
+    column,
+    false,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -323,13 +335,24 @@ def list_active_bookings(
 
 
 def attach_holds_to_consultation(
-    *, session: Session, contact_id: int, consultation_id: int, now: datetime
+    *,
+    session: Session,
+    contact_id: int,
+    consultation_id: int,
+    now: datetime,
+    hold_until: datetime | None = None,
 ) -> int:
-    """Gives the contact's unsubmitted hold to the consultation just submitted."""
+    """Gives the contact's unsubmitted hold to the consultation just submitted, held on until `hold_until`
+    (or the meeting's start, if sooner) when given."""
+    values: dict[str, Any] = {"consultation_id": consultation_id, "updated_at": now}
+    if hold_until is not None:
+        values["hold_expires_at"] = case(
+            (Booking.starts_at < hold_until, Booking.starts_at), else_=hold_until
+        )
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Booking)
         .where(Booking.contact_id == contact_id, Booking.consultation_id.is_(None), Booking.status == "held")
-        .values(consultation_id=consultation_id, updated_at=now)
+        .values(**values)
     )
     return result.rowcount or 0
 

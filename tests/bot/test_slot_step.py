@@ -238,3 +238,27 @@ def test_moving_a_visit_to_an_island_asks_for_a_new_time(engine: IntakeEngine, d
     assert "ご入力内容をご確認ください" in chat.text and "終日" in chat.text
     assert [b.status for b in bookings(db)] == ["cancelled", "held"]
     assert bookings(db)[1].hold_expires_at is not None
+
+
+def test_a_sent_request_keeps_its_time_while_a_coordinator_decides(
+    engine: IntakeEngine, db: Database, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 11, 27, 16, 0, tzinfo=JST))  # a Friday afternoon; nobody decides until Monday
+    chat = Chat(engine, db)
+    to_method(chat)
+    chat.tap(slot_labels(chat)[-1])  # the latest time offered, well after the coming Tuesday
+    [held] = bookings(db)
+    assert held.hold_expires_at == datetime(2026, 11, 28, 16, 0, tzinfo=JST)  # a day, while the owner types
+    chat.say("0991234567")
+    chat.tap(texts.SUBMIT)
+    [sent] = bookings(db)
+    # Sent: held to the end of the second business day (Monday, Tuesday), as the desk promises an answer.
+    assert sent.hold_expires_at == datetime(2026, 12, 2, 0, 0, tzinfo=JST)
+    assert sent.starts_at > sent.hold_expires_at
+    soon = Chat(engine, db, user="U-soon")
+    to_method(soon)
+    soon.tap(slot_labels(soon)[0])  # Monday: sooner than the decision's deadline
+    soon.say("0991234568")
+    soon.tap(texts.SUBMIT)
+    first = min(bookings(db), key=lambda b: b.starts_at)
+    assert first.consultation_id is not None and first.hold_expires_at == first.starts_at
