@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.line.webhook import build_router as build_line_router
 from handlers.line.worker import LineRuntime, build_line_runtime
@@ -22,6 +24,33 @@ from storage.inbox import count_events
 from storage.outbox import count_messages
 
 log = logging.getLogger(__name__)
+
+
+class QuietErrors:
+    """Answers 500 to an unexpected error and logs where it happened, never what it says: an exception's
+    message can quote what an owner wrote (Starlette's own handler would log it in full, and raise it on)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+            log.error("unhandled %s on %s\n%s", type(exc).__name__, scope.get("path", "?"), frames)
+            if not started:
+                await JSONResponse({"detail": "internal error"}, status_code=500)(scope, receive, send)
 
 
 def line_queue_counts(db: Database) -> dict[str, int]:
@@ -82,10 +111,7 @@ def create_app(services: Services | None = None, *, scheduler: BaseScheduler | N
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": "invalid request"}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    app.add_middleware(QuietErrors)
 
     if line is not None and svc.settings.line_channel_secret is not None:
         app.include_router(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bot import texts
@@ -129,3 +130,20 @@ def test_healthz_detail_shows_a_failing_calendar_without_failing_the_check(servi
     assert body["calendars"] == "degraded"
     state = body["detail"]["calendars"][first.id]
     assert state["provider"] == "ics" and state["state"] == "failed" and state["consecutive_failures"] == 1
+
+
+def test_an_unexpected_error_is_a_500_whose_message_never_reaches_the_log(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(services)
+    answer = {"text": "薩摩 花子 090-1234-5678"}
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise ValueError(answer["text"])  # as a library's message might quote what an owner wrote
+
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500 and response.json() == {"detail": "internal error"}
+    assert "ValueError" in caplog.text and "/boom" in caplog.text
+    assert "090-1234-5678" not in caplog.text and "薩摩" not in caplog.text
