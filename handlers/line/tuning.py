@@ -19,6 +19,6 @@ class LineTuning(BaseSettings):
     max_attempts: int = Field(8, ge=1)
     reorder_window: float = Field(0.2, ge=0)  # how long an event waits for an earlier one of the same user
     poll: float = Field(0.5, gt=0)  # how often idle threads look for work stored by other processes
-    senders: int = Field(4, ge=1)
+    senders: int = Field(8, ge=1)  # HTTP calls in flight; each claimed row goes straight to an idle one
     event_attempts: int = Field(5, ge=1)
     loading_after: float = Field(1.0, ge=0)  # show the loading animation to an owner kept waiting this long
