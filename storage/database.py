@@ -42,6 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # psycopg prepares a statement run five times, and PostgreSQL may then settle on a generic plan: for
+    # the inbox and outbox claims, whose best plan depends on how many rows wait, that plan can be far off.
+    kwargs.setdefault("connect_args", {}).setdefault("options", "-c plan_cache_mode=force_custom_plan")
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -56,16 +56,15 @@ _READY = (
     InboxEvent.status == PENDING,
     InboxEvent.received_at <= bindparam("ready_before"),
     or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until <= bindparam("now")),
-    # First in line for its user: no earlier event of theirs is still pending. Part of the candidate list's
-    # condition too, so a user with a long queue behind a failing event holds up nobody else.
-    ~exists().where(
-        _earlier.status == PENDING,
-        _earlier.user_key == InboxEvent.user_key,
-        _earlier.channel == InboxEvent.channel,
-        or_(
-            _earlier.event_ts < InboxEvent.event_ts,
-            and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id),
-        ),
+)
+# First in line for its user: no earlier event of theirs is still pending.
+_FIRST_FOR_USER = ~exists().where(
+    _earlier.status == PENDING,
+    _earlier.user_key == InboxEvent.user_key,
+    _earlier.channel == InboxEvent.channel,
+    or_(
+        _earlier.event_ts < InboxEvent.event_ts,
+        and_(_earlier.event_ts == InboxEvent.event_ts, _earlier.id < InboxEvent.id),
     ),
 )
 _OLDEST_READY = (
@@ -74,10 +73,11 @@ _OLDEST_READY = (
     .order_by(InboxEvent.event_ts, InboxEvent.id)
     .limit(bindparam("candidates"))
 )
+_OLDEST_FIRST_IN_LINE = _OLDEST_READY.where(_FIRST_FOR_USER)
 # Checked again with the lock: another process may have changed the row since the list was read.
 _FIRST_IN_LINE = (
     select(InboxEvent)
-    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)), *_READY)
+    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)), *_READY, _FIRST_FOR_USER)
     .order_by(InboxEvent.event_ts, InboxEvent.id)
     .limit(1)
 )
@@ -92,15 +92,19 @@ def claim_next_event(
     An event waits while an earlier event of the same user is pending, so one user's events are
     handled in timestamp order even by several processes; on PostgreSQL the row is taken with
     FOR UPDATE SKIP LOCKED, on SQLite the transaction already holds the write lock. The oldest few
-    are picked first and only they are checked: the plan stays small whatever the statistics say.
+    are read first (an index walk) and only they are checked; only when all of them wait behind an
+    earlier event of their user (one that keeps failing, say) is the whole queue searched.
     """
     params = {"channel": channel, "now": now, "ready_before": ready_before, "candidates": candidates}
-    oldest = list(session.scalars(_OLDEST_READY, params))
-    if not oldest:
-        return None
-    locking = session.get_bind().dialect.name == "postgresql"
-    stmt = _FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE
-    return session.scalars(stmt, {**params, "ids": oldest}).first()
+    locking = _FIRST_IN_LINE_LOCKED if session.get_bind().dialect.name == "postgresql" else _FIRST_IN_LINE
+    for candidates_query in (_OLDEST_READY, _OLDEST_FIRST_IN_LINE):
+        oldest = list(session.scalars(candidates_query, params))
+        if not oldest:
+            return None
+        row = session.scalars(locking, {**params, "ids": oldest}).first()
+        if row is not None:
+            return row
+    return None
 
 
 def lock_user(*, session: Session, user_key: str | None) -> None:

@@ -72,13 +72,12 @@ _DUE = (
     OutboxMessage.status == PENDING,
     OutboxMessage.next_attempt_at <= bindparam("now"),
     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")),
-    # First in line for its contact (so each contact's messages go in order), in the candidate list's
-    # condition too: a contact's queue behind a message in backoff holds up nobody else.
-    ~exists().where(
-        _earlier.contact_id == OutboxMessage.contact_id,
-        _earlier.status == PENDING,
-        _earlier.id < OutboxMessage.id,
-    ),
+)
+# First in line for its contact, so each contact's messages go in order.
+_FIRST_FOR_CONTACT = ~exists().where(
+    _earlier.contact_id == OutboxMessage.contact_id,
+    _earlier.status == PENDING,
+    _earlier.id < OutboxMessage.id,
 )
 _OLDEST_DUE = (
     select(OutboxMessage.id)
@@ -86,10 +85,11 @@ _OLDEST_DUE = (
     .order_by(OutboxMessage.id)
     .limit(bindparam("candidates"))
 )
+_OLDEST_FIRST_IN_LINE = _OLDEST_DUE.where(_FIRST_FOR_CONTACT)
 _FIRST_IN_LINE = (
     select(OutboxMessage, Contact)
     .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE, _FIRST_FOR_CONTACT)
     .order_by(OutboxMessage.id)
     .limit(bindparam("limit"))
 )
@@ -105,13 +105,17 @@ def claim_due_messages(
     it leaves it to be taken again when the lease ends. A fresh reply token is marked as tried first.
     """
     params = {"channel": channel, "now": now, "candidates": 4 * limit}
-    oldest = list(session.scalars(_OLDEST_DUE, params))
-    if not oldest:
-        return []
-    locking = session.get_bind().dialect.name == "postgresql"
-    rows = session.execute(
-        _FIRST_IN_LINE_LOCKED if locking else _FIRST_IN_LINE, {**params, "ids": oldest, "limit": limit}
-    ).all()
+    locking = _FIRST_IN_LINE_LOCKED if session.get_bind().dialect.name == "postgresql" else _FIRST_IN_LINE
+    rows: list[Any] = []
+    # The oldest due rows first (an index walk); only when every one of them waits behind an earlier row of
+    # its contact (one in backoff, say) is the whole queue searched, so such a queue holds up nobody else.
+    for candidates_query in (_OLDEST_DUE, _OLDEST_FIRST_IN_LINE):
+        oldest = list(session.scalars(candidates_query, params))
+        if not oldest:
+            return []
+        rows = list(session.execute(locking, {**params, "ids": oldest, "limit": limit}).all())
+        if rows:
+            break
     claimed: list[DueMessage] = []
     lease_until = now + lease
     for row, contact in rows:
