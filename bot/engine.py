@@ -349,9 +349,7 @@ class IntakeEngine:
                 ctx.slots.release()  # the time held for the owner goes back to the others at once
             delete_conversation(session=session, contact_id=contact.id)
             return Turn([OutMessage(texts.CANCELLED, (self._start_button(),))])
-        conversation.pending = None
-        if said == "no":
-            return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
+        conversation.pending = None  # いいえ, or anything else: the conversation goes on
         return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
 
     def _answer_resume(

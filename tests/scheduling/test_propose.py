@@ -139,23 +139,30 @@ def test_the_shipped_examples_offer_saturdays_and_holidays(session_factory: sess
     assert "11/23(月・祝) 09:00" in [label_slot(s) for s in holiday.slots]
 
 
-def test_an_approved_booking_is_written_moved_and_removed_in_caldav(
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-    radicale: RadicaleServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def new_caldav_calendar(
+    radicale: RadicaleServer, monkeypatch: pytest.MonkeyPatch, name: str
+) -> dict[str, str]:
+    """A new calendar on the Radicale server, as a coordinator's calendar settings."""
     monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
-    cal_id = f"desk-{uuid.uuid4().hex[:8]}"
+    cal_id = f"{name}-{uuid.uuid4().hex[:8]}"
     with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
-        client.principal().make_calendar(name="desk", cal_id=cal_id)
-    dav = {
+        client.principal().make_calendar(name=name, cal_id=cal_id)
+    return {
         "provider": "caldav",
         "url": radicale.url,
         "username": RADICALE_USER,
         "password_env": "MADOGUCHI_TEST_CALDAV_PASSWORD",
         "calendar_path": f"/{RADICALE_USER}/{cal_id}/",
     }
+
+
+def test_an_approved_booking_is_written_moved_and_removed_in_caldav(
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    radicale: RadicaleServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dav = new_caldav_calendar(radicale, monkeypatch, "desk")
     config = make_config([{"id": "a", "name": "A", "calendar": dav}], busy_cache_refresh_seconds=3600)
     calendars = CalendarService(config, clock=clock)
     offered = propose(session_factory, config, calendars, clock).slots
@@ -229,15 +236,9 @@ def test_a_booking_reassigned_to_another_coordinator_leaves_the_first_calendar(
     radicale: RadicaleServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
-    people = []
-    for person in ("a", "b"):
-        cal_id = f"{person}-{uuid.uuid4().hex[:8]}"
-        with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
-            client.principal().make_calendar(name=person, cal_id=cal_id)
-        dav = {"provider": "caldav", "url": radicale.url, "username": RADICALE_USER,
-               "password_env": "MADOGUCHI_TEST_CALDAV_PASSWORD", "calendar_path": f"/{RADICALE_USER}/{cal_id}/"}  # fmt: skip
-        people.append({"id": person, "name": person.upper(), "calendar": dav})
+    people = [
+        {"id": p, "name": p.upper(), "calendar": new_caldav_calendar(radicale, monkeypatch, p)} for p in "ab"
+    ]
     config = make_config(people)
     calendars = CalendarService(config, clock=clock)
     offered = propose(session_factory, config, calendars, clock).slots[0]
