@@ -30,7 +30,7 @@ from bot.intake import (
     Submit,
     next_step,
 )
-from bot.messages import Button, Inbound, OutMessage, check_reply
+from bot.messages import Action, Button, Inbound, OutMessage, check_reply
 from bot.normalize import normalize
 from bot.postback import decode, encode
 from bot.slots import SlotBook
@@ -439,6 +439,26 @@ class IntakeEngine:
             reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours
         )
         return Turn([OutMessage(text)], consultation_id=consultation.id, events=["submitted"])
+
+    def open_actions(self, *, session: Session, contact: Contact) -> tuple[Action, ...]:
+        """The buttons of the question the conversation waits on (its first page), to restore a chat view."""
+        conversation = get_conversation(session=session, contact_id=contact.id)
+        if conversation is None:
+            return (self._start_button(),)
+        pending = {
+            "cancel": ((texts.CANCEL_YES, "yes"), (texts.CANCEL_NO, "no")),
+            "resume": ((texts.RESUME_YES, "yes"), (texts.RESUME_NO, "no")),
+        }.get(conversation.pending or "")
+        if pending is not None:
+            return tuple(
+                self._button(conversation, conversation.pending or "", label, v) for label, v in pending
+            )
+        try:
+            ctx = self._ctx(session, contact, conversation)
+        except ValueError:  # a step this version no longer has
+            return ()
+        asked = self._ask(ctx)
+        return asked[-1].actions if asked else ()
 
     # Helpers
     def _ctx(self, session: Session, contact: Contact, conversation: Conversation) -> Ctx:

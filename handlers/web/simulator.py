@@ -14,22 +14,15 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.engine import MENU
-from bot.intake import STEPS, Ctx, Step
-from bot.messages import Action, Button, Inbound, OutMessage
-from bot.postback import encode
-from bot.submission import previous_answers
-from config import DeskConfig
+from bot.messages import Inbound, OutMessage
 from handlers.services import Services
 from handlers.web.admin import services
 from storage.clock import JST
 from storage.contacts import find_contact, get_or_create_contact
-from storage.conversations import get_conversation
 from storage.interactions import list_interactions
-from storage.models import Consultation, Contact
+from storage.models import Consultation
 
 CHANNEL = "simulator"
 COOKIE = "madoguchi_sim"
@@ -180,7 +173,7 @@ def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
         ]
         actions: list[dict[str, Any]] = []
         if rows and rows[-1].direction == "out" and rows[-1].consultation_id is None:
-            open_actions = _open_actions(session, svc.desk, contact)
+            open_actions = svc.engine.open_actions(session=session, contact=contact)
             if open_actions:
                 actions = OutMessage(texts.START_BUTTON, open_actions).to_dict()["actions"]
         return {"messages": messages, "actions": actions}
@@ -225,32 +218,3 @@ def desk_feed(svc: ServicesDep) -> dict[str, Any]:
             }
         )
     return {"items": items}
-
-
-def _open_actions(session: Session, desk: DeskConfig, contact: Contact) -> tuple[Action, ...]:
-    """The buttons of the question the conversation waits on (the first page, when there are pages)."""
-    conversation = get_conversation(session=session, contact_id=contact.id)
-    if conversation is None:
-        return (Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON),)
-    if conversation.pending == "cancel":
-        pairs = ((texts.CANCEL_YES, "yes"), (texts.CANCEL_NO, "no"))
-    elif conversation.pending == "resume":
-        pairs = ((texts.RESUME_YES, "yes"), (texts.RESUME_NO, "no"))
-    else:
-        try:
-            step = Step(conversation.step)
-        except ValueError:
-            return ()
-        ctx = Ctx(
-            desk,
-            conversation.token,
-            step,
-            dict(conversation.answers or {}),
-            previous_answers(session=session, contact_id=contact.id),
-        )
-        asked = STEPS[step].ask(ctx, 0)
-        return asked[-1].actions if asked else ()
-    return tuple(
-        Button(label, encode(conversation.token, conversation.pending, value), display=label)
-        for label, value in pairs
-    )

@@ -169,6 +169,31 @@ def test_history_restores_the_chat_and_its_open_quick_replies(client: TestClient
     assert stranger.get("/sim/api/history").json() == {"messages": [], "actions": []}
 
 
+def test_history_restores_a_chat_waiting_on_the_meeting_time(client: TestClient) -> None:
+    phone = Phone(client)
+    phone.start()
+    phone.say("相談したい")
+    phone.tap(texts.CONSENT_YES)
+    phone.say("桜島商店")
+    phone.say("鹿児島 太郎")
+    phone.tap("製造業")
+    phone.say("国分")
+    phone.tap("6〜20人")
+    phone.tap("業務効率化（会計・勤怠等）")
+    phone.tap(texts.NO_SECOND)
+    phone.say("受発注を効率化したい")
+    phone.tap("検討中")
+    phone.tap("オンライン（Zoom等）")
+    offered = [a["label"] for a in phone.replies[-1]["actions"]]
+
+    response = client.get("/sim/api/history")  # the page reloaded while the times are on screen
+    assert response.status_code == 200
+    assert [a["label"] for a in response.json()["actions"]] == offered
+    phone.replies = [{"actions": response.json()["actions"], "text": ""}]
+    phone.tap(offered[0])  # a restored button still holds the time
+    assert "電話番号" in phone.text
+
+
 def test_history_keeps_only_the_latest_messages(client: TestClient) -> None:
     phone = Phone(client)
     phone.start()
