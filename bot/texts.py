@@ -36,7 +36,7 @@ ASK_MUNICIPALITY = (
     "下のボタンから地域を選ぶこともできます。"
 )
 ASK_MUNICIPALITY_IN_AREA = "{area}の市町村を選んでください。"
-ASK_AMBIGUOUS = "「{name}」は次のどちらですか？"
+ASK_AMBIGUOUS = "「{name}」はどちらの市町村ですか？"
 OUTSIDE_PREFECTURE = (
     "申し訳ありません。この窓口は{prefecture}内の事業者さま向けです。\n"
     "{prefecture}外の方は、お近くのよろず支援拠点などにご相談ください。\n"
@@ -126,7 +126,7 @@ OUTSIDE_OPTION = "県外（{name}）"
 ASK_SLOT = (
     "ご都合のよい日時を選んでください（{minutes}分ほど）。\nほかの日時は「他の日時」からお選びいただけます。"
 )
-ASK_SLOT_WHOLE_DAY = "訪問できる日を選んでください（島へのご訪問は1日がかりになります）。"
+ASK_SLOT_WHOLE_DAY = "コーディネーターが伺える日を選んでください（島への訪問は1日がかりになります）。"
 SLOTS_AROUND = "{moment}ごろの空き日時です。"
 SLOT_TAKEN = "申し訳ありません。その日時はちょうど埋まりました。ほかの日時からお選びください。"
 SLOT_REVIEW = (
@@ -141,7 +141,7 @@ NO_SLOTS_AROUND = (
 )
 CALENDAR_UNAVAILABLE = "ただいま空き状況を確認できません。\n担当のコーディネーターから日程をご連絡します。"
 ISLAND_ONLINE = (
-    "島へのご訪問は、日程を個別にご相談しています。\n"
+    "島への訪問は、日程を個別にご相談しています。\n"
     "オンラインでのご相談ならすぐに日時を選べます。どちらにしますか？"
 )
 SWITCH_TO_ONLINE = "オンラインにする"
