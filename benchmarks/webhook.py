@@ -1,7 +1,7 @@
 # ruff: noqa: T201
 """The LINE webhook under load: acked events/s, ack latency and time to the last reply, beside a bare endpoint.
 
-    .venv/bin/python -m benchmarks.webhook [--users 2000] [--concurrency 32] [--database-url URL]
+    .venv/bin/python -m benchmarks.webhook [--users 2000] [--concurrency 32] [--database-url URL] [--workers N]
 
 Starts the LINE API stand-in in this process, then, one after the other, on this machine:
   1. a bare FastAPI endpoint (its own process, same uvicorn settings) that only verifies the signature;
@@ -214,6 +214,12 @@ def main() -> int:
         default=None,
         help="default: a fresh SQLite file; a PostgreSQL URL gets a fresh database beside it",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="PostgreSQL: `serve --no-drain` stores the webhooks and this many `madoguchi worker` processes answer",
+    )
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -260,9 +266,13 @@ def main() -> int:
         "MADOGUCHI_VAR_DIR": str(work / "var"),
         "PORT": str(port),
     }
-    server = start(
-        [sys.executable, "-m", "handlers.cli", "serve", "--no-scheduler"], env, work / "serve.log", port
-    )
+    serve = [sys.executable, "-m", "handlers.cli", "serve", "--no-scheduler"]
+    server = start(serve + (["--no-drain"] if args.workers else []), env, work / "serve.log", port)
+    workers = []
+    for n in range(args.workers):
+        with (work / f"worker{n}.log").open("wb") as out:
+            command = [sys.executable, "-m", "handlers.cli", "worker"]
+            workers.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work))
     try:
         setup = [signed_body(u, "相談したい", standin.issue_reply_token(u, ttl=600)) for u in users]
         drive(port, setup, args.concurrency)
@@ -277,6 +287,8 @@ def main() -> int:
         all_replied = time.perf_counter() - started
     finally:
         stop(server)
+        for worker in workers:
+            stop(worker)
         standin.close()
         if args.database_url:
             drop_postgres(args.database_url, url)
@@ -292,7 +304,10 @@ def main() -> int:
         f"{'every reply delivered':>22}: {all_replied:8.1f} s after the first measured request "
         f"({len(users) / all_replied:.0f} replies/s end to end)"
     )
-    print(f"{'users':>22}: {len(users)}, concurrency {args.concurrency}, database {url.split(':', 1)[0]}")
+    print(
+        f"{'users':>22}: {len(users)}, concurrency {args.concurrency}, database {url.split(':', 1)[0]}, "
+        f"{f'{args.workers} worker process(es) answering' if args.workers else 'the serve process answering'}"
+    )
     print(
         f"{'loss':>22}: {lost} lost, {doubled} doubled, {late} acks over {LINE_DEADLINE:.0f} s, {pushes} pushes"
     )

@@ -65,16 +65,19 @@ def line_queue_counts(db: Database) -> dict[str, int]:
         }
 
 
-def create_app(services: Services | None = None, *, scheduler: BaseScheduler | None = None) -> FastAPI:
+def create_app(
+    services: Services | None = None, *, scheduler: BaseScheduler | None = None, drain: bool = True
+) -> FastAPI:
     """The web application: health, admin API, web form and, in demo mode, the simulator; it runs the
-    scheduler given (not started yet) for as long as it serves."""
+    scheduler given (not started yet) for as long as it serves, and drains the LINE inbox and outbox
+    unless told to leave that to `madoguchi worker`."""
     svc = services or build_services()
     line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if line is not None:
-            line.start()  # this process drains the inbox and outbox too
+            line.start(drain=drain)
         if scheduler is not None:
             scheduler.start()
         # What start-up loaded stays for good: keeping it out of the collector's scans keeps full

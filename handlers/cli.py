@@ -26,7 +26,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     services = build_services(settings)
-    app = create_app(services, scheduler=None if args.no_scheduler else build_scheduler(services))
+    if args.no_drain and services.db.is_sqlite:
+        raise StartupError(
+            "--no-drain needs PostgreSQL: on SQLite one process stores and answers the webhooks"
+        )
+    app = create_app(
+        services, scheduler=None if args.no_scheduler else build_scheduler(services), drain=not args.no_drain
+    )
     if settings.demo:
         log.info("demo mode: open http://%s:%s/ for the simulator", args.host, args.port or settings.port)
     uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info")
@@ -112,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+    serve.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="store LINE webhooks but leave answering them to `madoguchi worker` processes (PostgreSQL)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(

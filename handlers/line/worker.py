@@ -220,11 +220,15 @@ class LineRuntime:
         self._slots = threading.Condition()
         self._in_flight = 0
 
-    def start(self, *, webhooks: bool = True) -> None:
-        """Starts the inbox thread and the delivery threads, and the webhook's writer when this process has one."""
+    def start(self, *, webhooks: bool = True, drain: bool = True) -> None:
+        """Starts the webhook's writer when this process has one, and the inbox and delivery threads unless
+        the draining is left to `madoguchi worker` processes."""
         self._stop.clear()
         if webhooks:
             self.writer.start()
+        if not drain:
+            log.info("LINE webhooks are stored here; madoguchi worker processes answer them")
+            return
         self._senders = ThreadPoolExecutor(self.tuning.senders, thread_name_prefix="line-send")
         self._threads = [
             threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),

@@ -95,6 +95,11 @@ def test_the_command_refuses_to_serve_and_says_why(tmp_path: Path) -> None:
     assert "LINE_CHANNEL_SECRET" in result.stderr and "MADOGUCHI_PII_KEY" in result.stderr
 
 
+def test_serve_refuses_to_leave_answers_to_workers_on_sqlite(tmp_path: Path) -> None:
+    result = _cli(["serve", "--port", "1", "--no-drain"], tmp_path)
+    assert result.returncode == 2 and "--no-drain needs PostgreSQL" in result.stderr
+
+
 def test_keys_generate_prints_a_usable_key(tmp_path: Path) -> None:
     result = _cli(["keys", "generate"], tmp_path)
     key = result.stdout.strip()

@@ -150,7 +150,9 @@ def start_server(
 class ServeProcess:
     """`madoguchi serve` as a child process, killed at teardown whatever happens."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, command: str = "serve") -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, command: str = "serve", extra: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -162,13 +164,14 @@ class ServeProcess:
         }
         self.workdir = workdir
         self.command = command
+        self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"{command}-{self.port}.log"
 
     def start(self) -> ServeProcess:
         args = [sys.executable, "-m", "handlers.cli", self.command]
         if self.command == "serve":
-            args += ["--port", str(self.port), "--no-scheduler"]
+            args += ["--port", str(self.port), "--no-scheduler", *self.extra]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 args, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT

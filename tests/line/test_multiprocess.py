@@ -76,3 +76,18 @@ def check_drained(db: Database, users: list[LineUser]) -> set[str | None]:
             )
             assert list(said) == ["発言0", "発言1", "発言2", "発言3"]
     return handled_by
+
+
+def test_a_web_process_that_leaves_the_answers_to_a_worker(
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
+    env = server_env(new_database(), standin.url, tmp_path / "var")
+    web = ServeProcess(env, tmp_path, extra=("--no-drain",)).start()
+    processes.append(web)
+    user = LineUser(web.url, standin)
+    assert user.post(user.text("相談したい")).status_code == 200
+    time.sleep(1.0)
+    assert standin.deliveries_to(user.user_id) == []  # stored, but nobody in the web process answers
+    processes.append(ServeProcess(env, tmp_path, command="worker").start())
+    [answer] = standin.wait_for_deliveries(user.user_id, 1)
+    assert answer.kind == "reply" and "個人情報" in answer.texts[0]
