@@ -56,8 +56,8 @@ class Phone:
         return "\n".join(m["text"] for m in self.replies)
 
 
-def complete_intake(phone: Phone, company: str = "霧島テスト製作所") -> dict[str, Any]:
-    """Walks one whole intake from 「相談したい」 to 送信; returns the last response."""
+def to_meeting_times(phone: Phone, company: str = "霧島テスト製作所") -> None:
+    """Answers every question up to the meeting times of an online consultation."""
     phone.start()
     phone.say("相談したい")
     assert "個人情報" in phone.text
@@ -74,6 +74,11 @@ def complete_intake(phone: Phone, company: str = "霧島テスト製作所") -> 
     phone.tap("検討中")
     phone.tap("オンライン（Zoom等）")
     assert "ご都合のよい日時" in phone.text  # the simulator offers the same slots as LINE
+
+
+def complete_intake(phone: Phone, company: str = "霧島テスト製作所") -> dict[str, Any]:
+    """Walks one whole intake from 「相談したい」 to 送信; returns the last response."""
+    to_meeting_times(phone, company)
     slot = phone.replies[-1]["actions"][0]
     assert slot["type"] == "button" and ":" in slot["label"]
     phone.tap(slot["label"])
@@ -171,19 +176,7 @@ def test_history_restores_the_chat_and_its_open_quick_replies(client: TestClient
 
 def test_history_restores_a_chat_waiting_on_the_meeting_time(client: TestClient) -> None:
     phone = Phone(client)
-    phone.start()
-    phone.say("相談したい")
-    phone.tap(texts.CONSENT_YES)
-    phone.say("桜島商店")
-    phone.say("鹿児島 太郎")
-    phone.tap("製造業")
-    phone.say("国分")
-    phone.tap("6〜20人")
-    phone.tap("業務効率化（会計・勤怠等）")
-    phone.tap(texts.NO_SECOND)
-    phone.say("受発注を効率化したい")
-    phone.tap("検討中")
-    phone.tap("オンライン（Zoom等）")
+    to_meeting_times(phone)
     offered = [a["label"] for a in phone.replies[-1]["actions"]]
 
     response = client.get("/sim/api/history")  # the page reloaded while the times are on screen
