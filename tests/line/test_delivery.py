@@ -79,6 +79,19 @@ def test_a_push_that_got_500_is_retried_with_the_same_key_and_delivered_once(
     assert {key for _, key in pushes} == {row.retry_key}
 
 
+def test_a_refused_access_token_is_retried_not_parked(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    standin.refuse_reply_tokens()
+    standin.fail(PUSH, 401, times=2)  # the channel's token was rotated; the operator renews it meanwhile
+    server = start_server()
+    user = LineUser(server.url, standin)
+    user.post(user.text("相談したい"))
+    [row] = wait_settled(server.db)
+    assert (row.status, row.delivered_via, row.attempts) == ("sent", "push", 3)
+    assert len(standin.deliveries_to(user.user_id)) == 1
+
+
 def test_a_reply_that_got_500_is_retried_with_its_token_while_fresh(
     start_server: Callable[..., InProcessServer], standin: LineStandIn
 ) -> None:
