@@ -53,6 +53,11 @@ COMMANDS = {
     "help": ("ヘルプ", "help", "へるぷ", "使い方"),
 }
 _COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
+# The questions asked before going on (the postback step, and its yes and no labels).
+CONFIRMATIONS = {
+    "cancel": (texts.CANCEL_YES, texts.CANCEL_NO),
+    "resume": (texts.RESUME_YES, texts.RESUME_NO),
+}
 _START_WORDS = ("相談", "申し込", "申込", "予約")
 
 
@@ -144,17 +149,7 @@ class IntakeEngine:
             return self._answer_resume(session, contact, conversation, ctx, inbound)
         if idle_for > RESUME_AFTER and conversation.step != Step.CONSENT:
             conversation.pending = "resume"
-            return Turn(
-                [
-                    OutMessage(
-                        texts.RESUME,
-                        (
-                            self._button(conversation, "resume", texts.RESUME_YES, "yes"),
-                            self._button(conversation, "resume", texts.RESUME_NO, "no"),
-                        ),
-                    )
-                ]
-            )
+            return Turn([OutMessage(texts.RESUME, self._confirmation_buttons(conversation, "resume"))])
         if conversation.pending == "cancel":
             return self._answer_cancel(session, contact, conversation, ctx, inbound)
 
@@ -283,15 +278,7 @@ class IntakeEngine:
         if command == "cancel":
             conversation.pending = "cancel"
             return Turn(
-                [
-                    OutMessage(
-                        texts.CONFIRM_CANCEL,
-                        (
-                            self._button(conversation, "cancel", texts.CANCEL_YES, "yes"),
-                            self._button(conversation, "cancel", texts.CANCEL_NO, "no"),
-                        ),
-                    )
-                ]
+                [OutMessage(texts.CONFIRM_CANCEL, self._confirmation_buttons(conversation, "cancel"))]
             )
         if command == "restart":
             return Turn([OutMessage(texts.RESTARTED), *self._restart(conversation, ctx)])
@@ -364,15 +351,7 @@ class IntakeEngine:
         )
         if said is None:
             return Turn(
-                [
-                    OutMessage(
-                        texts.CHOOSE_FROM_BUTTONS,
-                        (
-                            self._button(conversation, "resume", texts.RESUME_YES, "yes"),
-                            self._button(conversation, "resume", texts.RESUME_NO, "no"),
-                        ),
-                    )
-                ]
+                [OutMessage(texts.CHOOSE_FROM_BUTTONS, self._confirmation_buttons(conversation, "resume"))]
             )
         conversation.pending = None
         if said == "no":
@@ -445,14 +424,8 @@ class IntakeEngine:
         conversation = get_conversation(session=session, contact_id=contact.id)
         if conversation is None:
             return (self._start_button(),)
-        pending = {
-            "cancel": ((texts.CANCEL_YES, "yes"), (texts.CANCEL_NO, "no")),
-            "resume": ((texts.RESUME_YES, "yes"), (texts.RESUME_NO, "no")),
-        }.get(conversation.pending or "")
-        if pending is not None:
-            return tuple(
-                self._button(conversation, conversation.pending or "", label, v) for label, v in pending
-            )
+        if conversation.pending in CONFIRMATIONS:
+            return self._confirmation_buttons(conversation, conversation.pending)
         try:
             ctx = self._ctx(session, contact, conversation)
         except ValueError:  # a step this version no longer has
@@ -470,6 +443,10 @@ class IntakeEngine:
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
         )
+
+    def _confirmation_buttons(self, conversation: Conversation, kind: str) -> tuple[Button, ...]:
+        yes, no = CONFIRMATIONS[kind]
+        return (self._button(conversation, kind, yes, "yes"), self._button(conversation, kind, no, "no"))
 
     def _button(self, conversation: Conversation, step: str, label: str, value: str) -> Button:
         return Button(label, encode(conversation.token, step, value), display=label)
