@@ -29,14 +29,12 @@ from storage.inbox import (
     claim_next_event,
     lock_user,
     mark_processed,
-    purge_raw_bodies,
     record_failure,
 )
 from storage.outbox import DueMessage, enqueue
 
 log = logging.getLogger(__name__)
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE's is about a minute; keep a margin for the call itself
-PURGE_EVERY = timedelta(hours=1)
 ACK_PRIORITY = 0.02  # seconds after a webhook commit during which the drain steps aside between events
 DUMMY_REPLY_TOKENS = {"0" * 32, "f" * 32}  # the console's Verify
 
@@ -65,7 +63,6 @@ class InboxProcessor:
         clock: Clock,
         tuning: LineTuning,
         gate: WriteGate,
-        retention_days: int,
         loading: LoadingAnimation | None = None,
     ) -> None:
         self.db = db
@@ -73,9 +70,7 @@ class InboxProcessor:
         self.clock = clock
         self.tuning = tuning
         self.gate = gate
-        self.retention = timedelta(days=retention_days)
         self.loading = loading
-        self._last_purge: datetime | None = None
 
     def process_next(self) -> bool:
         """Claims the next event that is first in line for its user and gives it its effect; False when none."""
@@ -146,20 +141,6 @@ class InboxProcessor:
         if parked:
             log.error("inbox event %s parked as failed", event_id)
 
-    def purge_if_due(self) -> int:
-        """Empties raw bodies older than the retention period, at most once an hour."""
-        now = self.clock.now()
-        if self._last_purge and now - self._last_purge < PURGE_EVERY:
-            return 0
-        self._last_purge = now
-        total = 0
-        while True:
-            with self.gate.hold(), self.db.session() as session:
-                purged = purge_raw_bodies(session=session, older_than=now - self.retention, now=now)
-            total += purged
-            if purged < 500:
-                return total
-
 
 class LoadingAnimation:
     """Best-effort loading animations on a thread of their own, a few a second at most, never holding up the drain."""
@@ -193,7 +174,6 @@ class LineRuntime:
         engine: IntakeEngine,
         api: LineApi,
         clock: Clock,
-        retention_days: int,
         tuning: LineTuning | None = None,
     ) -> None:
         self.tuning = tuning or LineTuning()  # type: ignore[call-arg]
@@ -209,7 +189,6 @@ class LineRuntime:
             clock=clock,
             tuning=self.tuning,
             gate=self.gate,
-            retention_days=retention_days,
             loading=self.loading,
         )
         self.delivery = LineDelivery(db=db, api=api, clock=clock, tuning=self.tuning, gate=self.gate)
@@ -264,7 +243,6 @@ class LineRuntime:
                 if self.processor.process_next():
                     self.outbox_wakeup.notify()
                     continue
-                self.processor.purge_if_due()
             except Exception as exc:  # noqa: BLE001 - e.g. the database is away for a moment
                 log.error("inbox drain: %s", type(exc).__name__)
                 self._stop.wait(1.0)
@@ -314,6 +292,5 @@ def build_line_runtime(services: Services, tuning: LineTuning | None = None) -> 
         engine=services.engine,
         api=services.line_api,
         clock=services.clock,
-        retention_days=services.settings.raw_event_retention_days,
         tuning=tuning,
     )

@@ -12,19 +12,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.engine import IntakeEngine
 from config import DeskConfig
 from handlers.scheduler import TOKYO, build_scheduler
 from handlers.services import Services
 from scheduling.holds import place_hold
-from scheduling.jobs import add_jobs
+from scheduling.jobs import add_jobs, purge_raw_events_job
 from scheduling.slots import Slot
 from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database, upgrade_schema
+from storage.inbox import NewEvent, store_events
+from storage.models import InboxEvent
 from tests.conftest import TEST_KEY, make_settings
 
 
@@ -114,3 +116,19 @@ def test_madoguchi_scheduler_runs_until_sigterm(database_url: str, tmp_path: Pat
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_purge_job_empties_raw_webhook_bodies_past_their_retention(
+    own_services: Services, clock: FixedClock
+) -> None:
+    old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=29)
+    with own_services.db.session() as session:
+        for event_id, at in (("01OLD", old), ("01RECENT", recent)):
+            store_events(session=session, channel="line", received_at=at,
+                         events=[NewEvent(event_id, "Uowner", 1, {"message": {"text": "090-0000-0000"}})])  # fmt: skip
+        session.execute(update(InboxEvent).values(status="processed"))
+    build_scheduler(own_services)  # configures the jobs for this process
+    purge_raw_events_job()
+    with own_services.db.session() as session:
+        bodies = dict(session.execute(select(InboxEvent.event_id, InboxEvent.body)).all())
+    assert bodies == {"01OLD": {}, "01RECENT": {"message": {"text": "090-0000-0000"}}}
