@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import Contact, OutboxMessage
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+REJECTED = "rejected"  # the platform refused it, or it cannot be sent there: resending the same fails again
+PARKED = (FAILED, REJECTED)  # what `madoguchi outbox retry --all` sends again
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ def _update(session: Session, message_id: int, lease_until: datetime | None, **v
 
 
 _SENT_VALUES: dict[str, Any] = dict(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
-                    reply_token=None, reply_attempted_at=None, last_error=None)  # fmt: skip
+                    reply_token=None, reply_attempted_at=None, last_error=None,
+                    duplicate_possible=bindparam("dup"))  # fmt: skip
 _MARK_SENT = (  # built once: it runs for every message delivered
     update(OutboxMessage)
     .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
@@ -175,10 +178,17 @@ _MARK_SENT_IN_LEASE = (
 
 
 def mark_sent(
-    *, session: Session, message_id: int, via: str, now: datetime, lease_until: datetime | None = None
+    *,
+    session: Session,
+    message_id: int,
+    via: str,
+    now: datetime,
+    lease_until: datetime | None = None,
+    duplicate_possible: bool = False,
 ) -> bool:
-    """Records a delivery (a push answered 409 was delivered before); False when the row is not ours."""
-    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via}
+    """Records a delivery (a push answered 409 was delivered before), and whether the owner may have it twice
+    (pushed after a reply whose answer was lost); False when the row is not ours."""
+    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via, "dup": duplicate_possible}
     if lease_until is None:
         return session.execute(_MARK_SENT, params).first() is not None
     return session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
@@ -208,7 +218,8 @@ def mark_failed(
     status: str = FAILED,
     lease_until: datetime | None = None,
 ) -> bool:
-    """Parks a row that will not be sent (failed, or skipped for an unreachable contact), visibly."""
+    """Parks a row, visibly: failed (resent once the platform answers again), rejected, or skipped for an
+    unreachable contact."""
     return _update(session, message_id, lease_until, status=status, claimed_until=None, reply_token=None,
                    last_error=error[:500])  # fmt: skip
 
@@ -218,6 +229,81 @@ def forget_reply_token(*, session: Session, message_id: int, lease_until: dateti
     longer ours (then another claim may have used the token, and a push could deliver it twice)."""
     return _update(session, message_id, lease_until, reply_token=None, reply_expires_at=None,
                    reply_attempted_at=None)  # fmt: skip
+
+
+def _requeue(session: Session, ids: list[int], now: datetime, statuses: tuple[str, ...]) -> int:
+    """Puts parked rows back in the queue, due now, with a full set of attempts and their own retry key."""
+    if not ids:
+        return 0
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(statuses))
+        .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
+        .returning(OutboxMessage.id)
+    )
+    return len(session.execute(stmt).all())
+
+
+def _ids(session: Session, query: Any) -> list[int]:
+    # Rows another process is changing right now are left to it: no waiting, no deadlock between processes.
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def resume_parked(*, session: Session, channel: str, now: datetime, created_after: datetime) -> int:
+    """Once the platform answers again: re-queues the rows parked as failed (no older than `created_after`,
+    the retry key's validity) and brings forward the rows waiting out a backoff. Returns how many were parked."""
+    parked = select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == FAILED,
+        OutboxMessage.created_at > created_after,
+    )
+    resumed = _requeue(session, _ids(session, parked), now, (FAILED,))
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == PENDING,
+        OutboxMessage.next_attempt_at > now,
+        OutboxMessage.attempts > 0,
+    )
+    waiting_ids = _ids(session, waiting)
+    if waiting_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(waiting_ids), OutboxMessage.status == PENDING)
+            .values(next_attempt_at=now)
+        )
+    return resumed
+
+
+def probe_with_oldest_parked(
+    *, session: Session, channel: str, now: datetime, created_after: datetime
+) -> int | None:
+    """When nothing of a channel waits to be sent, re-queues its oldest row parked as failed, to find out
+    whether the platform answers again; returns its id, or None."""
+    if count_messages(session=session, channel=channel):
+        return None
+    oldest = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == FAILED,
+            OutboxMessage.created_at > created_after,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    ids = _ids(session, oldest)
+    return ids[0] if _requeue(session, ids, now, (FAILED,)) else None
+
+
+def requeue_parked(*, session: Session, now: datetime, message_id: int | None = None) -> int:
+    """Re-queues every failed or rejected row (or the one given, skipped too) for the running senders."""
+    statuses = (*PARKED, SKIPPED) if message_id is not None else PARKED
+    query = select(OutboxMessage.id).where(OutboxMessage.status.in_(statuses))
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    return _requeue(session, _ids(session, query.order_by(OutboxMessage.id)), now, statuses)
 
 
 def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:
