@@ -20,7 +20,7 @@ from handlers.line.delivery import LineDelivery
 from handlers.line.sync import WriteGate
 from handlers.line.tuning import LineTuning
 from storage.clock import FixedClock
-from storage.contacts import get_or_create_contact
+from storage.contacts import find_contact, get_or_create_contact
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.outbox import claim_due_messages, enqueue
@@ -50,6 +50,13 @@ def outbox(db: Database) -> list[OutboxMessage]:
 def line_counts(server: InProcessServer) -> dict[str, Any]:
     detail: dict[str, Any] = httpx.get(f"{server.url}/healthz?detail=1", timeout=5).json()["detail"]
     return dict(detail["line"])
+
+
+def contact_id(db: Database, user: LineUser) -> int:
+    with db.session() as session:
+        contact = find_contact(session=session, channel="line", external_id=user.user_id)
+        assert contact is not None
+        return contact.id
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -108,9 +115,15 @@ def test_every_answer_arrives_once_after_a_line_outage_of_more_than_a_minute(
     assert len({tuple(d[0].texts) for d in firsts}) == 1 and firsts[0][0].texts[0]
     via = {r.delivered_via for r in rows}
     assert {"push", "push-409"} <= via  # 409: a push LINE had accepted in the outage, not shown twice
+    fresh = {contact_id(server.db, u) for i, u in enumerate(early) if not i % 2} | {
+        contact_id(server.db, u) for u in late
+    }
     for row in rows:
-        # Every failed reply was a 5xx or a timeout: any push after one may repeat a reply that did arrive.
-        assert row.duplicate_possible is (row.delivered_via in ("push", "push-409")), row.delivered_via
+        # Every failed reply was a 5xx or a timeout: a push after one may repeat a reply that did arrive.
+        pushed = row.delivered_via in ("push", "push-409")
+        assert not (row.duplicate_possible and not pushed), row.delivered_via
+        if row.contact_id in fresh:  # (the others may have found their tokens stale before any reply)
+            assert row.duplicate_possible is pushed, row.delivered_via
     row_keys = {r.retry_key for r in rows}
     push_keys = [key for path, _, key in standin.state.requests if path == PUSH]
     assert push_keys and set(push_keys) <= row_keys
@@ -285,3 +298,21 @@ def test_a_reply_that_timed_out_after_arriving_is_pushed_too_and_the_row_says_it
     # The desk's choice: a rare duplicate (recorded on the row) rather than a lost answer.
     assert [d.kind for d in standin.deliveries_to(user_id)] == ["reply", "push"]
     delivery.api.close()
+
+
+def test_a_message_line_refuses_is_parked_as_rejected_and_not_sent_again_by_itself(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    standin.fail(REPLY, 400)  # e.g. a message LINE will not take: sending it again fails the same way
+    server = start_server()
+    refused, other = LineUser(server.url, standin), LineUser(server.url, standin)
+    refused.post(refused.text("相談したい"))
+    wait_until(lambda: line_counts(server)["outbox_rejected"] == 1, 10, "the refused answer parked")
+    other.say("相談したい")  # LINE answers this one: what was parked as failed would go out again now
+    time.sleep(0.5)
+    [row, sent] = outbox(server.db)
+    assert (row.status, sent.status) == ("rejected", "sent")
+    assert row.last_error is not None and row.last_error.startswith("refused by LINE: 400")
+    assert standin.deliveries_to(refused.user_id) == []
+    counts = line_counts(server)
+    assert (counts["outbox_failed"], counts["outbox_rejected"]) == (0, 1)
