@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Contact, OutboxMessage
@@ -231,49 +231,50 @@ def forget_reply_token(*, session: Session, message_id: int, lease_until: dateti
                    reply_attempted_at=None)  # fmt: skip
 
 
-def _requeue(session: Session, ids: list[int], now: datetime, statuses: tuple[str, ...]) -> int:
+def _locked_ids(session: Session, query: Select[Any]) -> Select[Any]:
+    # Rows another process is changing right now are left to it: no waiting, no deadlock between processes.
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def _requeue(
+    session: Session, candidates: Select[Any], now: datetime, statuses: tuple[str, ...]
+) -> list[int]:
     """Puts parked rows back in the queue, due now, with a full set of attempts and their own retry key."""
-    if not ids:
-        return 0
     stmt = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(statuses))
+        .where(OutboxMessage.id.in_(_locked_ids(session, candidates)), OutboxMessage.status.in_(statuses))
         .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
         .returning(OutboxMessage.id)
     )
-    return len(session.execute(stmt).all())
+    return list(session.scalars(stmt))
 
 
-def _ids(session: Session, query: Any) -> list[int]:
-    # Rows another process is changing right now are left to it: no waiting, no deadlock between processes.
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
-
-
-def resume_parked(*, session: Session, channel: str, now: datetime, created_after: datetime) -> int:
-    """Once the platform answers again: re-queues the rows parked as failed (no older than `created_after`,
-    the retry key's validity) and brings forward the rows waiting out a backoff. Returns how many were parked."""
-    parked = select(OutboxMessage.id).where(
+def _parked(channel: str, created_after: datetime) -> Select[Any]:
+    return select(OutboxMessage.id).where(
         OutboxMessage.channel == channel,
         OutboxMessage.status == FAILED,
         OutboxMessage.created_at > created_after,
     )
-    resumed = _requeue(session, _ids(session, parked), now, (FAILED,))
+
+
+def resume_parked(*, session: Session, channel: str, now: datetime, created_after: datetime) -> int:
+    """Once the platform answers again: re-queues the rows parked as failed (created after `created_after`,
+    within the retry key's validity) and brings forward those waiting out a backoff; returns how many were parked."""
+    resumed = _requeue(session, _parked(channel, created_after), now, (FAILED,))
     waiting = select(OutboxMessage.id).where(
         OutboxMessage.channel == channel,
         OutboxMessage.status == PENDING,
         OutboxMessage.next_attempt_at > now,
         OutboxMessage.attempts > 0,
     )
-    waiting_ids = _ids(session, waiting)
-    if waiting_ids:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(waiting_ids), OutboxMessage.status == PENDING)
-            .values(next_attempt_at=now)
-        )
-    return resumed
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(_locked_ids(session, waiting)), OutboxMessage.status == PENDING)
+        .values(next_attempt_at=now)
+    )
+    return len(resumed)
 
 
 def probe_with_oldest_parked(
@@ -283,18 +284,8 @@ def probe_with_oldest_parked(
     whether the platform answers again; returns its id, or None."""
     if count_messages(session=session, channel=channel):
         return None
-    oldest = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == FAILED,
-            OutboxMessage.created_at > created_after,
-        )
-        .order_by(OutboxMessage.id)
-        .limit(1)
-    )
-    ids = _ids(session, oldest)
-    return ids[0] if _requeue(session, ids, now, (FAILED,)) else None
+    oldest = _parked(channel, created_after).order_by(OutboxMessage.id).limit(1)
+    return next(iter(_requeue(session, oldest, now, (FAILED,))), None)
 
 
 def requeue_parked(*, session: Session, now: datetime, message_id: int | None = None) -> int:
@@ -303,7 +294,7 @@ def requeue_parked(*, session: Session, now: datetime, message_id: int | None = 
     query = select(OutboxMessage.id).where(OutboxMessage.status.in_(statuses))
     if message_id is not None:
         query = query.where(OutboxMessage.id == message_id)
-    return _requeue(session, _ids(session, query.order_by(OutboxMessage.id)), now, statuses)
+    return len(_requeue(session, query, now, statuses))
 
 
 def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:
