@@ -75,10 +75,12 @@ _DUE = (
     OutboxMessage.next_attempt_at <= bindparam("now"),
     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")),
 )
-# First in line for its contact, so each contact's messages go in order.
+# First in line for its contact, so each contact's messages go in order: behind its pending rows, and behind
+# those parked as failed since `parked_since` (they go out again, first, once the platform answers).
 _FIRST_FOR_CONTACT = ~exists().where(
     _earlier.contact_id == OutboxMessage.contact_id,
-    _earlier.status == PENDING,
+    _earlier.status.in_((PENDING, FAILED)),
+    or_(_earlier.status == PENDING, _earlier.created_at > bindparam("parked_since")),
     _earlier.id < OutboxMessage.id,
 )
 _OLDEST_DUE = (
@@ -96,17 +98,47 @@ _FIRST_IN_LINE = (
     .limit(bindparam("limit"))
 )
 _FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=OutboxMessage)
+# The parked rows that due rows of their contact wait behind (only looked for when nothing else can go).
+_BLOCKING = select(OutboxMessage.id).where(
+    OutboxMessage.channel == bindparam("b_channel"),
+    OutboxMessage.status == FAILED,
+    OutboxMessage.created_at > bindparam("b_since"),
+    OutboxMessage.contact_id.in_(
+        select(_earlier.contact_id).where(
+            _earlier.channel == bindparam("b_channel"),
+            _earlier.status == PENDING,
+            _earlier.next_attempt_at <= bindparam("b_now"),
+            or_(_earlier.claimed_until.is_(None), _earlier.claimed_until <= bindparam("b_now")),
+        )
+    ),
+)
+_RESUME_VALUES: dict[str, Any] = dict(
+    status=PENDING, attempts=0, next_attempt_at=bindparam("b_now"), claimed_until=None
+)
+_RESUME_BLOCKING = update(OutboxMessage).where(OutboxMessage.id.in_(_BLOCKING)).values(**_RESUME_VALUES)
+_RESUME_BLOCKING_LOCKED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(_BLOCKING.with_for_update(skip_locked=True)))
+    .values(**_RESUME_VALUES)
+)
 
 
 def claim_due_messages(
-    *, session: Session, channel: str, now: datetime, lease: timedelta, limit: int
+    *,
+    session: Session,
+    channel: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    parked_since: datetime | None = None,
 ) -> list[DueMessage]:
-    """Leases the due rows that are first in line for their contact, so each contact's are sent in order.
+    """Leases the due rows that are first in line for their contact, so each contact's are sent in order
+    (rows parked as failed since `parked_since` hold up the later ones of their contact).
 
     A row stays leased while it is being sent, outside any transaction; a process that dies holding
     it leaves it to be taken again when the lease ends. A fresh reply token is marked as tried first.
     """
-    params = {"channel": channel, "now": now, "candidates": 4 * limit}
+    params = {"channel": channel, "now": now, "candidates": 4 * limit, "parked_since": parked_since or now}
     locking = _FIRST_IN_LINE_LOCKED if session.get_bind().dialect.name == "postgresql" else _FIRST_IN_LINE
     rows: list[Any] = []
     # The oldest due rows first (an index walk); only when every one of them waits behind an earlier row of
@@ -114,6 +146,11 @@ def claim_due_messages(
     for candidates_query in (_OLDEST_DUE, _OLDEST_FIRST_IN_LINE):
         oldest = list(session.scalars(candidates_query, params))
         if not oldest:
+            if candidates_query is _OLDEST_FIRST_IN_LINE and parked_since is not None:
+                # Every due row waits behind an earlier one: where that is a parked row, it goes first again.
+                pg = session.get_bind().dialect.name == "postgresql"
+                resume = {"b_channel": channel, "b_now": now, "b_since": parked_since}
+                session.execute(_RESUME_BLOCKING_LOCKED if pg else _RESUME_BLOCKING, resume)
             return []
         rows = list(session.execute(locking, {**params, "ids": oldest, "limit": limit}).all())
         if rows:
@@ -277,13 +314,11 @@ def resume_parked(*, session: Session, channel: str, now: datetime, created_afte
     return len(resumed)
 
 
-def probe_with_oldest_parked(
+def requeue_oldest_parked(
     *, session: Session, channel: str, now: datetime, created_after: datetime
 ) -> int | None:
-    """When nothing of a channel waits to be sent, re-queues its oldest row parked as failed, to find out
+    """Re-queues the oldest row of a channel parked as failed (created after `created_after`), to find out
     whether the platform answers again; returns its id, or None."""
-    if count_messages(session=session, channel=channel):
-        return None
     oldest = _parked(channel, created_after).order_by(OutboxMessage.id).limit(1)
     return next(iter(_requeue(session, oldest, now, (FAILED,))), None)
 

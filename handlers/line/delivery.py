@@ -26,7 +26,7 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
-    probe_with_oldest_parked,
+    requeue_oldest_parked,
     resume_parked,
 )
 
@@ -51,8 +51,14 @@ class LineDelivery:
         # Owed from the start: rows parked before this process began wait for LINE's first answer to it.
         self._resume_owed = True
         self._resumed_at: datetime | None = None
+        self._called_at: datetime | None = None
         self._probe_at = clock.now() + timedelta(seconds=tuning.resume_interval)
         self._state = threading.Lock()
+
+    @property
+    def resume_window(self) -> timedelta:
+        """How old a parked row may be and still go out again by itself (LINE keeps a retry key 24 hours)."""
+        return timedelta(seconds=self.tuning.resume_within)
 
     def claim(self, limit: int) -> list[DueMessage]:
         """Leases up to `limit` due rows (first in line for their contact)."""
@@ -63,6 +69,7 @@ class LineDelivery:
                 now=self.clock.now(),
                 lease=timedelta(seconds=self.tuning.lease),
                 limit=limit,
+                parked_since=self.clock.now() - self.resume_window,
             )
 
     def deliver_safely(self, due: DueMessage) -> None:
@@ -131,6 +138,7 @@ class LineDelivery:
         answered = result.outcome in ANSWERED
         now = self.clock.now()
         with self._state:
+            self._called_at = now
             if not answered:
                 self._resume_owed = True
                 return result
@@ -158,26 +166,26 @@ class LineDelivery:
                 session=session,
                 channel=CHANNEL,
                 now=now,
-                created_after=now - timedelta(seconds=self.tuning.resume_within),
+                created_after=now - self.resume_window,
             )
         if resumed:
             log.warning("LINE answers again: %s parked message(s) queued to be sent again", resumed)
         return resumed
 
     def probe_if_due(self) -> int | None:
-        """Every `resume_interval` while nothing else is sent, re-queues the oldest parked row to see
-        whether LINE answers again (its success resumes the others); returns its id, or None."""
+        """After `resume_interval` with no call to LINE, re-queues the oldest parked row to see whether LINE
+        answers again (its answer resumes the others); returns its id, or None."""
         now = self.clock.now()
+        interval = timedelta(seconds=self.tuning.resume_interval)
         with self._state:
             if now < self._probe_at:
                 return None
-            self._probe_at = now + timedelta(seconds=self.tuning.resume_interval)
+            self._probe_at = now + interval
+            if self._called_at is not None and now - self._called_at < interval:
+                return None
         with self.gate.hold(), self.db.session() as session:
-            probe = probe_with_oldest_parked(
-                session=session,
-                channel=CHANNEL,
-                now=now,
-                created_after=now - timedelta(seconds=self.tuning.resume_within),
+            probe = requeue_oldest_parked(
+                session=session, channel=CHANNEL, now=now, created_after=now - self.resume_window
             )
         if probe is not None:
             with self._state:

@@ -159,6 +159,27 @@ def test_answers_parked_with_nothing_else_to_send_go_out_once_line_answers_again
     assert line_counts(server)["outbox_failed"] == 0
 
 
+def test_an_owner_who_writes_again_after_the_outage_gets_the_parked_answer_first(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    clock = RunningClock(SPEED)
+    tuning = OUTAGE_TUNING | {"MADOGUCHI_LINE_MAX_ATTEMPTS": "2", "MADOGUCHI_LINE_RESUME_INTERVAL": "100000"}
+    server = start_server(clock=clock, **tuning)
+    standin.begin_outage(hang=2.0, accepting_pushes=False)
+    user = LineUser(server.url, standin)
+    say_at(user, clock, "相談したい")
+    wait_until(lambda: line_counts(server)["outbox_failed"] == 1, 15, "the answer parked")
+    standin.end_outage()
+    say_at(user, clock, "はい")  # the owner, still waiting, writes again once LINE is back
+
+    wait_until(lambda: all_sent(server.db, 2), 15, "both answers")
+    time.sleep(0.3)
+    rows = outbox(server.db)
+    expected = [[m["text"] for m in row.payload["messages"]] for row in rows]
+    assert [d.texts for d in standin.deliveries_to(user.user_id)] == expected  # in order, once each
+    assert [r.delivered_via for r in rows] == ["push", "reply"]
+
+
 def park_answers(server: InProcessServer, standin: LineStandIn, count: int) -> list[LineUser]:
     standin.begin_outage(hang=1.0, accepting_pushes=False)
     users = [LineUser(server.url, standin) for _ in range(count)]
