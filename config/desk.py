@@ -160,6 +160,7 @@ class DeskConfig(_Strict):
             region_ids=region_ids,
             category_ids={c.id for c in self.categories},
             method_ids={m.id for m in self.methods},
+            municipality_codes=set(codes),
         )
         if problems:
             raise ValueError("scheduling: " + "; ".join(problems))

@@ -253,6 +253,22 @@ def test_an_outside_homonym_names_its_prefecture(tmp_path: Path) -> None:
         load_desk_config(_write(tmp_path, raw))
 
 
+def test_the_ferry_islands_are_not_offered_as_a_visit(shipped: DeskConfig) -> None:
+    rules = shipped.scheduling.rules
+    assert rules.remote_municipalities == {"46303": "online_only", "46304": "online_only"}
+    assert {shipped.municipality_by_code[c].name for c in rules.remote_municipalities} == {"三島村", "十島村"}
+    assert rules.remote_policy("kagoshima", "46304") == "online_only"
+    assert rules.remote_policy("kagoshima", "46201") is None
+    assert rules.remote_policy("oshima", "46222") == "whole_day"
+
+
+def test_a_remote_municipality_with_an_unknown_code_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["scheduling"]["rules"]["remote_municipalities"] = {"46999": "online_only"}
+    with pytest.raises(ConfigError, match=r"remote_municipalities: unknown municipality code '46999'"):
+        load_desk_config(_write(tmp_path, raw))
+
+
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("desk: [unclosed\n", encoding="utf-8")
