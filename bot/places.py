@@ -377,13 +377,11 @@ def _lookup(text: str, index: _PlaceIndex) -> tuple[PlaceResult, int] | None:
 def _as_written(text: str, said: str, start: int, length: int) -> str:
     """The characters of `said[start:start + length]` as the owner wrote them (katakana stays katakana),
     or as normalized when they cannot be lined up."""
-    pairs = [(normalize(c), c) for c in unicodedata.normalize("NFKC", text)]
-    folded = "".join(n for n, _ in pairs if len(n) == 1)
-    written = "".join(c for n, c in pairs if len(n) == 1)
+    kept = [(folded, c) for c in unicodedata.normalize("NFKC", text) if len(folded := normalize(c)) == 1]
     words = said[start : start + length]
     offset = len(normalize(text)) - len(said) + start  # past a postal code
-    if len(folded) == len(written) and folded[offset : offset + length] == words:
-        return written[offset : offset + length]
+    if "".join(f for f, _ in kept[offset : offset + length]) == words:
+        return "".join(c for _, c in kept[offset : offset + length])
     return words
 
 
