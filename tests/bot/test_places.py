@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -306,6 +307,34 @@ def test_every_outside_homonym_asks_with_the_outside_option(desk: DeskConfig) ->
         # With its prefecture it is outside; the town here is found by its own name.
         assert resolve_place(prefecture + name, desk) == OutsidePrefecture(prefecture)
         assert resolve_place(place.options[0].name, desk) == Found(place.options[0])
+
+
+NATIONAL_LIST = Path(__file__).with_name("japan_municipalities.txt")
+# Former towns that owners here name without a suffix, though a municipality elsewhere has that name with one:
+# they stay the towns here, and the reply says how the name was taken.
+KEPT_BARE = {
+    "川内": "薩摩川内市",
+    "大口": "伊佐市",
+    "瀬戸内": "瀬戸内町",
+    "鶴田": "さつま町",
+    "川辺": "南九州市",
+}
+
+
+def test_no_municipality_of_another_prefecture_is_taken_for_a_town_here(desk: DeskConfig) -> None:
+    """The general rule behind outside_homonyms: every name of the national list outside the prefecture, with
+    and without its suffix, is outside or asks with a 県外 option (an alias added later is checked too)."""
+    lines = [line.split() for line in NATIONAL_LIST.read_text(encoding="utf-8").splitlines()]
+    names = [(p, n) for p, n in (line for line in lines if line[0] != "#") if p != desk.desk.prefecture]
+    assert len(names) == 1741 - len(desk.municipalities)
+    taken: dict[str, str] = {}
+    for prefecture, name in names:
+        assert resolve_place(prefecture + name, desk) == OutsidePrefecture(prefecture), name
+        for text in {name, name[:-1]} if len(name) > 2 else {name}:
+            place = resolve_place(text, desk)
+            if isinstance(place, Found) or (isinstance(place, Ambiguous) and not place.outside):
+                taken[text] = place.municipality.name if isinstance(place, Found) else "?"
+    assert taken == KEPT_BARE
 
 
 @pytest.mark.parametrize(
