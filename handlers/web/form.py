@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from bot import texts
 from bot.intake import describe_answer, summary_lines
 from bot.normalize import is_emoji_only
-from bot.slots import SlotBook, parse_picker_value, picker_value
+from bot.slots import SlotBook
 from bot.submission import submit_intake
 from bot.validation import (
     COMPANY_MAX,
@@ -43,8 +43,16 @@ from bot.validation import (
 from config import DeskConfig
 from handlers.services import Services
 from handlers.web.admin import services
-from scheduling import Proposal, Slot, label_day, label_slot_range
-from storage.clock import JST
+from handlers.web.form_times import (
+    TIMES_TEXTS,
+    find_free_slot,
+    parse_choice,
+    parse_search_day,
+    propose_times,
+    thanks_lines,
+    times_view,
+)
+from scheduling import Slot
 from storage.consultations import record_consent
 from storage.contacts import create_anonymous_contact
 from storage.interactions import log_interaction
@@ -60,8 +68,6 @@ MAX_FIELDS = 40
 PHONE_MAX = 30
 EMAIL_MAX = 254
 SHORT_MAX = 64  # select and radio values
-OFFERED_MAX = 11  # as many times as the chat offers (LINE's quick replies leave room for 11)
-LATER = "later"  # the time choice 日程は相談して決めたい
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -124,20 +130,6 @@ MESSAGES = {
     "consent": "内容をお読みいただき、同意いただける場合はチェックをお入れください。",
     "notice_changed": "内容が更新されました。ご確認のうえ、あらためて同意をお願いします。",
     "summary": "入力内容に確認が必要な項目があります。",
-    "slot": "日時を一つお選びください。日程を相談して決める場合は「{later}」をお選びください。",
-    "around": "日付を読み取れませんでした。カレンダーからお選びください。",
-    "times_lead": "ご都合のよい日時をお選びください（{minutes}分ほど）。",
-    "times_around": "{day}の前後の空き日時です。",
-    "times_none_around": "{day}の前後に空きが見つかりませんでした。ほかの日をお探しいただくか、「{later}」をお選びください。",
-    "times_held": "お選びの日時は、担当のコーディネーターからご連絡するまで仮予約としてお取りしておきます。",
-    "no_coordinator": (
-        "申し訳ありません。この分野・所在地では、ご希望の方法でお受けできるコーディネーターがおりません。\n"
-        "相談方法を変えるか、「{later}」をお選びください。"
-    ),
-    "times_next_note": "来所・訪問・オンラインの場合は、次の画面でご希望の日時をお選びいただけます。",
-    "held": "ご希望の日時：{slot}（仮予約）",
-    "held_note": "日時は、担当のコーディネーターからのご連絡で確定します。",
-    "later_note": "日程は、担当のコーディネーターがご相談のうえ決めます。",
 }
 ERROR_PAGES = {
     "csrf": (
@@ -239,17 +231,16 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
             check.values["method"] = check.answers["method"] = "online"
             return await _times_page(request, svc, cookie_token, check)
         if action == "search":
-            around = _search_day(raw.get("around", ""))
+            around = parse_search_day(raw.get("around", ""))
             if around is None:
-                return await _times_page(
-                    request, svc, cookie_token, check, errors={"around": MESSAGES["around"]}, status=400
-                )
+                errors = {"around": TIMES_TEXTS["around"]}
+                return await _times_page(request, svc, cookie_token, check, errors=errors, status=400)
             return await _times_page(request, svc, cookie_token, check, around=around)
-        choice = raw.get("slot", "")
-        chosen = parse_picker_value(choice) if choice != LATER else None
-        if choice != LATER and chosen is None:
-            message = MESSAGES["slot"].format(later=texts.DECIDE_LATER)
-            return await _times_page(request, svc, cookie_token, check, errors={"slot": message}, status=400)
+        try:
+            chosen = parse_choice(raw.get("slot", ""))
+        except ValueError:
+            errors = {"slot": TIMES_TEXTS["slot"].format(later=texts.DECIDE_LATER)}
+            return await _times_page(request, svc, cookie_token, check, errors=errors, status=400)
     try:
         stored = await run_in_threadpool(_store, svc, check.answers, chosen)
     except _SlotTaken:
@@ -257,11 +248,7 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
             request, svc, cookie_token, check, errors={"slot": texts.SLOT_TAKEN}, status=409
         )
     log.info("web form: consultation %s submitted", stored.reference)
-    held, notes = "", []
-    if stored.slot is not None:
-        held, notes = MESSAGES["held"].format(slot=label_slot_range(stored.slot)), [MESSAGES["held_note"]]
-    elif stored.slot_later:
-        notes = [MESSAGES["later_note"]]
+    held, notes = thanks_lines(stored.slot, stored.slot_later)
     nonce = _nonce()
     html = _pages.get_template("form.html").render(
         page="thanks",
@@ -363,7 +350,7 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
             if chosen is None:
                 answers["slot_later"] = True
             else:
-                slot = _free_slot_at(book, answers, chosen)
+                slot = find_free_slot(book, answers, chosen)
                 if slot is None or not book.hold(slot):
                     raise _SlotTaken  # leaves the transaction: the contact and the hold are rolled back
                 answers["slot"] = slot.as_dict()
@@ -407,30 +394,6 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
             consultation_id=consultation.id,
         )
         return Stored(consultation.reference, message, slot, bool(answers.get("slot_later")))
-
-
-def _free_slot_at(book: SlotBook, answers: dict[str, Any], starts_at: datetime) -> Slot | None:
-    """The free slot starting at the chosen moment, found again as the times page found it: the page sends
-    back only a start, so a time is held only when the rules and the calendars still offer it."""
-    proposal = book.propose(answers, around=starts_at)
-    return next((s for s in proposal.slots if s.starts_at == starts_at), None)
-
-
-def _propose(svc: Services, answers: dict[str, Any], around: datetime | None) -> Proposal:
-    """The coordinators' free times for the answers, as the chat's slot step reads them."""
-    with svc.db.session() as session:
-        # Proposing needs no contact (only holding does): the form has none until it is sent.
-        book = SlotBook(session, svc.desk, svc.engine.calendars, svc.clock, contact_id=0)
-        return book.propose(answers, around)
-
-
-def _search_day(value: str) -> datetime | None:
-    """The day typed or picked in 「ほかの日から探す」, as its noon in Japan (so that day's times come first)."""
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return datetime.combine(day, time(12), tzinfo=JST)
 
 
 def _clean(value: str) -> str:
@@ -523,7 +486,7 @@ def _form_page(
         errors=errors,
         names=FIELD_NAMES,
         summary=MESSAGES["summary"] if errors else "",
-        next_note=MESSAGES["times_next_note"],
+        next_note=TIMES_TEXTS["next_note"],
         slot_methods=list(desk.scheduling.rules.slot_methods),
         token=token,
         csrf_field=CSRF_FIELD,
@@ -553,61 +516,20 @@ async def _times_page(
 ) -> HTMLResponse:
     """The second page: the free times for the answers (or why there are none), 日程は相談して決めたい, a
     search around another day, and the answers carried along (shown, and in hidden fields)."""
-    desk, answers, errors = svc.desk, check.answers, errors or {}
-    proposal = await run_in_threadpool(_propose, svc, answers, around)
-    later = texts.DECIDE_LATER
-    offered = proposal.slots[:OFFERED_MAX] if proposal.status == "ok" else ()
-    method = answers["method"]
-    # The same order of reasons as the chat's slot step.
-    if proposal.status == "online_only":
-        lead = texts.ISLAND_ONLINE
-    elif offered and around is not None:
-        lead = MESSAGES["times_around"].format(day=label_day(around.date()))
-    elif offered:
-        minutes = desk.scheduling.rules.duration_minutes.get(method, 60)
-        lead = (
-            texts.ASK_SLOT_WHOLE_DAY
-            if offered[0].whole_day
-            else MESSAGES["times_lead"].format(minutes=minutes)
-        )
-    elif around is not None:
-        lead = MESSAGES["times_none_around"].format(day=label_day(around.date()), later=later)
-    elif proposal.alternative_method == "online":
-        lead = texts.ISLAND_ONLINE
-    elif proposal.status == "no_coordinator":
-        lead = MESSAGES["no_coordinator"].format(later=later)
-    elif proposal.status == "calendar_unavailable":
-        lead = texts.CALENDAR_UNAVAILABLE
-    else:
-        lead = texts.NO_SLOTS
-    online = method != "online" and (
-        proposal.status in ("online_only", "no_coordinator")
-        or (not offered and proposal.alternative_method == "online")
-    )
-    search: dict[str, str] | None = None
-    if proposal.status in ("ok", "no_slots") and proposal.window_start and proposal.window_end:
-        last_day = (proposal.window_end - timedelta(microseconds=1)).astimezone(JST).date()
-        search = {
-            "min": proposal.window_start.astimezone(JST).date().isoformat(),
-            "max": last_day.isoformat(),
-            "value": around.date().isoformat() if around else "",
-        }
+    desk = svc.desk
+    proposal = await run_in_threadpool(propose_times, svc, check.answers, around)
+    view = times_view(desk, proposal, check.answers, around)
     nonce = _nonce()
     html = _pages.get_template("form.html").render(
         page="times",
         desk=desk.desk,
         names=FIELD_NAMES,
-        errors=errors,
+        errors=errors or {},
         summary=MESSAGES["summary"] if errors else "",
-        lead=lead,
-        held_note=MESSAGES["times_held"] if offered else "",
-        times=[(picker_value(s.starts_at), label_slot_range(s)) for s in offered],
-        later=later,
-        later_checked=not offered and not errors,
-        online=texts.SWITCH_TO_ONLINE if online else "",
-        search=search,
+        view=view,
+        later_checked=view.later_checked and not errors,
         answered=[
-            (label, describe_answer(desk, answers, key))
+            (label, describe_answer(desk, check.answers, key))
             for key, label in texts.SUMMARY_LABELS.items()
             if key != "slot"
         ],

@@ -18,6 +18,7 @@ from bot.slots import SlotBook, picker_value
 from config import DeskConfig
 from handlers.services import Services
 from handlers.web.form import CSRF_COOKIE, FIELD_NAMES, MESSAGES
+from handlers.web.form_times import TIMES_TEXTS
 from scheduling import Slot, label_slot, label_slot_range
 from storage.bookings import Booking
 from storage.clock import JST
@@ -490,7 +491,7 @@ def test_deciding_the_time_later_holds_nothing(
     _, page = to_times(client, desk)
     response = choose(client, page, "later")
     assert response.status_code == 200
-    assert MESSAGES["later_note"] in response.text
+    assert TIMES_TEXTS["later_note"] in response.text
     with services.db.session() as session:
         assert session.scalars(select(Booking)).first() is None
         [consultation] = session.scalars(select(Consultation)).all()
@@ -504,7 +505,7 @@ def test_sending_the_times_page_without_a_choice_names_the_field(
     _, page = to_times(client, desk)
     response = client.post("/form", data=carried(page) | {"action": "submit"})
     assert response.status_code == 400
-    message = MESSAGES["slot"].format(later=texts.DECIDE_LATER)
+    message = TIMES_TEXTS["slot"].format(later=texts.DECIDE_LATER)
     assert f'<li><a href="#slot">{FIELD_NAMES["slot"]}：{message}</a></li>' in response.text
     assert offered(response.text) == offered(page)
     with services.db.session() as session:
@@ -527,7 +528,7 @@ def test_another_day_shows_the_times_around_it(
 
     broken = client.post("/form", data=search | {"around": "12月10日", "action": "search"})
     assert broken.status_code == 400
-    assert f'<a href="#around">{FIELD_NAMES["around"]}：{MESSAGES["around"]}</a>' in broken.text
+    assert f'<a href="#around">{FIELD_NAMES["around"]}：{TIMES_TEXTS["around"]}</a>' in broken.text
 
 
 def test_no_coordinator_for_the_answers_says_so_and_offers_online(
@@ -535,7 +536,7 @@ def test_no_coordinator_for_the_answers_says_so_and_offers_online(
 ) -> None:
     # 霧島市 + ネット販売 + 訪問: nobody takes it; the page does not pretend the calendar is full.
     _, page = to_times(client, desk, category="ec_sales")
-    assert MESSAGES["no_coordinator"].format(later=texts.DECIDE_LATER).split("\n")[0] in page
+    assert TIMES_TEXTS["no_coordinator"].format(later=texts.DECIDE_LATER).split("\n")[0] in page
     assert "空きが見つかりませんでした" not in page
     assert offered(page) == [("later", texts.DECIDE_LATER)]
     assert 'value="later" id="slot" checked' in page
