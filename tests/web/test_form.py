@@ -452,6 +452,10 @@ def test_a_time_taken_meanwhile_gives_fresh_times_and_keeps_the_answers(
     response = choose(client, page, first)
     assert response.status_code == 409
     taken = response.text
+    elements = _Elements()
+    elements.feed(taken)
+    assert elements.by_id["slot"].get("aria-invalid") == "true"
+    assert elements.errors["slot-error"] == f"{FIELD_NAMES['slot']}：{texts.SLOT_TAKEN}"
     assert f'<li><a href="#slot">{FIELD_NAMES["slot"]}：{texts.SLOT_TAKEN}</a></li>' in taken
     fresh = offered(taken)
     assert first not in [v for v, _ in fresh]
@@ -595,6 +599,7 @@ class _Elements(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
         if "id" in values:
+            assert values["id"] not in self.by_id, f"two elements with id {values['id']!r}"
             self.by_id[values["id"]] = {"tag": tag, **values}
         self.described.update(values.get("aria-describedby", "").split())
         if tag == "a" and values.get("href", "").startswith("#"):
