@@ -112,7 +112,7 @@ FIELD_NAMES = {
 
 # Every sentence the form says, in one place for review. An error is shown as 「field name：message」.
 MESSAGES = {
-    "company_name": "会社名または屋号をご入力ください。屋号がない場合は、お名前で結構です。",
+    "company_name": "会社名または屋号をご入力ください。",
     "contact_name": "ご担当者のお名前をご入力ください。",
     "industry": "一覧からお選びください。",
     "municipality": "市町村を一覧からお選びください。",
