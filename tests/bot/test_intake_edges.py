@@ -103,6 +103,40 @@ def test_the_offered_method_can_be_typed_and_the_date_decided_later(chat: Chat, 
     )
 
 
+def test_with_no_other_method_only_the_date_by_arrangement_is_offered(
+    desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
+    only = desk.scheduling.coordinators[0].model_copy(
+        update={"methods": ("onsite",), "regions": ("kagoshima",)}
+    )
+    alone = desk.model_copy(
+        update={"scheduling": desk.scheduling.model_copy(update={"coordinators": [only]})}
+    )
+    chat = Chat(IntakeEngine(alone, clock), db)
+    to_method(chat, method=VISIT, place="霧島市", category=DX_STRATEGY)
+    assert texts.NO_COORDINATOR_LATER in chat.text and texts.NO_COORDINATOR_OTHERS not in chat.text
+    assert [b.label for b in chat.buttons()] == [texts.DECIDE_LATER]
+    chat.tap(texts.DECIDE_LATER)
+    assert "電話番号" in chat.text
+
+
+def test_an_online_meeting_no_coordinator_takes_names_the_method(
+    desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
+    only = desk.scheduling.coordinators[0].model_copy(
+        update={"methods": ("onsite", "phone"), "regions": ("kagoshima",)}
+    )
+    alone = desk.model_copy(
+        update={"scheduling": desk.scheduling.model_copy(update={"coordinators": [only]})}
+    )
+    chat = Chat(IntakeEngine(alone, clock), db)
+    to_method(chat, method="オンライン（Zoom等）", place="霧島市", category=DX_STRATEGY)
+    online = alone.choice("methods", "online")
+    assert online is not None
+    assert texts.NO_COORDINATOR_METHOD.format(method=online.name, category=DX_STRATEGY) in chat.text
+    assert [b.label for b in chat.buttons()] == ["電話", texts.DECIDE_LATER]  # a visit to 霧島市: nobody
+
+
 def test_a_visit_a_coordinator_takes_still_gets_times(chat: Chat) -> None:
     to_method(chat, method=VISIT, place="鹿児島市", category=DX_STRATEGY)
     assert texts.NO_COORDINATOR_VISIT.split("{")[0] not in chat.text and slot_labels(chat)
