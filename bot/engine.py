@@ -31,7 +31,7 @@ from bot.intake import (
     next_step,
 )
 from bot.messages import Action, Button, Inbound, OutMessage, check_reply
-from bot.normalize import normalize
+from bot.normalize import clean_text, has_visible, normalize
 from bot.postback import decode, encode
 from bot.slots import SlotBook
 from bot.submission import previous_answers, submit_intake
@@ -47,11 +47,23 @@ RESUME_AFTER = timedelta(hours=24)
 MENU = "menu"  # the postback step of buttons that are not part of a conversation
 
 COMMANDS = {
-    "cancel": ("やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する"),
-    "back": ("戻る", "もどる", "戻って", "一つ戻る"),
-    "restart": ("最初から", "さいしょから", "はじめから", "最初からやり直す"),
-    "help": ("ヘルプ", "help", "へるぷ", "使い方"),
-}
+    "cancel": (
+        "やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する",
+        "やめたい", "やめて", "やめておく", "やめておきます", "やめとく", "やめときます", "辞める", "止める",
+        "止めます", "止めたい", "申し込みをやめる", "申込をやめる", "申し込みをやめたい",
+        "キャンセルする", "キャンセルします", "キャンセルしたい", "キャンセルで", "キャンセルお願いします",
+        "中止します", "中止したい", "中止で", "取り消し", "取消", "とりけし", "取り消す", "取り消したい",
+    ),
+    "back": (
+        "戻る", "もどる", "戻って", "一つ戻る", "戻りたい", "戻ります", "戻してください", "ひとつ戻る",
+        "1つ戻る", "前の質問", "前の質問に戻る",
+    ),
+    "restart": (
+        "最初から", "さいしょから", "はじめから", "最初からやり直す", "初めから", "始めから", "最初からやり直したい",
+        "最初からお願いします", "やり直す", "やりなおす", "やり直したい", "やり直し", "やりなおし", "入力し直す",
+    ),
+    "help": ("ヘルプ", "help", "へるぷ", "使い方", "つかいかた", "使いかた", "操作方法"),
+}  # fmt: skip
 _COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
 # The questions asked before going on (the postback step, and its yes and no labels).
 CONFIRMATIONS = {
@@ -157,19 +169,23 @@ class IntakeEngine:
         if command:
             return self._run_command(session, contact, conversation, ctx, command)
 
+        spec = STEPS[Step(conversation.step)]
         value: str | None = None
         if postback is not None:
             if postback.token != conversation.token:
                 if postback.step == MENU:
                     return Turn(self._ask(ctx))
-                return Turn([OutMessage(texts.OLD_CONVERSATION), *self._ask(ctx)])
+                return Turn(spec.again(ctx, texts.OLD_CONVERSATION))
             if postback.step != conversation.step:
-                return Turn([OutMessage(texts.STALE_BUTTON), *self._ask(ctx)])
+                return Turn(spec.again(ctx, texts.STALE_BUTTON))
             value = postback.value
         elif inbound.kind != "text":
-            return Turn([OutMessage(texts.NON_TEXT), *self._ask(ctx)])
+            return Turn(spec.unusable(ctx, non_text=True))
+        elif not has_visible(inbound.text):
+            return Turn(spec.unusable(ctx, non_text=False))
 
-        result = STEPS[Step(conversation.step)].answer(ctx, Answer(inbound.text, value, inbound))
+        text = clean_text(inbound.text) if postback is None else inbound.text
+        result = spec.answer(ctx, Answer(text, value, inbound))
         conversation.answers = dict(ctx.answers)
         match result:
             case Stay(replies=replies):
@@ -417,7 +433,10 @@ class IntakeEngine:
         text = texts.SUBMITTED.format(
             reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours
         )
-        return Turn([OutMessage(text)], consultation_id=consultation.id, events=["submitted"])
+        # Another request can start from the confirmation itself.
+        return Turn(
+            [OutMessage(text, (self._start_button(),))], consultation_id=consultation.id, events=["submitted"]
+        )
 
     def open_actions(self, *, session: Session, contact: Contact) -> tuple[Action, ...]:
         """The buttons of the question the conversation waits on (its first page), to restore a chat view."""

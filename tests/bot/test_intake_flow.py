@@ -152,12 +152,14 @@ def test_over_long_description_is_refused_with_the_limit_and_nothing_is_lost(
 def test_stickers_images_and_emoji_get_a_friendly_re_prompt(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    # A free-text question has no buttons: the owner is asked to type, not to choose.
     chat.send(Inbound("sticker"))
-    assert texts.NON_TEXT in chat.text and texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
+    assert "ボタン" not in chat.text and not chat.buttons()
     chat.send(Inbound("image"))
-    assert texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
     chat.say("😀👍")
-    assert texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
     chat.say("さつま商店")
     assert texts.ASK_CONTACT_NAME in chat.text
 

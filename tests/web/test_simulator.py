@@ -135,7 +135,7 @@ def test_a_sticker_gets_a_friendly_re_prompt_and_the_question_again(client: Test
     phone.say("相談したい")
     phone.tap(texts.CONSENT_YES)
     phone.send({"kind": "sticker"})
-    assert texts.NON_TEXT in phone.text
+    assert texts.NON_TEXT_TYPED in phone.text
     assert texts.ASK_COMPANY in phone.text
     phone.say("桜島商店")
     assert texts.ASK_CONTACT_NAME in phone.text
