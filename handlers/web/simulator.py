@@ -161,12 +161,15 @@ def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
         contact = find_contact(session=session, channel=CHANNEL, external_id=visitor)
         if contact is None:
             return {"messages": [], "actions": []}
-        rows = list_interactions(session=session, contact_id=contact.id)[-HISTORY_LENGTH:]
+        # Messages whose text was deleted (a conversation declined or cancelled, an unsent message) stay
+        # out of the chat: only the fact that they were sent is kept.
+        rows = [r for r in list_interactions(session=session, contact_id=contact.id) if r.text is not None]
+        rows = rows[-HISTORY_LENGTH:]
         messages = [
             {
                 "direction": r.direction,
                 "kind": r.kind,
-                "text": r.text or "",
+                "text": r.text,
                 "time": r.at.astimezone(JST).strftime("%H:%M"),
             }
             for r in rows

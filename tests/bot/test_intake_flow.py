@@ -90,7 +90,7 @@ def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(
 ) -> None:
     chat.say("相談したい")
     chat.tap("同意しない")
-    assert desk.desk.phone in chat.text and "保存していません" in chat.text
+    assert desk.desk.phone in chat.text and "ここまでのやりとりの内容は削除しました" in chat.text
     with db.session() as session:
         assert session.scalars(select(Conversation)).first() is None
         assert [c.accepted for c in session.scalars(select(Consent))] == [False]
