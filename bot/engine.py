@@ -145,6 +145,8 @@ class IntakeEngine:
         now = self.clock.now()
         idle_for = now - conversation.updated_at
         conversation.updated_at = now
+        if ctx.slots is not None and ctx.answers.get("slot"):
+            ctx.slots.keep()  # the owner is still answering: the time chosen stays theirs a while longer
 
         if conversation.pending == "resume":
             return self._answer_resume(session, contact, conversation, ctx, inbound)
