@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import texts
 from bot.engine import IntakeEngine
@@ -69,7 +69,7 @@ def test_whole_intake_stores_a_submitted_consultation(chat: Chat, db: Database) 
     with db.session() as session:
         assert session.scalars(select(Conversation)).first() is None
         consent = session.scalars(select(Consent)).one()
-        assert consent.accepted and consent.notice_version == "2026-11"
+        assert consent.accepted and consent.notice_version == "2026-12"
 
 
 def test_every_message_is_in_the_interaction_log(chat: Chat, db: Database) -> None:
@@ -380,3 +380,18 @@ def test_every_reply_of_a_whole_intake_fits_line(chat: Chat) -> None:
         for message in turn.replies:
             assert len(message.text) <= 5000 and len(message.actions) <= 13
             assert all(len(a.label) <= 20 and len(a.data) <= 300 for a in message.actions)
+
+
+def test_a_new_notice_version_asks_for_consent_again(chat: Chat, db: Database, clock: FixedClock) -> None:
+    to_summary(chat)
+    chat.tap(texts.SUBMIT)
+    with db.session() as session:
+        session.execute(update(Consent).values(notice_version="2026-11"))  # accepted under the old notice
+    chat.say("相談したい")
+    assert "個人情報" in chat.text and "事業の実施主体" in chat.text
+    chat.tap("同意する")
+    with db.session() as session:
+        assert [c.notice_version for c in session.scalars(select(Consent).order_by(Consent.id))] == [
+            "2026-11",
+            "2026-12",
+        ]
