@@ -55,6 +55,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # The fields in the order of the form, with how much of each is kept for showing it again (checks see all).
 _FIELD_LIMITS = {
+    "company_kind": SHORT_MAX,
     "company_name": COMPANY_MAX * 2,
     "contact_name": CONTACT_NAME_MAX * 2,
     "industry": SHORT_MAX,
@@ -73,6 +74,7 @@ _FIELD_LIMITS = {
 
 # Every sentence the form says, in one place for review.
 MESSAGES = {
+    "company_kind": "会社名または屋号があるか（「法人・屋号あり」か「個人で屋号なし」か）をお選びください。",
     "company_name": "会社名または屋号（なければお名前）を入力してください。",
     "contact_name": "ご担当者のお名前を入力してください。",
     "industry": "業種を一覧から選んでください。",
@@ -184,6 +186,11 @@ def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
             errors[key] = error
         else:
             answers[key] = value
+
+    if values["company_kind"] in ("company", "sole_trader"):
+        answers["sole_trader"] = values["company_kind"] == "sole_trader"  # then the name is personal data
+    else:
+        errors["company_kind"] = MESSAGES["company_kind"]
 
     for key, kind in (
         ("industry", "industries"),

@@ -190,6 +190,7 @@ def desk_feed(svc: ServicesDep) -> dict[str, Any]:
         select(
             Consultation.reference,
             Consultation.company_name,
+            Consultation.sole_trader,
             Consultation.municipality_code,
             Consultation.category,
             Consultation.method,
@@ -210,7 +211,8 @@ def desk_feed(svc: ServicesDep) -> dict[str, Any]:
         items.append(
             {
                 "reference": row.reference,
-                "company_name": row.company_name,
+                # A sole trader's own name is personal data: the pane says only that it is one.
+                "company_name": texts.SOLE_TRADER_FEED if row.sole_trader else row.company_name,
                 "municipality": municipality.name if municipality else row.municipality_code,
                 "category": category.label if category else row.category,
                 "method": method.label if method else row.method,

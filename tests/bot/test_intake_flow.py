@@ -25,6 +25,8 @@ def to_summary(chat: Chat, *, method: str = "オンライン（Zoom等）", slot
     chat.say("相談したい")
     assert "個人情報" in chat.text
     chat.tap("同意する")
+    assert texts.ASK_COMPANY_KIND in chat.text
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in chat.text
     chat.say("株式会社さつま製作所")
     chat.say("薩摩 花子")
@@ -100,6 +102,7 @@ def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(
 def test_typed_choices_match_buttons_in_any_width_and_kana(chat: Chat) -> None:
     chat.say("相談したい")
     chat.say("同意する")
+    chat.say("法人")
     chat.say("さつま")
     chat.say("花子")
     chat.say("製造業")
@@ -119,6 +122,7 @@ def test_a_typed_answer_that_is_no_choice_is_re_asked(chat: Chat) -> None:
 def to_industry(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.say("さつま商店")
     chat.say("花子")
 
@@ -152,6 +156,7 @@ def test_over_long_description_is_refused_with_the_limit_and_nothing_is_lost(
 def test_stickers_images_and_emoji_get_a_friendly_re_prompt(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.send(Inbound("sticker"))
     assert texts.NON_TEXT in chat.text and texts.ASK_COMPANY in chat.text
     chat.send(Inbound("image"))
@@ -177,7 +182,7 @@ def test_back_at_the_first_question_says_so(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
     chat.say("戻る")
-    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY_KIND in chat.text
 
 
 def test_cancel_asks_first_and_can_be_taken_back(chat: Chat, db: Database) -> None:
@@ -206,7 +211,7 @@ def test_restart_and_help(chat: Chat, desk: DeskConfig) -> None:
     chat.say("ヘルプ")
     assert desk.desk.phone in chat.text and texts.ASK_INDUSTRY in chat.text
     chat.say("最初から")
-    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY_KIND in chat.text
 
 
 def test_edit_one_answer_from_the_summary(chat: Chat, db: Database) -> None:
@@ -287,7 +292,7 @@ def test_after_a_day_of_silence_the_owner_may_continue_or_start_over(chat: Chat,
     clock.advance(hours=30)
     chat.say("こんにちは")
     chat.tap(texts.RESUME_NO)
-    assert texts.ASK_COMPANY in chat.text
+    assert texts.ASK_COMPANY_KIND in chat.text
 
 
 @pytest.mark.parametrize(

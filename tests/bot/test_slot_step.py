@@ -33,6 +33,7 @@ def to_method(
 ) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.say("さつま商店")
     chat.say("薩摩 花子")
     chat.tap("製造業")

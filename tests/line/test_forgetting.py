@@ -53,6 +53,7 @@ def test_cancelling_on_line_deletes_everything_typed(
     user = LineUser(server.url, standin)
     last: Delivery = user.say("相談を申し込みたいです")
     last = user.tap(last, texts.CONSENT_YES)
+    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
     user.say("株式会社しらす企画")
     last = user.say("薩摩 次郎")
     last = user.tap(last, "製造業")
@@ -72,7 +73,7 @@ def test_cancelling_on_line_deletes_everything_typed(
     settle(server.db)
 
     assert scan(server.db, keyring, [*typed, "霧島市"]) == []
-    events = 11  # every message in, and every reply out, is still counted
+    events = 12  # every message in, and every reply out, is still counted
     assert directions(server.db) == {"in": events, "out": reply_count(user, standin)}
     with server.db.session() as session:
         assert session.scalars(select(Conversation)).first() is None

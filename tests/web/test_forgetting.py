@@ -104,6 +104,7 @@ def test_a_conversation_submitted_before_keeps_its_log(
     complete_intake(phone, company="第一商店")
     phone.say("相談したい")
     phone.tap(texts.REUSE_NO)
+    phone.tap(texts.COMPANY_KIND_COMPANY)
     phone.say("第二商店")
     phone.say("やめる")
     phone.tap(texts.CANCEL_YES)

@@ -29,6 +29,7 @@ def form_token(client: TestClient) -> str:
 
 def valid_fields(desk: DeskConfig, **changes: str) -> dict[str, str]:
     fields = {
+        "company_kind": "company",
         "company_name": "有限会社さつま食品",
         "contact_name": "薩摩 次郎",
         "industry": "E",
@@ -208,6 +209,7 @@ def test_unknown_choices_and_missing_fields_are_clear_errors(client: TestClient,
     )
     assert response.status_code == 400
     for key in (
+        "company_kind",
         "company_name",
         "contact_name",
         "industry",
