@@ -3,6 +3,9 @@ of the clear outputs (the admin list's company_name, the coordinator pane of the
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi.testclient import TestClient
 
 from bot import texts
@@ -49,10 +52,16 @@ def clear_places(services: Services, keyring: Keyring) -> list[str]:
 
 
 def test_a_sole_trader_from_the_simulator_is_not_named_in_clear(
-    client: TestClient, services: Services, keyring: Keyring, admin_headers: dict[str, str]
+    client: TestClient,
+    services: Services,
+    keyring: Keyring,
+    admin_headers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     walk_as_sole_trader(Phone(client))
     assert clear_places(services, keyring) == []
+    assert caplog.records and OWNER not in caplog.text
 
     feed = client.get("/sim/api/desk")
     [item] = feed.json()["items"]
