@@ -30,6 +30,7 @@ PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replie
 class Step(StrEnum):
     CONSENT = "consent"
     REUSE = "reuse"
+    COMPANY_KIND = "company_kind"
     COMPANY = "company"
     CONTACT_NAME = "contact_name"
     INDUSTRY = "industry"
@@ -314,12 +315,88 @@ def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
     return Stay(_reask_consent(ctx, texts.CHOOSE_FROM_BUTTONS))
 
 
-REUSED_FIELDS = ("company_name", "contact_name", "industry", "municipality", "employees")
+REUSED_FIELDS = ("sole_trader", "company_name", "contact_name", "industry", "municipality", "employees")
 
 
 def _reuse_summary(ctx: Ctx) -> str:
     previous = ctx.previous or {}
-    return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, REUSED_FIELDS))
+    shown = tuple(k for k in REUSED_FIELDS if k in texts.SUMMARY_LABELS)
+    return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, shown))
+
+
+# The business's name: a company or trade name (business data, in clear) or, for a sole trader without
+# a trade name, the owner's own name (personal data, stored encrypted). Both are the answer
+# "company_name"; "sole_trader" says which it is.
+_KIND_WORDS: dict[str, Sequence[str]] = {
+    "company": (texts.COMPANY_KIND_COMPANY, "法人", "会社", "屋号あり", "あり", "ある", "あります", "はい"),
+    "sole": (
+        texts.COMPANY_KIND_SOLE,
+        "個人",
+        "個人事業主",
+        "屋号なし",
+        "なし",
+        "ない",
+        "ありません",
+        "いいえ",
+    ),
+}
+
+
+def _ask_company_kind(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    actions = (ctx.button(texts.COMPANY_KIND_COMPANY, "company"), ctx.button(texts.COMPANY_KIND_SOLE, "sole"))
+    return [OutMessage(_with_current(ctx, texts.ASK_COMPANY_KIND, "sole_trader"), actions)]
+
+
+def _answer_company_kind(ctx: Ctx, reply: Answer) -> Result:
+    said = reply.value if reply.value in _KIND_WORDS else _match_label(reply.text, _KIND_WORDS)
+    if said is None:
+        notice = texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
+        return Stay([OutMessage(notice), *_ask_company_kind(ctx)])
+    sole = said == "sole"
+    if ctx.answers.get("sole_trader") is not None and ctx.answers["sole_trader"] != sole:
+        ctx.answers.pop("company_name", None)  # a trade name is no owner's name, nor the other way round
+    ctx.answers["sole_trader"] = sole
+    return Advance()
+
+
+_COMPANY_NAME = text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX)
+_OWNER_NAME = text_step("company_name", texts.ASK_OWNER_NAME, CONTACT_NAME_MAX)
+
+
+def _name_step(ctx: Ctx) -> StepSpec:
+    return _OWNER_NAME if ctx.answers.get("sole_trader") else _COMPANY_NAME
+
+
+def _ask_company(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return _name_step(ctx).ask(ctx, page)
+
+
+def _answer_company(ctx: Ctx, reply: Answer) -> Result:
+    return _name_step(ctx).answer(ctx, reply)
+
+
+_CONTACT_NAME = text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX)
+_CONTACT_NAME_SOLE = text_step("contact_name", texts.ASK_CONTACT_NAME_SOLE, CONTACT_NAME_MAX)
+
+
+def _ask_contact_name(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    if not ctx.answers.get("sole_trader"):
+        return _CONTACT_NAME.ask(ctx, page)
+    [question] = _CONTACT_NAME_SOLE.ask(ctx, page)
+    return [replace(question, actions=(ctx.button(texts.SAME_AS_OWNER, "same"),))]
+
+
+def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
+    if not ctx.answers.get("sole_trader"):
+        return _CONTACT_NAME.answer(ctx, reply)
+    if reply.value == "same" or (reply.typed and _match_label(reply.text, {"same": (texts.SAME_AS_OWNER,)})):
+        ctx.answers["contact_name"] = ctx.answers.get("company_name")
+        return Advance()
+    result = _CONTACT_NAME_SOLE.answer(ctx, reply)
+    if isinstance(result, Stay) and result.replies:  # the re-prompt keeps the button
+        last = replace(result.replies[-1], actions=(ctx.button(texts.SAME_AS_OWNER, "same"),))
+        return Stay([*result.replies[:-1], last])
+    return result
 
 
 def _reuse(ctx: Ctx) -> Result:
@@ -590,7 +667,10 @@ def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
     for step, spec in STEPS.items():
         if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or _slot_applies(ctx)):
             by_field.setdefault(spec.field, step)
-    return [(texts.EDIT_LABELS[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
+    labels = {**texts.EDIT_LABELS}
+    if ctx.answers.get("sole_trader"):
+        labels["company_name"] = texts.SOLE_TRADER_EDIT_LABEL
+    return [(labels[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
 
 
 def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -640,9 +720,18 @@ STEPS: dict[Step, StepSpec] = {
         ),
         when=_has_previous,
     ),
-    Step.COMPANY: replace(text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX), when=_not_reused),
-    Step.CONTACT_NAME: replace(
-        text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX), when=_not_reused
+    Step.COMPANY_KIND: StepSpec(
+        _ask_company_kind,
+        _answer_company_kind,
+        field="company_name",  # the summary's 会社名・屋号 is edited from here: the kind, then the name
+        when=_not_reused,
+        then_while_editing=Step.COMPANY,
+    ),
+    Step.COMPANY: StepSpec(
+        _ask_company, _answer_company, field="company_name", when=_not_reused, answered_by="text"
+    ),
+    Step.CONTACT_NAME: StepSpec(
+        _ask_contact_name, _answer_contact_name, field="contact_name", when=_not_reused, answered_by="text"
     ),
     Step.INDUSTRY: replace(
         choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE, texts.NEXT_PAGE),
@@ -701,6 +790,10 @@ def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
     """One answer as the owner would read it, or '' when it is not given yet."""
     value = answers.get(key)
     match key:
+        case "sole_trader":
+            if value is None:
+                return ""
+            return texts.COMPANY_KIND_SOLE if value else texts.COMPANY_KIND_COMPANY
         case "industry":
             return _label(desk, "industries", value)
         case "municipality":
@@ -730,4 +823,7 @@ def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
 
 def summary_lines(desk: DeskConfig, answers: dict[str, Any], keys: Sequence[str]) -> str:
     """The answers as 「label：value」 lines."""
-    return "\n".join(f"{texts.SUMMARY_LABELS[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)
+    labels = {**texts.SUMMARY_LABELS}
+    if answers.get("sole_trader"):
+        labels["company_name"] = texts.SOLE_TRADER_LABEL
+    return "\n".join(f"{labels[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from config import DeskConfig
 from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
 from scheduling.availability import jst_date, jst_midnight
+from scheduling.holds import keep_contact_hold
 from scheduling.holidays import add_business_days
 from scheduling.propose import calendar_still_free, first_working_moment, methods_taken
 from scheduling.slots import slot_fits
@@ -82,6 +83,16 @@ class SlotBook:
         held = get_contact_hold(session=self.session, contact_id=self.contact_id)
         if held is not None:
             release_hold(session=self.session, booking_id=held.id, clock=self.clock)
+
+    def keep(self) -> None:
+        """Keeps the contact's hold a while longer: the owner has just written (an abandoned conversation
+        gives the time back `hold_expiry_minutes` after the owner's last message)."""
+        keep_contact_hold(
+            session=self.session,
+            contact_id=self.contact_id,
+            minutes=self.desk.scheduling.rules.hold_expiry_minutes,
+            clock=self.clock,
+        )
 
     def ensure_hold(self, slot: Slot) -> bool:
         """Whether the contact still holds the slot, holding it again if the hold lapsed and it is free."""

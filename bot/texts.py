@@ -19,7 +19,8 @@ CONSENT = "はじめに、個人情報の取り扱いについてご確認くだ
 CONSENT_YES = "同意する"
 CONSENT_NO = "同意しない"
 CONSENT_DECLINED = (
-    "承知しました。ご入力いただいた内容は保存していません。\n"
+    "承知しました。お申し込みは進めず、ここまでのやりとりの内容は削除しました"
+    "（同意されなかったことと、やりとりの回数だけを記録しています）。\n"
     "お電話でもご相談を受け付けています。\n{desk}　{phone}\n受付時間：{hours}"
 )
 
@@ -27,7 +28,7 @@ REUSE = "前回と同じ会社の情報を使いますか？\n\n{summary}"
 REUSE_YES = "同じ情報を使う"
 REUSE_NO = "新しく入力する"
 
-ASK_COMPANY = "会社名または屋号を入力してください。\n（屋号がない場合は、お名前で結構です）"
+ASK_COMPANY = "会社名または屋号をご入力ください。"
 ASK_CONTACT_NAME = "ご担当者のお名前をご入力ください。"
 ASK_INDUSTRY = "業種をお選びください。"
 ASK_INDUSTRY_MORE = "業種をお選びください（続き）。"
@@ -88,11 +89,24 @@ SUMMARY_LABELS = {
 SUMMARY_SECOND = "（ほか：{name}）"
 EDIT_LABELS = {**SUMMARY_LABELS, "slot": "希望日時"}
 
+# A company or trade name, or a sole trader known by their own name (personal data)
+ASK_COMPANY_KIND = "会社名または屋号はありますか？\n個人で事業をされていて屋号がない場合は「個人で屋号なし」をお選びください。"
+COMPANY_KIND_COMPANY = "法人・屋号あり"
+COMPANY_KIND_SOLE = "個人で屋号なし"
+ASK_OWNER_NAME = "事業主さまのお名前をご入力ください。\n（お名前は個人情報として、暗号化して保管します）"
+ASK_CONTACT_NAME_SOLE = (
+    "ご担当者のお名前をご入力ください。\n事業主さまご本人の場合は「事業主と同じ」をお選びください。"
+)
+SAME_AS_OWNER = "事業主と同じ"
+SOLE_TRADER_LABEL = "事業主（個人）"
+SOLE_TRADER_EDIT_LABEL = "事業主のお名前"
+SOLE_TRADER_FEED = "個人事業主"
+
 # Anywhere in the conversation
 CONFIRM_CANCEL = "お申し込みの入力を中止しますか？\n中止すると、ここまでの入力内容は削除されます。"
 CANCEL_YES = "中止する"
 CANCEL_NO = "入力を続ける"
-CANCELLED = "入力を中止しました。入力内容は削除しました。\nまたいつでもご相談ください。"
+CANCELLED = "入力を中止しました。ここまでの入力内容は削除しました。\nまたいつでもご相談ください。"
 NOT_CANCELLED = "入力を続けます。"
 CANNOT_GO_BACK = "これより前の質問には戻れません。「最初から」と送ると、はじめから入力し直せます。"
 RESTARTED = "最初から入力し直します。"

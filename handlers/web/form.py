@@ -75,6 +75,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The fields in the order of the form, with how much of each is kept for showing it again (checks see all).
 # These are also the answers the times page carries as hidden fields.
 _FIELD_LIMITS = {
+    "company_kind": SHORT_MAX,
     "company_name": COMPANY_MAX * 2,
     "contact_name": CONTACT_NAME_MAX * 2,
     "industry": SHORT_MAX,
@@ -93,7 +94,8 @@ _FIELD_LIMITS = {
 
 # Each field's name as its label shows it: the form's labels and every error line use these.
 FIELD_NAMES = {
-    "company_name": "会社名または屋号",
+    "company_kind": "会社名・屋号の有無",
+    "company_name": "会社名・屋号（屋号なしの場合は事業主のお名前）",
     "contact_name": "ご担当者のお名前",
     "industry": "業種",
     "employees": "従業員数",
@@ -112,7 +114,8 @@ FIELD_NAMES = {
 
 # Every sentence the form says, in one place for review. An error is shown as 「field name：message」.
 MESSAGES = {
-    "company_name": "会社名または屋号をご入力ください。",
+    "company_kind": "「法人・屋号あり」か「個人で屋号なし」をお選びください。",
+    "company_name": "会社名・屋号、またはお名前をご入力ください。",
     "contact_name": "ご担当者のお名前をご入力ください。",
     "industry": "一覧からお選びください。",
     "municipality": "市町村を一覧からお選びください。",
@@ -287,6 +290,11 @@ def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
             errors[key] = error
         else:
             answers[key] = value
+
+    if values["company_kind"] in ("company", "sole_trader"):
+        answers["sole_trader"] = values["company_kind"] == "sole_trader"  # then the name is personal data
+    else:
+        errors["company_kind"] = MESSAGES["company_kind"]
 
     for key, kind in (
         ("industry", "industries"),

@@ -34,9 +34,15 @@ def stored(db: Database) -> list[Consultation]:
         return list(session.scalars(select(Consultation)))
 
 
-def to_company(chat: Chat) -> None:
+def to_company_kind(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap(texts.CONSENT_YES)
+    assert texts.ASK_COMPANY_KIND in chat.text
+
+
+def to_company(chat: Chat) -> None:
+    to_company_kind(chat)
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in chat.text
 
 
@@ -245,7 +251,7 @@ def test_ways_of_saying_start_over_restart(chat: Chat, word: str) -> None:
     to_company(chat)
     chat.say("さつま商店")
     chat.say(word)
-    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY_KIND in chat.text
 
 
 @pytest.mark.parametrize(
@@ -313,7 +319,7 @@ def test_the_consent_question_is_asked_again_with_its_buttons_only(
     assert len(again.text) < 80
     assert [b.label for b in chat.buttons()] == [texts.CONSENT_YES, texts.CONSENT_NO]
     chat.tap(texts.CONSENT_YES)
-    assert texts.ASK_COMPANY in chat.text
+    assert texts.ASK_COMPANY_KIND in chat.text
 
 
 # After sending
@@ -350,8 +356,8 @@ def test_the_intake_asks_politely_and_names_other_times_one_way() -> None:
 
 
 def test_back_at_the_first_question_says_how_to_start_over(chat: Chat) -> None:
-    to_company(chat)
+    to_company_kind(chat)
     chat.say("戻る")
-    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY_KIND in chat.text
     said = re.search(r"「(.+?)」と送ると", texts.CANNOT_GO_BACK)
     assert said and said[1] in COMMANDS["restart"]

@@ -56,6 +56,7 @@ def walk(services: Services) -> Iterator[Callable[[list[str]], Terminal]]:
 TO_SLOTS = [
     "1",  # 相談を申し込む
     "1",  # 同意する
+    "1",  # 法人・屋号あり
     "さつま商店",
     "薩摩 花子",
     "製造業",

@@ -145,6 +145,8 @@ def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
     last = user.tap(last, texts.START_BUTTON)
     last = user.tap(last, "同意する")
+    assert texts.ASK_COMPANY_KIND in last.texts[-1]
+    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in last.texts[-1]
     user.say("株式会社さつま製作所")
     last = user.say("薩摩 花子")

@@ -43,6 +43,7 @@ def to_method_step(user: LineUser) -> Delivery:
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
     last = user.tap(last, texts.START_BUTTON)
     last = user.tap(last, "同意する")
+    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
     user.say("有限会社みなみ商店")
     last = user.say("南 一郎")
     last = user.tap(last, "卸売・小売業")

@@ -41,6 +41,7 @@ def form_token(client: TestClient) -> str:
 
 def valid_fields(desk: DeskConfig, **changes: str) -> dict[str, str]:
     fields = {
+        "company_kind": "company",
         "company_name": "有限会社さつま食品",
         "contact_name": "薩摩 次郎",
         "industry": "E",
@@ -220,6 +221,7 @@ def test_unknown_choices_and_missing_fields_are_clear_errors(client: TestClient,
     )
     assert response.status_code == 400
     for key in (
+        "company_kind",
         "company_name",
         "contact_name",
         "industry",
@@ -647,8 +649,8 @@ def test_each_error_names_its_field_links_to_it_and_marks_it_invalid(
     page = _Elements()
     page.feed(response.text)
     expected = [
-        "company_name", "contact_name", "industry", "employees", "municipality", "category",
-        "description", "dx_stage", "method", "phone", "email", "consent",
+        "company_kind", "company_name", "contact_name", "industry", "employees", "municipality",
+        "category", "description", "dx_stage", "method", "phone", "email", "consent",
     ]  # fmt: skip
     assert [key for key, _ in page.links] == expected  # in the order of the form
     for key, text in page.links:
@@ -660,7 +662,7 @@ def test_each_error_names_its_field_links_to_it_and_marks_it_invalid(
         assert target.get("aria-invalid") == "true", key
         assert f"{key}-error" in page.described, key
     assert dict(page.links)["phone"] == f"電話番号：{MESSAGES['phone']}"
-    assert dict(page.links)["company_name"] == f"会社名または屋号：{MESSAGES['emoji_only']}"
+    assert dict(page.links)["company_name"] == f"{FIELD_NAMES['company_name']}：{MESSAGES['emoji_only']}"
     for key in expected:  # each name is the one its label shows
         label = page.labels.get(key) or page.labels[f"{key}-legend"]
         assert label.startswith(FIELD_NAMES[key]), (key, label)
