@@ -16,6 +16,14 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
 BUTTON_LABEL_MAX = 20  # LINE's action label limit
 _HIRAGANA = re.compile(r"^[ぁ-ゖー]+$")
 _PREFECTURE = re.compile(r"^(北海道|東京都|(京都|大阪)府|.{2,3}県)$")
+NOTICE_FIELDS = (
+    "operator",
+    "prefecture",
+    "phone",
+    "email",
+    "hours",
+    "name",
+)  # `desk:` keys the notice may name
 
 
 class ConfigError(Exception):
@@ -106,6 +114,7 @@ class PrivacyNotice(_Strict):
 class Desk(_Strict):
     name: str
     short_name: str
+    operator: str = ""  # who runs the desk for the prefecture, e.g. the programme's secretariat (事務局)
     phone: str
     hours: str
     prefecture: str
@@ -130,6 +139,22 @@ class DeskConfig(_Strict):
     methods: tuple[Choice, ...]
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_notice(cls, data: Any) -> Any:
+        """Fills the notice's {operator}, {prefecture}, {phone}, {email} and {hours} from `desk:`."""
+        desk, notice = (data.get(k) if isinstance(data, dict) else None for k in ("desk", "privacy_notice"))
+        if (
+            not isinstance(desk, dict)
+            or not isinstance(notice, dict)
+            or not isinstance(notice.get("text"), str)
+        ):
+            return data
+        text = notice["text"]
+        for key in NOTICE_FIELDS:
+            text = text.replace("{" + key + "}", str(desk.get(key) or ""))
+        return {**data, "privacy_notice": {**notice, "text": text}}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> DeskConfig:

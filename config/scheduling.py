@@ -193,7 +193,9 @@ class SlotRules(_Strict):
     remote_regions: dict[str, RemotePolicy] = Field(default_factory=_island_regions)
     # Municipalities (JIS codes) whose visits differ from their region's: islands of a mainland region.
     remote_municipalities: dict[str, RemotePolicy] = Field(default_factory=dict)
-    hold_expiry_minutes: int = Field(default=1440, ge=5)
+    # While the owner is still answering, a chosen time stays held this long after their last message;
+    # a conversation abandoned gives it back to the others soon after.
+    hold_expiry_minutes: int = Field(default=45, ge=5, le=1440)
     # Once the request is sent, its time stays held while a coordinator decides: to the end of this many
     # business days (the desk promises an answer within two), and never past the meeting's start.
     submitted_hold_business_days: int = Field(default=2, ge=0, le=10)

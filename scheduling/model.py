@@ -38,7 +38,7 @@ class Slot:
     blocked_from: datetime
     blocked_until: datetime
     whole_day: bool = False
-    hold_minutes: int = 1440
+    hold_minutes: int = 45
 
     @property
     def token(self) -> str:
@@ -60,7 +60,7 @@ class Slot:
             blocked_from=datetime.fromisoformat(data["blocked_from"]),
             blocked_until=datetime.fromisoformat(data["blocked_until"]),
             whole_day=bool(data.get("whole_day", False)),
-            hold_minutes=int(data.get("hold_minutes", 1440)),
+            hold_minutes=int(data.get("hold_minutes", 45)),
         )
 
 

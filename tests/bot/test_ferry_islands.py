@@ -15,6 +15,7 @@ from storage.bookings import Booking
 from storage.clock import FixedClock
 from storage.database import Database
 from tests.bot.chat import Chat
+from tests.bot.test_places import to_place
 from tests.bot.test_slot_step import slot_labels, to_method
 
 VISIT = "会社に来てほしい（訪問）"
@@ -63,11 +64,7 @@ def test_an_island_of_toshima_typed_by_name_is_taken_as_the_village(
     desk: DeskConfig, clock: FixedClock, db: Database
 ) -> None:
     chat = Chat(IntakeEngine(desk, clock), db)
-    chat.say("相談したい")
-    chat.tap("同意する")
-    chat.say("悪石島商店")
-    chat.say("薩摩 花子")
-    chat.tap("製造業")
+    to_place(chat)
     chat.say("悪石島")
     assert chat.replies[0].text == texts.PLACE_TAKEN_AS.format(typed="悪石島", name="十島村")
 

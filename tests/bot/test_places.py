@@ -394,6 +394,7 @@ def chat(desk: DeskConfig, clock: FixedClock, db: Database) -> Chat:
 def to_place(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.say("さつま商店")
     chat.say("薩摩 花子")
     chat.tap("製造業")

@@ -193,6 +193,29 @@ def test_the_privacy_notice_is_short_and_says_what_it_must(shipped: DeskConfig) 
         assert must in text, must
 
 
+def test_the_privacy_notice_says_who_runs_the_desk_how_long_and_who_processes(shipped: DeskConfig) -> None:
+    text = shipped.privacy_notice.text
+    desk = shipped.desk
+    assert desk.operator == "かごしまDX推進コーディネーター事業事務局"
+    assert "鹿児島県（事業の実施主体）" in text and desk.operator in text  # who holds the data
+    assert "保存期間" in text and "5年間" in text  # how long
+    assert desk.phone in text and desk.email in text and desk.hours in text  # where to ask
+    for service in ("LINE", "Slack", "カレンダー", "委託"):  # who processes it for the desk
+        assert service in text, service
+    assert "{" not in text and "}" not in text  # every field filled in
+    assert max(len(line) for line in text.splitlines()) <= 120  # short paragraphs, for a phone
+    assert shipped.privacy_notice.version == "2026-12"  # a changed notice is a new version
+
+
+def test_the_notice_names_the_operator_from_the_desk_section(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["desk"]["operator"] = "株式会社テスト運営"
+    raw["privacy_notice"]["text"] = "取り扱う者：{prefecture}と{operator}（{phone}）"
+    assert load_desk_config(_write(tmp_path, raw)).privacy_notice.text == (
+        "取り扱う者：鹿児島県と株式会社テスト運営（099-000-0000）"
+    )
+
+
 def test_a_missing_key_names_the_file_and_the_key(tmp_path: Path) -> None:
     raw = _raw()
     del raw["industries"]

@@ -113,6 +113,7 @@ def test_chat_completes_an_intake_in_the_terminal(tmp_path: Path) -> None:
     answers = [
         "相談したい",
         "1",
+        "1",  # 法人・屋号あり
         "さつま商店",
         "薩摩 花子",
         "製造業",
