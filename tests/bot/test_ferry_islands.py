@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot import texts
@@ -17,6 +18,7 @@ from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_places import to_place
 from tests.bot.test_slot_step import slot_labels, to_method
+from tests.web.test_form import offered, to_times
 
 VISIT = "会社に来てほしい（訪問）"
 EFFICIENCY = "業務効率化（会計・勤怠等）"
@@ -83,3 +85,12 @@ def test_moving_a_visit_to_a_ferry_island_gives_the_time_back(
     chat.tap(texts.DECIDE_LATER)
     assert "ご入力内容をご確認ください" in chat.text and texts.SLOT_LATER_SUMMARY in chat.text
     assert [b.status for b in _bookings(db)] == ["cancelled"]
+
+
+def test_the_web_form_offers_no_time_for_a_visit_to_a_ferry_island(
+    client: TestClient, desk: DeskConfig
+) -> None:
+    _, page = to_times(client, desk, municipality="46304", category="efficiency", method="onsite")
+    assert offered(page) == [("later", texts.DECIDE_LATER)]
+    _, city = to_times(client, desk, municipality="46201", category="efficiency", method="onsite")
+    assert len(offered(city)) > 1
