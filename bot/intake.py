@@ -444,9 +444,11 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
         return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
     place = resolve_place(reply.text, desk)
     match place:
-        case Found(municipality=m):
+        case Found(municipality=m, typed_as=typed):
             ctx.answers["municipality"] = m.code
-            return Advance()
+            # Say how a former town, a district or a reading was taken: 「国分 → 霧島市 としてお受けしました」.
+            taken = [OutMessage(texts.PLACE_TAKEN_AS.format(typed=typed, name=m.name))] if typed else []
+            return Advance(taken)
         case Ambiguous(name=name, options=options, outside=outside):
             actions = _municipality_buttons(ctx, [m.code for m in options])
             if outside:

@@ -40,6 +40,7 @@ class SlotBook:
             method=answers["method"],
             category=answers.get("category") or "other",
             region=municipality.region if municipality else "",
+            municipality=municipality.code if municipality else "",
             now=self.clock.now(),
             around=around,
         )

@@ -38,6 +38,7 @@ ASK_MUNICIPALITY = (
 )
 ASK_MUNICIPALITY_IN_AREA = "{area}の市町村をお選びください。"
 ASK_AMBIGUOUS = "「{name}」はどちらの市町村ですか？"
+PLACE_TAKEN_AS = "{typed} → {name} としてお受けしました。"
 OUTSIDE_PREFECTURE = (
     "申し訳ありません。この窓口は{prefecture}内の事業者さま向けです。\n"
     "{prefecture}外の方は、お近くのよろず支援拠点などにご相談ください。\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from config.scheduling import SchedulingConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
 BUTTON_LABEL_MAX = 20  # LINE's action label limit
+_HIRAGANA = re.compile(r"^[ぁ-ゖー]+$")
+_PREFECTURE = re.compile(r"^(北海道|東京都|(京都|大阪)府|.{2,3}県)$")
 NOTICE_FIELDS = (
     "operator",
     "prefecture",
@@ -68,7 +71,7 @@ class Region(_Strict):
 
 
 class Municipality(_Strict):
-    """A municipality of the prefecture with its JIS code, region, button area and aliases."""
+    """A municipality of the prefecture with its JIS code, region, button area, aliases and readings."""
 
     code: str
     name: str
@@ -76,12 +79,21 @@ class Municipality(_Strict):
     region: str
     area: str
     aliases: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()  # hiragana forms owners type: the name without 市/町/村, aliases
 
     @field_validator("code")
     @classmethod
     def _jis_code(cls, value: str) -> str:
         if len(value) != 5 or not value.isdigit():
             raise ValueError(f"JIS code must be 5 digits: {value!r}")
+        return value
+
+    @field_validator("kana", "readings")
+    @classmethod
+    def _hiragana(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for reading in (value,) if isinstance(value, str) else value:
+            if not _HIRAGANA.match(reading):
+                raise ValueError(f"readings are written in hiragana: {reading!r}")
         return value
 
 
@@ -118,6 +130,8 @@ class DeskConfig(_Strict):
     areas: tuple[Area, ...]
     municipalities: tuple[Municipality, ...]
     ambiguous_places: tuple[AmbiguousPlace, ...] = ()
+    # A former town's name with 市/町/村 that is a municipality of another prefecture: name -> that prefecture.
+    outside_homonyms: dict[str, str] = Field(default_factory=dict)
     industries: tuple[Choice, ...]
     categories: tuple[Choice, ...]
     employee_bands: tuple[Choice, ...]
@@ -158,6 +172,11 @@ class DeskConfig(_Strict):
             for code in place.municipalities:
                 if code not in codes:
                     raise ValueError(f"ambiguous_places.{place.name}: unknown municipality code {code!r}")
+        for name, prefecture in self.outside_homonyms.items():
+            if name[-1:] not in ("市", "町", "村") or not _PREFECTURE.match(prefecture):
+                raise ValueError(
+                    f"outside_homonyms.{name}: a name ending in 市, 町 or 村 and the prefecture it is in"
+                )
         for key in ("industries", "categories", "employee_bands", "dx_stages", "methods"):
             ids = [c.id for c in getattr(self, key)]
             if len(set(ids)) != len(ids):
@@ -166,6 +185,7 @@ class DeskConfig(_Strict):
             region_ids=region_ids,
             category_ids={c.id for c in self.categories},
             method_ids={m.id for m in self.methods},
+            municipality_codes=set(codes),
         )
         if problems:
             raise ValueError("scheduling: " + "; ".join(problems))

@@ -24,6 +24,7 @@ class SlotRequest:
     now: datetime
     earliest: datetime | None = None
     around: datetime | None = None
+    municipality: str = ""  # its JIS code, for islands whose visits differ from their region's
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def propose_slots(
     """The best free slots for the request, read from the coordinators' calendars and the desk's bookings."""
     rules = config.rules
     needs_no_calendar = request.method not in rules.duration_minutes or (
-        request.method == "onsite" and rules.remote_regions.get(request.region) == "online_only"
+        request.method == "onsite"
+        and rules.remote_policy(request.region, request.municipality) == "online_only"
     )
     coordinators = [] if needs_no_calendar else match_coordinators(config, request)
     if not coordinators:
