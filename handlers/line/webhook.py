@@ -176,6 +176,24 @@ def _resolve(done: asyncio.Future[bool], ok: bool) -> None:
         done.set_result(ok)
 
 
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it is known to be longer than `limit` (declared or chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None  # the rest is never read: the connection is closed with the answer
+    return bytes(body)
+
+
+def _refuse(detail: str, status: int) -> JSONResponse:
+    """An answer to a request whose body may be left unread, so the connection is closed after it."""
+    return JSONResponse({"detail": detail}, status_code=status, headers={"Connection": "close"})
+
+
 def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
     """The webhook route for one channel secret, storing through one writer."""
     router = APIRouter()
@@ -183,14 +201,14 @@ def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
     @router.post("/line/webhook")
     async def line_webhook(request: Request) -> JSONResponse:
         """Verifies, stores and acknowledges a LINE webhook."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return JSONResponse({"detail": "too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"detail": "too large"}, status_code=413)
-        if not signature_ok(channel_secret, body, request.headers.get("x-line-signature")):
-            return JSONResponse({"detail": "invalid signature"}, status_code=400)
+        signature = request.headers.get("x-line-signature")
+        if not signature:
+            return _refuse("invalid signature", 400)  # no need to read what nobody signed
+        body = await read_capped(request, MAX_BODY)
+        if body is None:
+            return _refuse(f"body too large: at most {MAX_BODY} bytes", 413)
+        if not signature_ok(channel_secret, body, signature):
+            return _refuse("invalid signature", 400)
         try:
             events = read_events(body)
         except (ValueError, RecursionError):
