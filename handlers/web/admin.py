@@ -119,7 +119,11 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
             raise HTTPException(status_code=404, detail="not found")
         c = view.consultation
         item = consultation_item(svc.desk, ConsultationView(c, {}, ()))
-        item["answers"] = {"company_name": c.company_name, **view.personal, "notice_version": c.notice_version}
+        item["answers"] = {
+            "company_name": c.company_name,
+            **view.personal,
+            "notice_version": c.notice_version,
+        }
         item["undecryptable"] = list(view.undecryptable)
         item["bookings"] = [
             {
