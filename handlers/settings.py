@@ -134,9 +134,9 @@ class Settings(BaseSettings):
         url = make_url(self.database_url)
         database = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
         if database is not None and database.resolve().is_relative_to(self.var_dir.resolve()):
-            return f"delete {self.var_dir} (the SQLite database, the PII key and the admin token)"
+            return f"delete {self.var_dir}/ (the SQLite database, the PII key and the admin token)"
         return (
-            f"delete {self.var_dir} (the PII key and the admin token) and empty the database of DATABASE_URL"
+            f"delete {self.var_dir}/ (the PII key and the admin token) and empty the database of DATABASE_URL"
         )
 
     @property

@@ -37,9 +37,12 @@ def test_without_a_token_the_api_answers_401(client: TestClient) -> None:
 
 def test_with_no_token_configured_the_api_stays_closed(services: Services) -> None:
     services.settings.madoguchi_admin_token = None
+    services.settings.madoguchi_demo = False  # a demo would generate one (test_startup)
     with TestClient(__import__("handlers.app", fromlist=["create_app"]).create_app(services)) as client:
         assert client.get("/api/consultations", headers={"Authorization": "Bearer "}).status_code == 401
         assert client.get("/api/consultations", headers={"Authorization": "Bearer None"}).status_code == 401
+    assert services.settings.madoguchi_admin_token is None
+    assert not (services.settings.var_dir / "admin.token").exists()
 
 
 def test_the_list_has_the_contract_fields(

@@ -21,7 +21,7 @@ from handlers.app import create_app, start_up_lines
 from handlers.services import build_services
 from handlers.settings import Settings, StartupError
 from storage.clock import FixedClock
-from storage.crypto import Keyring
+from storage.crypto import Keyring, configure_keyring
 from storage.database import Database, upgrade_schema
 from tests.conftest import ADMIN_TOKEN, TEST_KEY, make_settings
 from tests.line.conftest import free_port
@@ -213,13 +213,19 @@ def test_demo_mode_beside_real_credentials_says_so_loudly(tmp_path: Path) -> Non
     assert "s3cret-value" not in log.read_text() and "t0ken-value" not in log.read_text()
 
 
-def test_a_plain_demo_starts_without_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_plain_demo_starts_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, keyring: Keyring
+) -> None:
     caplog.set_level(logging.INFO)
     settings = Settings(
         _env_file=None, **{"MADOGUCHI_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": "sqlite://"}
     )  # type: ignore[call-arg]
-    build_services(settings)
+    try:
+        build_services(settings)
+    finally:
+        configure_keyring(keyring)  # build_services installed the demo's generated key
     assert settings.demo and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "generated a PII key" in caplog.text
 
 
 def test_demo_start_up_writes_an_admin_token_once_and_the_admin_api_accepts_it(tmp_path: Path) -> None:
