@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         why = "MADOGUCHI_DEMO=1" if self.madoguchi_demo else "no LINE credentials"
         consequences = [
             "the browser simulator at / is public: anyone who reaches this server can chat as an owner "
-            "and act as a coordinator"
+            "and see every request in the coordinator's pane"
         ]
         if not self.madoguchi_pii_key:
             consequences.append(
