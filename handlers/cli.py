@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Runs the web server (and, unless told not to, the scheduler)."""
     import uvicorn
 
-    from handlers.app import create_app
+    from handlers.app import create_app, start_up_lines
     from handlers.scheduler import build_scheduler
     from handlers.services import build_services
 
@@ -59,8 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         services, scheduler=None if args.no_scheduler else build_scheduler(services), drain=not args.no_drain
     )
-    if settings.demo:
-        log.info("demo mode: open http://%s:%s/ for the simulator", args.host, args.port or settings.port)
+    for line in start_up_lines(settings, host=args.host, port=args.port or settings.port):
+        log.info("%s", line)
     uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info", **server_stack())
     return 0
 
