@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import texts
 from bot.intake import describe_answer, summary_lines
-from bot.normalize import is_emoji_only
+from bot.normalize import clean_text, is_emoji_only
 from bot.slots import SlotBook
 from bot.submission import submit_intake
 from bot.validation import (
@@ -281,7 +281,7 @@ def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
         ("contact_name", CONTACT_NAME_MAX),
         ("description", DESCRIPTION_MAX),
     ):
-        value = full[key].strip()
+        value = clean_text(full[key]).strip()
         if not value:
             errors[key] = MESSAGES[key]
         elif is_emoji_only(value):

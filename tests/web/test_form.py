@@ -691,3 +691,18 @@ def test_the_favicon_is_the_desks_mark_linked_from_the_form_and_the_simulator(cl
     link = '<link rel="icon" href="/favicon.ico" type="image/svg+xml">'
     assert link in client.get("/form").text
     assert link in client.get("/").text
+
+
+def test_an_answer_with_nothing_visible_is_refused_and_invisible_edges_are_dropped(
+    client: TestClient, desk: DeskConfig, services: Services
+) -> None:
+    token = form_token(client)
+    blank = post_form(client, valid_fields(desk, company_name="\u200b\u200b", description="\u3164"), token)
+    assert blank.status_code == 400
+    assert f"{FIELD_NAMES['company_name']}：{MESSAGES['company_name']}" in blank.text
+    assert f"{FIELD_NAMES['description']}：{MESSAGES['description']}" in blank.text
+    fields = valid_fields(desk, company_name="\u200b有限会社さつま食品\u200b\ufeff")
+    assert post_form(client, fields, token).status_code == 200
+    with services.db.session() as session:
+        [consultation] = session.scalars(select(Consultation))
+    assert consultation.company_name == "有限会社さつま食品"
