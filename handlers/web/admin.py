@@ -73,7 +73,8 @@ def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any
         "status": c.status,
         "channel": c.channel,
         "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
-        "company_name": c.company_name,
+        "company_name": c.company_name,  # null for a sole trader: their own name is personal data
+        "sole_trader": c.sole_trader,
         "municipality": municipality.name if municipality else None,
         "municipality_code": c.municipality_code,
         "region": region.name if region else c.region,

@@ -83,7 +83,9 @@ def test_a_sole_trader_from_the_form_is_not_named_in_clear(
     assert clear_places(services, keyring) == []
     listing = client.get("/api/consultations", headers=admin_headers)
     [row] = listing.json()["items"]
-    assert row["company_name"] is None and OWNER not in listing.text
+    assert row["company_name"] is None and row["sole_trader"] is True and OWNER not in listing.text
+    detail = client.get(f"/api/consultations/{row['id']}", headers=admin_headers).json()
+    assert detail["sole_trader"] is True and detail["answers"]["owner_name"] == OWNER  # the desk's own view
 
 
 def test_the_form_asks_which_it_is(client: TestClient, desk: DeskConfig) -> None:
