@@ -31,7 +31,7 @@ from bot.intake import (
     next_step,
 )
 from bot.messages import Action, Button, Inbound, OutMessage, check_reply
-from bot.normalize import normalize
+from bot.normalize import clean_text, has_visible, normalize
 from bot.postback import decode, encode
 from bot.slots import SlotBook
 from bot.submission import previous_answers, submit_intake
@@ -39,19 +39,31 @@ from config import DeskConfig
 from scheduling import CalendarService, Slot
 from storage.clock import Clock
 from storage.consultations import has_consent, record_consent
-from storage.conversations import delete_conversation, get_conversation
+from storage.conversations import delete_conversation, forget_conversation, get_conversation
 from storage.interactions import log_interaction
-from storage.models import Contact, Conversation
+from storage.models import Contact, Conversation, Interaction
 
 RESUME_AFTER = timedelta(hours=24)
 MENU = "menu"  # the postback step of buttons that are not part of a conversation
 
 COMMANDS = {
-    "cancel": ("やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する"),
-    "back": ("戻る", "もどる", "戻って", "一つ戻る"),
-    "restart": ("最初から", "さいしょから", "はじめから", "最初からやり直す"),
-    "help": ("ヘルプ", "help", "へるぷ", "使い方"),
-}
+    "cancel": (
+        "やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する",
+        "やめたい", "やめて", "やめておく", "やめておきます", "やめとく", "やめときます", "辞める", "止める",
+        "止めます", "止めたい", "申し込みをやめる", "申込をやめる", "申し込みをやめたい",
+        "キャンセルする", "キャンセルします", "キャンセルしたい", "キャンセルで", "キャンセルお願いします",
+        "中止します", "中止したい", "中止で", "取り消し", "取消", "とりけし", "取り消す", "取り消したい",
+    ),
+    "back": (
+        "戻る", "もどる", "戻って", "一つ戻る", "戻りたい", "戻ります", "戻してください", "ひとつ戻る",
+        "1つ戻る", "前の質問", "前の質問に戻る",
+    ),
+    "restart": (
+        "最初から", "さいしょから", "はじめから", "最初からやり直す", "初めから", "始めから", "最初からやり直したい",
+        "最初からお願いします", "やり直す", "やりなおす", "やり直したい", "やり直し", "やりなおし", "入力し直す",
+    ),
+    "help": ("ヘルプ", "help", "へるぷ", "使い方", "つかいかた", "使いかた", "操作方法"),
+}  # fmt: skip
 _COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
 # The questions asked before going on (the postback step, and its yes and no labels).
 CONFIRMATIONS = {
@@ -90,7 +102,7 @@ class IntakeEngine:
         now = self.clock.now()
         conversation = get_conversation(session=session, contact_id=contact.id)
         step = conversation.step if conversation else None
-        log_interaction(
+        logged = log_interaction(
             session=session,
             at=now,
             channel=channel,
@@ -101,7 +113,7 @@ class IntakeEngine:
             step=step,
             external_message_id=inbound.message_id,
         )
-        turn = self._respond(session, contact, conversation, inbound, channel)
+        turn = self._respond(session, contact, conversation, inbound, channel, logged)
         self._log_replies(session, contact, channel, turn)
         return turn
 
@@ -119,10 +131,11 @@ class IntakeEngine:
         conversation: Conversation | None,
         inbound: Inbound,
         channel: str,
+        logged: Interaction,
     ) -> Turn:
         postback = decode(inbound.data) if inbound.kind == "postback" else None
         if conversation is None:
-            return self._idle(session, contact, inbound, postback)
+            return self._idle(session, contact, inbound, postback, logged)
 
         ctx = self._ctx(session, contact, conversation)
         turn = self._continue(session, contact, conversation, ctx, inbound, postback, channel)
@@ -144,6 +157,8 @@ class IntakeEngine:
         now = self.clock.now()
         idle_for = now - conversation.updated_at
         conversation.updated_at = now
+        if ctx.slots is not None and ctx.answers.get("slot"):
+            ctx.slots.keep()  # the owner is still answering: the time chosen stays theirs a while longer
 
         if conversation.pending == "resume":
             return self._answer_resume(session, contact, conversation, ctx, inbound)
@@ -157,19 +172,23 @@ class IntakeEngine:
         if command:
             return self._run_command(session, contact, conversation, ctx, command)
 
+        spec = STEPS[Step(conversation.step)]
         value: str | None = None
         if postback is not None:
             if postback.token != conversation.token:
                 if postback.step == MENU:
                     return Turn(self._ask(ctx))
-                return Turn([OutMessage(texts.OLD_CONVERSATION), *self._ask(ctx)])
+                return Turn(spec.again(ctx, texts.OLD_CONVERSATION))
             if postback.step != conversation.step:
-                return Turn([OutMessage(texts.STALE_BUTTON), *self._ask(ctx)])
+                return Turn(spec.again(ctx, texts.STALE_BUTTON))
             value = postback.value
         elif inbound.kind != "text":
-            return Turn([OutMessage(texts.NON_TEXT), *self._ask(ctx)])
+            return Turn(spec.unusable(ctx, non_text=True))
+        elif not has_visible(inbound.text):
+            return Turn(spec.unusable(ctx, non_text=False))
 
-        result = STEPS[Step(conversation.step)].answer(ctx, Answer(inbound.text, value, inbound))
+        text = clean_text(inbound.text) if postback is None else inbound.text
+        result = spec.answer(ctx, Answer(text, value, inbound))
         conversation.answers = dict(ctx.answers)
         match result:
             case Stay(replies=replies):
@@ -190,17 +209,19 @@ class IntakeEngine:
                 )
                 return Turn(self._move_on(conversation, ctx))
             case Decline():
-                return self._decline(session, contact)
+                return self._decline(session, contact, conversation, ctx)
             case Submit():
                 return self._submit(session, contact, conversation, channel, ctx)
         raise AssertionError(f"unknown step result {result!r}")
 
-    def _idle(self, session: Session, contact: Contact, inbound: Inbound, postback: Any) -> Turn:
+    def _idle(
+        self, session: Session, contact: Contact, inbound: Inbound, postback: Any, logged: Interaction
+    ) -> Turn:
         wants_intake = (postback is not None and postback.step == MENU and postback.value == "start") or (
             inbound.kind == "text" and any(word in inbound.text for word in _START_WORDS)
         )
         if wants_intake:
-            return self._start(session, contact)
+            return self._start(session, contact, logged)
         if postback is not None and postback.step == Step.SUMMARY:
             return Turn([OutMessage(texts.ALREADY_SUBMITTED, (self._start_button(),))])
         if postback is not None and postback.step != MENU:
@@ -214,8 +235,10 @@ class IntakeEngine:
             )
         return Turn([OutMessage(texts.GREETING.format(desk=self.desk.desk.name), (self._start_button(),))])
 
-    def _start(self, session: Session, contact: Contact) -> Turn:
+    def _start(self, session: Session, contact: Contact, logged: Interaction) -> Turn:
+        session.flush()  # the id of the message that starts it: the conversation's log begins there
         conversation = Conversation(
+            log_from_id=logged.id,
             contact_id=contact.id,
             flow=FLOW,
             step=Step.CONSENT,
@@ -332,10 +355,7 @@ class IntakeEngine:
             (texts.CANCEL_NO, "いいえ", "続ける"),
         )
         if said == "yes":
-            if ctx.slots is not None:
-                ctx.slots.release()  # the time held for the owner goes back to the others at once
-            delete_conversation(session=session, contact_id=contact.id)
-            return Turn([OutMessage(texts.CANCELLED, (self._start_button(),))])
+            return self._forget(session, contact, conversation, ctx, texts.CANCELLED)
         conversation.pending = None  # いいえ, or anything else: the conversation goes on
         return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
 
@@ -359,7 +379,7 @@ class IntakeEngine:
         return Turn(self._ask(ctx))
 
     # Endings
-    def _decline(self, session: Session, contact: Contact) -> Turn:
+    def _decline(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx) -> Turn:
         record_consent(
             session=session,
             contact_id=contact.id,
@@ -367,16 +387,19 @@ class IntakeEngine:
             accepted=False,
             at=self.clock.now(),
         )
-        delete_conversation(session=session, contact_id=contact.id)
         desk = self.desk.desk
-        return Turn(
-            [
-                OutMessage(
-                    texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours),
-                    (self._start_button(),),
-                )
-            ]
-        )
+        text = texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours)
+        return self._forget(session, contact, conversation, ctx, text)
+
+    def _forget(
+        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, text: str
+    ) -> Turn:
+        """Ends the conversation and deletes what the owner typed in it, as the reply then says."""
+        if ctx.slots is not None:
+            ctx.slots.release()  # the time held for the owner goes back to the others at once
+        forget_conversation(session=session, contact=contact, conversation=conversation, now=self.clock.now())
+        # "forgotten": the channel empties the raw event of this very message too.
+        return Turn([OutMessage(text, (self._start_button(),))], events=["forgotten"])
 
     def _submit(
         self, session: Session, contact: Contact, conversation: Conversation, channel: str, ctx: Ctx
@@ -417,7 +440,10 @@ class IntakeEngine:
         text = texts.SUBMITTED.format(
             reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours
         )
-        return Turn([OutMessage(text)], consultation_id=consultation.id, events=["submitted"])
+        # Another request can start from the confirmation itself.
+        return Turn(
+            [OutMessage(text, (self._start_button(),))], consultation_id=consultation.id, events=["submitted"]
+        )
 
     def open_actions(self, *, session: Session, contact: Contact) -> tuple[Action, ...]:
         """The buttons of the question the conversation waits on (its first page), to restore a chat view."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from bot import texts
 from bot.messages import Action, Button, DatePicker, Inbound, OutMessage
-from bot.normalize import is_emoji_only, match_choice, normalize
+from bot.normalize import clean_text, is_emoji_only, match_choice, normalize
 from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
 from bot.postback import encode
 from bot.slots import SlotBook, parse_picker_value, picker_value
@@ -30,6 +30,7 @@ PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replie
 class Step(StrEnum):
     CONSENT = "consent"
     REUSE = "reuse"
+    COMPANY_KIND = "company_kind"
     COMPANY = "company"
     CONTACT_NAME = "contact_name"
     INDUSTRY = "industry"
@@ -149,6 +150,15 @@ def _with_current(ctx: Ctx, text: str, field_name: str) -> str:
 
 
 # Step kinds
+AnsweredBy = Literal["text", "buttons", "either"]
+# What a message the step cannot use (a sticker, an image, nothing visible) is answered with.
+UNUSABLE = {
+    "text": (texts.NON_TEXT_TYPED, texts.EMPTY),
+    "buttons": (texts.NON_TEXT_BUTTONS, texts.CHOOSE_FROM_BUTTONS),
+    "either": (texts.NON_TEXT, texts.TYPE_OR_CHOOSE),
+}
+
+
 @dataclass(frozen=True)
 class StepSpec:
     ask: Callable[[Ctx, int], list[OutMessage]]
@@ -156,6 +166,20 @@ class StepSpec:
     field: str | None = None  # the answer this step fills (for 戻る and the summary's edit list)
     when: Callable[[Ctx], bool] = lambda ctx: True
     then_while_editing: Step | None = None  # a step that must follow this one even when editing
+    answered_by: AnsweredBy = "buttons"  # typed text, a button, or either (what to ask for after a sticker)
+    # The question again after an answer it could not use, led by `notice` (default: notice, then the question).
+    reask: Callable[[Ctx, str], list[OutMessage]] | None = None
+
+    def again(self, ctx: Ctx, notice: str) -> list[OutMessage]:
+        """The notice and the question again, as short as the step allows."""
+        if self.reask is not None:
+            return self.reask(ctx, notice)
+        return [OutMessage(notice), *self.ask(ctx, 0)]
+
+    def unusable(self, ctx: Ctx, *, non_text: bool) -> list[OutMessage]:
+        """The answer to a sticker or image (non_text), or to a text with nothing visible in it."""
+        sticker, blank = UNUSABLE[self.answered_by]
+        return self.again(ctx, sticker if non_text else blank)
 
 
 def text_step(field_name: str, prompt: str, limit: int) -> StepSpec:
@@ -166,14 +190,24 @@ def text_step(field_name: str, prompt: str, limit: int) -> StepSpec:
 
     def answer(ctx: Ctx, reply: Answer) -> Result:
         if reply.value is not None or is_emoji_only(reply.text):
-            return Stay([OutMessage(texts.NON_TEXT), *ask(ctx)])
+            return Stay([OutMessage(texts.NON_TEXT_TYPED), *ask(ctx)])
         error = check_text(reply.text, limit)
         if error:
             return Stay([OutMessage(error)])
-        ctx.answers[field_name] = reply.text.strip()
+        ctx.answers[field_name] = clean_text(reply.text)
         return Advance()
 
-    return StepSpec(ask, answer, field=field_name)
+    return StepSpec(ask, answer, field=field_name, answered_by="text")
+
+
+# What owners type for "none" (特になし) where a question offers it.
+NONE_WORDS = {
+    normalize(word)
+    for word in (
+        "なし", "無し", "ない", "無い", "特になし", "とくになし", "特に無し", "特にない", "とくにない", "特に無い",
+        "ありません", "特にありません", "とくにありません", "なしで", "特になしで", "ないです",
+    )
+}  # fmt: skip
 
 
 def choice_step(
@@ -204,7 +238,7 @@ def choice_step(
                 return Advance()
             chosen = next((c for c in options if f"id:{c.id}" == reply.value), None)
         else:
-            if none_label and normalize(reply.text) in {normalize(none_label), "なし", normalize("ない")}:
+            if none_label and normalize(reply.text) in NONE_WORDS | {normalize(none_label)}:
                 ctx.answers[field_name] = None
                 return Advance()
             chosen = match_choice(reply.text, options)
@@ -251,17 +285,26 @@ def _match_label(text: str, options: dict[str, Sequence[str]]) -> str | None:
 
 
 # The steps with their own logic
+def _consent_buttons(ctx: Ctx) -> tuple[Action, ...]:
+    return (ctx.button(texts.CONSENT_YES, "yes"), ctx.button(texts.CONSENT_NO, "no"))
+
+
 def _ask_consent(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     notice = texts.CONSENT.format(notice=ctx.desk.privacy_notice.text)
-    return [OutMessage(notice, (ctx.button(texts.CONSENT_YES, "yes"), ctx.button(texts.CONSENT_NO, "no")))]
+    return [OutMessage(notice, _consent_buttons(ctx))]
+
+
+def _reask_consent(ctx: Ctx, notice: str) -> list[OutMessage]:
+    """A short line and the two buttons: the notice itself was just shown."""
+    return [OutMessage(f"{notice}\n{texts.CONSENT_AGAIN}", _consent_buttons(ctx))]
 
 
 def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
     said = reply.value or _match_label(
         reply.text,
         {
-            "yes": (texts.CONSENT_YES, "はい", "同意します"),
-            "no": (texts.CONSENT_NO, "いいえ", "同意しません"),
+            "yes": (texts.CONSENT_YES, "はい", "同意します", "同意", "同意しました"),
+            "no": (texts.CONSENT_NO, "いいえ", "同意しません", "同意できません", "しない"),
         },
     )
     if said == "yes":
@@ -269,15 +312,91 @@ def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
         return Consented()
     if said == "no":
         return Decline()
-    return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_consent(ctx)])
+    return Stay(_reask_consent(ctx, texts.CHOOSE_FROM_BUTTONS))
 
 
-REUSED_FIELDS = ("company_name", "contact_name", "industry", "municipality", "employees")
+REUSED_FIELDS = ("sole_trader", "company_name", "contact_name", "industry", "municipality", "employees")
 
 
 def _reuse_summary(ctx: Ctx) -> str:
     previous = ctx.previous or {}
-    return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, REUSED_FIELDS))
+    shown = tuple(k for k in REUSED_FIELDS if k in texts.SUMMARY_LABELS)
+    return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, shown))
+
+
+# The business's name: a company or trade name (business data, in clear) or, for a sole trader without
+# a trade name, the owner's own name (personal data, stored encrypted). Both are the answer
+# "company_name"; "sole_trader" says which it is.
+_KIND_WORDS: dict[str, Sequence[str]] = {
+    "company": (texts.COMPANY_KIND_COMPANY, "法人", "会社", "屋号あり", "あり", "ある", "あります", "はい"),
+    "sole": (
+        texts.COMPANY_KIND_SOLE,
+        "個人",
+        "個人事業主",
+        "屋号なし",
+        "なし",
+        "ない",
+        "ありません",
+        "いいえ",
+    ),
+}
+
+
+def _ask_company_kind(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    actions = (ctx.button(texts.COMPANY_KIND_COMPANY, "company"), ctx.button(texts.COMPANY_KIND_SOLE, "sole"))
+    return [OutMessage(_with_current(ctx, texts.ASK_COMPANY_KIND, "sole_trader"), actions)]
+
+
+def _answer_company_kind(ctx: Ctx, reply: Answer) -> Result:
+    said = reply.value if reply.value in _KIND_WORDS else _match_label(reply.text, _KIND_WORDS)
+    if said is None:
+        notice = texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
+        return Stay([OutMessage(notice), *_ask_company_kind(ctx)])
+    sole = said == "sole"
+    if ctx.answers.get("sole_trader") is not None and ctx.answers["sole_trader"] != sole:
+        ctx.answers.pop("company_name", None)  # a trade name is no owner's name, nor the other way round
+    ctx.answers["sole_trader"] = sole
+    return Advance()
+
+
+_COMPANY_NAME = text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX)
+_OWNER_NAME = text_step("company_name", texts.ASK_OWNER_NAME, CONTACT_NAME_MAX)
+
+
+def _name_step(ctx: Ctx) -> StepSpec:
+    return _OWNER_NAME if ctx.answers.get("sole_trader") else _COMPANY_NAME
+
+
+def _ask_company(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return _name_step(ctx).ask(ctx, page)
+
+
+def _answer_company(ctx: Ctx, reply: Answer) -> Result:
+    return _name_step(ctx).answer(ctx, reply)
+
+
+_CONTACT_NAME = text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX)
+_CONTACT_NAME_SOLE = text_step("contact_name", texts.ASK_CONTACT_NAME_SOLE, CONTACT_NAME_MAX)
+
+
+def _ask_contact_name(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    if not ctx.answers.get("sole_trader"):
+        return _CONTACT_NAME.ask(ctx, page)
+    [question] = _CONTACT_NAME_SOLE.ask(ctx, page)
+    return [replace(question, actions=(ctx.button(texts.SAME_AS_OWNER, "same"),))]
+
+
+def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
+    if not ctx.answers.get("sole_trader"):
+        return _CONTACT_NAME.answer(ctx, reply)
+    if reply.value == "same" or (reply.typed and _match_label(reply.text, {"same": (texts.SAME_AS_OWNER,)})):
+        ctx.answers["contact_name"] = ctx.answers.get("company_name")
+        return Advance()
+    result = _CONTACT_NAME_SOLE.answer(ctx, reply)
+    if isinstance(result, Stay) and result.replies:  # the re-prompt keeps the button
+        last = replace(result.replies[-1], actions=(ctx.button(texts.SAME_AS_OWNER, "same"),))
+        return Stay([*result.replies[:-1], last])
+    return result
 
 
 def _reuse(ctx: Ctx) -> Result:
@@ -325,9 +444,11 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
         return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
     place = resolve_place(reply.text, desk)
     match place:
-        case Found(municipality=m):
+        case Found(municipality=m, typed_as=typed):
             ctx.answers["municipality"] = m.code
-            return Advance()
+            # Say how a former town, a district or a reading was taken: 「国分 → 霧島市 としてお受けしました」.
+            taken = [OutMessage(texts.PLACE_TAKEN_AS.format(typed=typed, name=m.name))] if typed else []
+            return Advance(taken)
         case Ambiguous(name=name, options=options, outside=outside):
             actions = _municipality_buttons(ctx, [m.code for m in options])
             if outside:
@@ -378,18 +499,19 @@ def _answer_method(ctx: Ctx, reply: Answer) -> Result:
 def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
     """The free times as buttons, or why there are none; remembers what was offered."""
     assert ctx.slots is not None
+    ctx.answers.pop("_methods", None)  # offered again below when no coordinator takes the method
     proposal: Proposal = ctx.slots.propose(ctx.answers, around)
     later = ctx.button(texts.DECIDE_LATER, "later")
     picker: list[Action] = []
     if proposal.window_start and proposal.window_end:
+        # It opens at the moment asked about, or at the first working hour (not at midnight, which a tap on
+        # 決定 would ask for); LINE refuses an initial value outside min and max.
+        opens = around or ctx.slots.picker_opens(ctx.answers) or proposal.window_start
         picker = [
             DatePicker(
                 texts.OTHER_TIME,
                 encode(ctx.token, str(Step.SLOT), "picker"),
-                # LINE refuses an initial value outside min and max (a time typed in, a window moved on).
-                initial=picker_value(
-                    min(max(around or proposal.window_start, proposal.window_start), proposal.window_end)
-                ),  # fmt: skip
+                initial=picker_value(min(max(opens, proposal.window_start), proposal.window_end)),
                 min=picker_value(proposal.window_start),
                 max=picker_value(proposal.window_end),
             )
@@ -397,6 +519,8 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
     island_online = (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later)
     if proposal.status == "online_only":
         return [OutMessage(texts.ISLAND_ONLINE, island_online)]
+    if proposal.status == "no_coordinator" and proposal.alternative_method is None:
+        return _no_coordinator_prompt(ctx, later)
     if proposal.status == "ok" and proposal.slots:
         offered = proposal.slots[:11]
         ctx.answers["_offered"] = {s.token: s.as_dict() for s in offered}
@@ -422,6 +546,37 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
     ]
 
 
+def _no_coordinator_prompt(ctx: Ctx, later: Button) -> list[OutMessage]:
+    """Says that no coordinator takes this method for the category (and place), and offers what exists."""
+    assert ctx.slots is not None
+    desk, answers = ctx.desk, ctx.answers
+    category = _label(desk, "categories", answers.get("category") or "other")
+    if answers["method"] == "onsite":
+        place = desk.municipality_by_code.get(answers.get("municipality") or "")
+        text = texts.NO_COORDINATOR_VISIT.format(place=place.name if place else "", category=category)
+    else:
+        method = desk.choice("methods", answers["method"])
+        text = texts.NO_COORDINATOR_METHOD.format(method=method.name if method else "", category=category)
+    others = ctx.slots.other_methods(answers)
+    answers["_methods"] = others
+    buttons = [ctx.button(_label(desk, "methods", m), f"method:{m}") for m in others]
+    follow = texts.NO_COORDINATOR_OTHERS if others else texts.NO_COORDINATOR_LATER
+    return [OutMessage(f"{text}\n{follow}", (*buttons, later))]
+
+
+def _switch_method(ctx: Ctx, method: str) -> Result:
+    """Takes another method offered when none takes the first: its times, or on to the contact step."""
+    assert ctx.slots is not None
+    ctx.answers["method"] = method
+    ctx.answers.pop("_methods", None)
+    if _slot_applies(ctx):
+        return Stay(_slot_prompt(ctx))
+    ctx.slots.release()
+    for key in ("slot", "slot_later", "_offered"):
+        ctx.answers.pop(key, None)
+    return Advance()
+
+
 def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     chosen = ctx.answers.get("slot")
     if chosen and ctx.slots is not None and not ctx.slots.fits(Slot.from_dict(chosen), ctx.answers):
@@ -442,18 +597,25 @@ def _take_slot(ctx: Ctx, slot: Slot) -> Result:
 def _answer_slot(ctx: Ctx, reply: Answer) -> Result:
     assert ctx.slots is not None
     offered: dict[str, dict[str, Any]] = ctx.answers.get("_offered") or {}
+    methods: list[str] = ctx.answers.get("_methods") or []
     value = reply.value
-    if value is None:  # typed: one of the offered labels, or "later"
+    if value is None:  # typed: one of the offered labels, an offered method, or "later"
         said = normalize(reply.text)
         value = next(
             (f"pick:{t}" for t, d in offered.items() if normalize(label_slot(Slot.from_dict(d))) == said),
             "later" if said and said in {normalize(texts.DECIDE_LATER), normalize(texts.NEXT)} else None,
         )
+        method = match_choice(reply.text, [m for m in ctx.desk.methods if m.id in methods])
+        if value is None and method is not None:
+            value = f"method:{method.id}"
     if value == "later":
         ctx.slots.release()
         ctx.answers.pop("slot", None)
+        ctx.answers.pop("_methods", None)
         ctx.answers["slot_later"] = True
         return Advance()
+    if value and value.startswith("method:") and value[7:] in methods:
+        return _switch_method(ctx, value[7:])
     if value == "online":
         ctx.answers["method"] = "online"
         return Stay(_slot_prompt(ctx))
@@ -507,7 +669,10 @@ def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
     for step, spec in STEPS.items():
         if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or _slot_applies(ctx)):
             by_field.setdefault(spec.field, step)
-    return [(texts.EDIT_LABELS[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
+    labels = {**texts.EDIT_LABELS}
+    if ctx.answers.get("sole_trader"):
+        labels["company_name"] = texts.SOLE_TRADER_EDIT_LABEL
+    return [(labels[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
 
 
 def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -550,16 +715,25 @@ def _never(ctx: Ctx) -> bool:
 
 # The intake conversation, in the order the owner meets it.
 STEPS: dict[Step, StepSpec] = {
-    Step.CONSENT: StepSpec(_ask_consent, _answer_consent),
+    Step.CONSENT: StepSpec(_ask_consent, _answer_consent, reask=_reask_consent),
     Step.REUSE: replace(
         yes_no_step(
             _reuse_summary, texts.REUSE_YES, texts.REUSE_NO, on_yes=_reuse, on_no=lambda ctx: Advance()
         ),
         when=_has_previous,
     ),
-    Step.COMPANY: replace(text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX), when=_not_reused),
-    Step.CONTACT_NAME: replace(
-        text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX), when=_not_reused
+    Step.COMPANY_KIND: StepSpec(
+        _ask_company_kind,
+        _answer_company_kind,
+        field="company_name",  # the summary's 会社名・屋号 is edited from here: the kind, then the name
+        when=_not_reused,
+        then_while_editing=Step.COMPANY,
+    ),
+    Step.COMPANY: StepSpec(
+        _ask_company, _answer_company, field="company_name", when=_not_reused, answered_by="text"
+    ),
+    Step.CONTACT_NAME: StepSpec(
+        _ask_contact_name, _answer_contact_name, field="contact_name", when=_not_reused, answered_by="text"
     ),
     Step.INDUSTRY: replace(
         choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE, texts.NEXT_PAGE),
@@ -571,6 +745,7 @@ STEPS: dict[Step, StepSpec] = {
         field="municipality",
         when=_not_reused,
         then_while_editing=Step.SLOT,  # a visit's travel and coordinator depend on the place
+        answered_by="either",
     ),
     Step.EMPLOYEES: replace(
         choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused
@@ -597,7 +772,7 @@ STEPS: dict[Step, StepSpec] = {
     Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
     Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
     Step.SLOT: StepSpec(_ask_slot, _answer_slot, field="slot", when=_slot_due),
-    Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact"),
+    Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text"),
     Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
     Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary
 }
@@ -617,6 +792,10 @@ def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
     """One answer as the owner would read it, or '' when it is not given yet."""
     value = answers.get(key)
     match key:
+        case "sole_trader":
+            if value is None:
+                return ""
+            return texts.COMPANY_KIND_SOLE if value else texts.COMPANY_KIND_COMPANY
         case "industry":
             return _label(desk, "industries", value)
         case "municipality":
@@ -646,4 +825,7 @@ def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
 
 def summary_lines(desk: DeskConfig, answers: dict[str, Any], keys: Sequence[str]) -> str:
     """The answers as 「label：value」 lines."""
-    return "\n".join(f"{texts.SUMMARY_LABELS[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)
+    labels = {**texts.SUMMARY_LABELS}
+    if answers.get("sole_trader"):
+        labels["company_name"] = texts.SOLE_TRADER_LABEL
+    return "\n".join(f"{labels[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)

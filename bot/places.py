@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.normalize import normalize
 from config.desk import DeskConfig, Municipality
@@ -12,9 +13,11 @@ from config.desk import DeskConfig, Municipality
 
 @dataclass(frozen=True)
 class Found:
-    """The text names exactly one municipality."""
+    """The text names exactly one municipality. `typed_as` is the part of the text that named it, as the
+    owner wrote it (NFKC, without spaces), when that is not its official name: 国分 for 霧島市."""
 
     municipality: Municipality
+    typed_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,40 @@ BIG_CITIES: dict[str, str] = {
     "延岡": "宮崎県",
 }
 
+# Variant forms folded when matching places only (commands and choices keep bot.normalize's rules):
+# 竜郷 is 龍郷, 曾於 is 曽於, 米之津 and 米ノ津 are one district.
+_VARIANTS = str.maketrans(
+    {
+        "竜": "龍",
+        "曾": "曽",
+        "嶋": "島",
+        "嶌": "島",
+        "邉": "辺",
+        "邊": "辺",
+        "\ufa11": "崎",  # 﨑
+        "嵜": "崎",
+        "碕": "崎",
+        "髙": "高",
+        "德": "徳",
+        "櫻": "桜",
+        "國": "国",
+        "兒": "児",
+        "與": "与",
+        "澤": "沢",
+        "濱": "浜",
+        "瀨": "瀬",
+        "萬": "万",
+        "龜": "亀",
+        "鄕": "郷",
+        "冨": "富",
+        "穎": "頴",
+        "廣": "広",
+        "縣": "県",
+        "驛": "駅",
+        "之": "の",
+        "ヶ": "け",
+    }
+)
 _SUFFIXES = "市町村"
 _KANA_SUFFIXES = {"市": ("し",), "町": ("ちょう", "まち"), "村": ("むら", "そん")}
 _POSTAL_CODE = re.compile(r"^〒?\d{3}[-−‐ー]?\d{4}")
@@ -156,11 +193,16 @@ class _PlaceIndex:
     full_names: tuple[tuple[str, Municipality], ...]
 
 
+def _key(text: str) -> str:
+    """The text as the index compares it: normalized, then variant kanji folded (one character for one)."""
+    return normalize(text).translate(_VARIANTS)
+
+
 def _layer(pairs: Iterable[tuple[str, PlaceResult]]) -> dict[str, PlaceResult]:
     """Collects keys of one priority; two municipalities claiming one key make it ambiguous."""
     layer: dict[str, PlaceResult] = {}
     for raw_key, result in pairs:
-        key = normalize(raw_key)
+        key = _key(raw_key)
         if not key:
             continue
         seen = layer.get(key)
@@ -205,6 +247,23 @@ def _bare(prefecture: str) -> str:
     return prefecture if prefecture == "北海道" else prefecture[:-1]
 
 
+def _homonyms(desk: DeskConfig, *suffixed: dict[str, PlaceResult]) -> dict[str, PlaceResult]:
+    """A name that the suffixed layers would take for a former town here but that is a municipality of
+    another prefecture (川内村 for 福島県川内村, not 薩摩川内市's 川内) asks, with that place as the 県外 option."""
+    pairs: list[tuple[str, PlaceResult]] = []
+    for name, prefecture in desk.outside_homonyms.items():
+        here = next((layer[_key(name)] for layer in suffixed if _key(name) in layer), None)
+        outside = prefecture + name
+        match here:
+            case Found(municipality=m):
+                pairs.append((name, Ambiguous(name, (m,), outside)))
+            case Ambiguous(options=options):
+                pairs.append((name, Ambiguous(name, options, outside)))
+            case _:
+                pairs.append((name, OutsidePrefecture(outside)))
+    return _layer(pairs)
+
+
 def _build_index(desk: DeskConfig) -> _PlaceIndex:
     home = desk.desk.prefecture
     munis = desk.municipalities
@@ -223,6 +282,7 @@ def _build_index(desk: DeskConfig) -> _PlaceIndex:
     )
     ambiguous = _layer((key, a) for p, a in places for key in (p.name, p.kana))
     aliases = _layer((alias, Found(m)) for m in munis for alias in m.aliases)
+    readings = _layer((reading, Found(m)) for m in munis for reading in m.readings)
     short_names = _layer((name, Found(m)) for m in munis for name in _short_names(m))
     prefecture_names = _layer(
         (key, OutsidePrefecture(name)) for name, _ in prefectures for key in (name, _bare(name))
@@ -239,8 +299,10 @@ def _build_index(desk: DeskConfig) -> _PlaceIndex:
         (k + s, r) for k, r in aliases.items() if k[-1] not in _SUFFIXES for s in _SUFFIXES
     )
     ambiguous_with_suffix = _layer((k + s, r) for k, r in ambiguous.items() for s in _SUFFIXES)
+    homonyms = _homonyms(desk, former_towns, aliases_with_suffix, ambiguous_with_suffix)
     prefixes = _merge(
         full_names,
+        homonyms,
         former_towns,
         outside_named,
         aliases_with_suffix,
@@ -250,23 +312,25 @@ def _build_index(desk: DeskConfig) -> _PlaceIndex:
     )
     prefixes = {k: r for k, r in prefixes.items() if len(k) >= _MIN_KEY}
     return _PlaceIndex(
-        home=normalize(home),
+        home=_key(home),
         exact=_merge(
             full_names,
             kana_names,
+            homonyms,
             outside_named,
             ambiguous,
             aliases,
             short_names,
             prefecture_names,
             prefecture_kana,
+            readings,
             city_names,
             bare_cities,
         ),
         without_suffix=_merge(ambiguous, aliases),
         prefixes=prefixes,
         longest_prefix=max(map(len, prefixes), default=0),
-        full_names=tuple((normalize(m.name), m) for m in munis),
+        full_names=tuple((_key(m.name), m) for m in munis),
     )
 
 
@@ -286,11 +350,11 @@ def _index_for(desk: DeskConfig) -> _PlaceIndex:
     return index
 
 
-def _by_prefix(text: str, index: _PlaceIndex) -> PlaceResult | None:
+def _by_prefix(text: str, index: _PlaceIndex) -> tuple[PlaceResult, int] | None:
     for length in range(min(len(text), index.longest_prefix), _MIN_KEY - 1, -1):
         found = index.prefixes.get(text[:length])
         if found is not None:
-            return found
+            return found, length
     return None
 
 
@@ -301,27 +365,48 @@ def _by_containment(text: str, index: _PlaceIndex) -> PlaceResult | None:
     return None
 
 
-def _lookup(text: str, index: _PlaceIndex) -> PlaceResult | None:
+def _lookup(text: str, index: _PlaceIndex) -> tuple[PlaceResult, int] | None:
+    """The result for the text and how many of its first characters named it."""
     if text in index.exact:
-        return index.exact[text]
+        return index.exact[text], len(text)
     if len(text) > 1 and text[-1] in _SUFFIXES and text[:-1] in index.without_suffix:
-        return index.without_suffix[text[:-1]]
+        return index.without_suffix[text[:-1]], len(text)
     return _by_prefix(text, index)
+
+
+def _as_written(text: str, said: str, start: int, length: int) -> str:
+    """The characters of `said[start:start + length]` as the owner wrote them (katakana stays katakana),
+    or as normalized when they cannot be lined up."""
+    kept = [(folded, c) for c in unicodedata.normalize("NFKC", text) if len(folded := normalize(c)) == 1]
+    words = said[start : start + length]
+    offset = len(normalize(text)) - len(said) + start  # past a postal code
+    if "".join(f for f, _ in kept[offset : offset + length]) == words:
+        return "".join(c for _, c in kept[offset : offset + length])
+    return words
+
+
+def _taken_as(result: PlaceResult, text: str, said: str, start: int, length: int) -> PlaceResult:
+    if isinstance(result, Found) and said[start : start + length] != normalize(result.municipality.name):
+        return replace(result, typed_as=_as_written(text, said, start, length))
+    return result
 
 
 def resolve_place(text: str, desk: DeskConfig) -> PlaceResult:
     """Finds the municipality a name, a kana reading, a former town, an island or an address refers to."""
     index = _index_for(desk)
     said = _POSTAL_CODE.sub("", normalize(text), count=1)
-    if not said:
+    key = said.translate(_VARIANTS)  # as long as `said`, character for character
+    if not key:
         return NotFound()
-    if said in index.exact:
-        return index.exact[said]
-    rest = said.removeprefix(index.home)
+    if key in index.exact:
+        return _taken_as(index.exact[key], text, said, 0, len(said))
+    rest = key.removeprefix(index.home)
     if not rest:
         return NotFound()
     for candidate in dict.fromkeys((rest, _COUNTY.sub("", rest, count=1))):
         found = _lookup(candidate, index)
         if found is not None:
-            return found
+            result, length = found
+            start = len(key) - len(candidate)  # both are what is left after removing a prefix
+            return _taken_as(result, text, said, start, length)
     return _by_containment(rest, index) or NotFound()

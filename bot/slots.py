@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from config import DeskConfig
 from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
 from scheduling.availability import jst_date, jst_midnight
+from scheduling.holds import keep_contact_hold
 from scheduling.holidays import add_business_days
-from scheduling.propose import calendar_still_free
+from scheduling.propose import calendar_still_free, first_working_moment, methods_taken
 from scheduling.slots import slot_fits
 from storage.bookings import attach_holds_to_consultation, get_contact_hold
 from storage.clock import JST, Clock
@@ -39,6 +40,7 @@ class SlotBook:
             method=answers["method"],
             category=answers.get("category") or "other",
             region=municipality.region if municipality else "",
+            municipality=municipality.code if municipality else "",
             now=self.clock.now(),
             around=around,
         )
@@ -51,6 +53,16 @@ class SlotBook:
             calendars=self.calendars,
             request=self.request(answers, around),
         )
+
+    def picker_opens(self, answers: dict[str, Any]) -> datetime | None:
+        """Where the date picker opens: the first working moment of a coordinator who takes the request."""
+        return first_working_moment(config=self.desk.scheduling, request=self.request(answers))
+
+    def other_methods(self, answers: dict[str, Any]) -> list[str]:
+        """The other methods some coordinator takes for the answers' category and place, online first."""
+        others = [m.id for m in self.desk.methods if m.id != answers.get("method")]
+        others.sort(key=lambda method: method != "online")
+        return methods_taken(config=self.desk.scheduling, request=self.request(answers), methods=others)
 
     def fits(self, slot: Slot, answers: dict[str, Any]) -> bool:
         """Whether a slot chosen earlier still suits the answers (after the place or the category changed)."""
@@ -72,6 +84,16 @@ class SlotBook:
         held = get_contact_hold(session=self.session, contact_id=self.contact_id)
         if held is not None:
             release_hold(session=self.session, booking_id=held.id, clock=self.clock)
+
+    def keep(self) -> None:
+        """Keeps the contact's hold a while longer: the owner has just written (an abandoned conversation
+        gives the time back `hold_expiry_minutes` after the owner's last message)."""
+        keep_contact_hold(
+            session=self.session,
+            contact_id=self.contact_id,
+            minutes=self.desk.scheduling.rules.hold_expiry_minutes,
+            clock=self.clock,
+        )
 
     def ensure_hold(self, slot: Slot) -> bool:
         """Whether the contact still holds the slot, holding it again if the hold lapsed and it is free."""

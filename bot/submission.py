@@ -36,8 +36,12 @@ def consultation_fields(desk: DeskConfig, answers: dict[str, Any]) -> dict[str, 
     if missing:
         raise IncompleteIntake(", ".join(missing))
     municipality = desk.municipality_by_code[answers["municipality"]]
+    sole_trader = bool(answers.get("sole_trader"))
     return {
-        "company_name": answers["company_name"],
+        # A sole trader without a trade name gave their own name: personal data, kept encrypted.
+        "company_name": None if sole_trader else answers["company_name"],
+        "sole_trader": sole_trader,
+        "owner_name": answers["company_name"] if sole_trader else None,
         "contact_name": answers["contact_name"],
         "phone": answers.get("phone"),
         "email": answers.get("email"),
@@ -81,7 +85,8 @@ def previous_answers(*, session: Session, contact_id: int) -> dict[str, Any] | N
     if last is None:
         return None
     return {
-        "company_name": last.company_name,
+        "sole_trader": last.sole_trader,
+        "company_name": last.owner_name if last.sole_trader else last.company_name,
         "contact_name": last.contact_name,
         "industry": last.industry,
         "municipality": last.municipality_code,

@@ -6,7 +6,7 @@ Polite (です・ます), short enough for a phone screen. `{…}` fields are fi
 GREETING = (
     "こんにちは。{desk}です。\n"
     "ITやデジタル化のお悩みを、専門のコーディネーターが無料でご相談に応じます。\n"
-    "下の「相談を申し込む」を押してください。"
+    "下の「相談を申し込む」からお申し込みください。"
 )
 FOLLOW = (
     "友だち追加ありがとうございます。{desk}です。\n"
@@ -15,11 +15,12 @@ FOLLOW = (
 )
 START_BUTTON = "相談を申し込む"
 
-CONSENT = "はじめに、個人情報の取り扱いについてご確認ください。\n\n{notice}\n\n同意いただける場合は「同意する」を押してください。"
+CONSENT = "はじめに、個人情報の取り扱いについてご確認ください。\n\n{notice}\n\n同意いただける場合は「同意する」をお選びください。"
 CONSENT_YES = "同意する"
 CONSENT_NO = "同意しない"
 CONSENT_DECLINED = (
-    "承知しました。ご入力いただいた内容は保存していません。\n"
+    "承知しました。お申し込みは進めず、ここまでのやりとりの内容は削除しました"
+    "（同意されなかったことと、やりとりの回数だけを記録しています）。\n"
     "お電話でもご相談を受け付けています。\n{desk}　{phone}\n受付時間：{hours}"
 )
 
@@ -27,43 +28,42 @@ REUSE = "前回と同じ会社の情報を使いますか？\n\n{summary}"
 REUSE_YES = "同じ情報を使う"
 REUSE_NO = "新しく入力する"
 
-ASK_COMPANY = "会社名または屋号を入力してください。\n（屋号がない場合は、お名前で結構です）"
-ASK_CONTACT_NAME = "ご担当者のお名前を入力してください。"
-ASK_INDUSTRY = "業種を選んでください。"
-ASK_INDUSTRY_MORE = "業種を選んでください（続き）。"
+ASK_COMPANY = "会社名または屋号をご入力ください。"
+ASK_CONTACT_NAME = "ご担当者のお名前をご入力ください。"
+ASK_INDUSTRY = "業種をお選びください。"
+ASK_INDUSTRY_MORE = "業種をお選びください（続き）。"
 ASK_MUNICIPALITY = (
-    "事業所の所在地（市町村）を入力してください。\n例：霧島市、国分、奄美\n"
-    "下のボタンから地域を選ぶこともできます。"
+    "事業所の所在地（市町村）をご入力ください。\n例：霧島市、国分、谷山\n"
+    "下のボタンから地域をお選びいただくこともできます。"
 )
-ASK_MUNICIPALITY_IN_AREA = "{area}の市町村を選んでください。"
+ASK_MUNICIPALITY_IN_AREA = "{area}の市町村をお選びください。"
 ASK_AMBIGUOUS = "「{name}」はどちらの市町村ですか？"
+PLACE_TAKEN_AS = "{typed} → {name} としてお受けしました。"
 OUTSIDE_PREFECTURE = (
     "申し訳ありません。この窓口は{prefecture}内の事業者さま向けです。\n"
     "{prefecture}外の方は、お近くのよろず支援拠点などにご相談ください。\n"
-    "{prefecture}内の場合は、市町村名を入力してください。"
+    "{prefecture}内の場合は、市町村名をご入力ください。"
 )
-PLACE_NOT_FOUND = (
-    "「{text}」が見つかりませんでした。市町村名（例：霧島市）を入力するか、地域のボタンから選んでください。"
-)
-ASK_EMPLOYEES = "従業員数（代表者を除く）を選んでください。"
-ASK_CATEGORY = "ご相談の分野を一つ選んでください。"
-ASK_CATEGORY_MORE = "ご相談の分野を一つ選んでください（続き）。"
-ASK_CATEGORY2 = "ほかにも関係する分野があれば選んでください。なければ「特になし」を押してください。"
+PLACE_NOT_FOUND = "「{text}」が見つかりませんでした。市町村名（例：霧島市）をご入力いただくか、地域のボタンからお選びください。"
+ASK_EMPLOYEES = "従業員数（代表者を除く）をお選びください。"
+ASK_CATEGORY = "ご相談の分野を一つお選びください。"
+ASK_CATEGORY_MORE = "ご相談の分野を一つお選びください（続き）。"
+ASK_CATEGORY2 = "ほかにも関係する分野があればお選びください（なければ「特になし」）。"
 NO_SECOND = "特になし"
 ASK_DESCRIPTION = "ご相談したい内容を、具体的にお書きください（{limit}文字以内）。\n例：紙の注文書をやめて、受発注を効率化したい"
-ASK_DX_STAGE = "デジタル化の取り組み状況に近いものを選んでください。"
-ASK_METHOD = "ご希望の相談方法を選んでください。"
+ASK_DX_STAGE = "デジタル化の取り組み状況に近いものをお選びください。"
+ASK_METHOD = "ご希望の相談方法をお選びください。"
 ASK_CONTACT = (
-    "ご連絡先の電話番号かメールアドレスを入力してください。\n"
-    "両方の場合は、スペースか改行で区切ってください。\n例：099-123-4567 info@example.jp"
+    "ご連絡先の電話番号かメールアドレスをご入力ください。\n"
+    "両方お知らせいただく場合は、スペースか改行で区切ってご入力ください。\n例：099-123-4567 info@example.jp"
 )
 CONTACT_INVALID = "「{token}」は電話番号・メールアドレスとして読み取れませんでした。\n例：099-123-4567 または info@example.jp"
-CONTACT_MISSING = "電話番号かメールアドレスを、少なくとも一つ入力してください。"
+CONTACT_MISSING = "電話番号かメールアドレスを、少なくとも一つご入力ください。"
 
 SUMMARY = "ご入力内容をご確認ください。\n\n{summary}\n\nこの内容で送信してよろしいですか？"
 SUBMIT = "この内容で送信"
 EDIT = "内容を修正する"
-ASK_EDIT_FIELD = "修正する項目を選んでください。"
+ASK_EDIT_FIELD = "修正する項目をお選びください。"
 BACK_TO_SUMMARY = "確認画面に戻る"
 SUBMITTED = (
     "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
@@ -90,30 +90,43 @@ SUMMARY_LABELS = {
 SUMMARY_SECOND = "（ほか：{name}）"
 EDIT_LABELS = {**SUMMARY_LABELS, "slot": "希望日時"}
 
+# A company or trade name, or a sole trader known by their own name (personal data)
+ASK_COMPANY_KIND = "会社名または屋号はありますか？\n個人で事業をされていて屋号がない場合は「個人で屋号なし」をお選びください。"
+COMPANY_KIND_COMPANY = "法人・屋号あり"
+COMPANY_KIND_SOLE = "個人で屋号なし"
+ASK_OWNER_NAME = "事業主さまのお名前をご入力ください。\n（お名前は個人情報として、暗号化して保管します）"
+ASK_CONTACT_NAME_SOLE = (
+    "ご担当者のお名前をご入力ください。\n事業主さまご本人の場合は「事業主と同じ」をお選びください。"
+)
+SAME_AS_OWNER = "事業主と同じ"
+SOLE_TRADER_LABEL = "事業主（個人）"
+SOLE_TRADER_EDIT_LABEL = "事業主のお名前"
+SOLE_TRADER_FEED = "個人事業主"
+
 # Anywhere in the conversation
 CONFIRM_CANCEL = "お申し込みの入力を中止しますか？\n中止すると、ここまでの入力内容は削除されます。"
 CANCEL_YES = "中止する"
 CANCEL_NO = "入力を続ける"
-CANCELLED = "入力を中止しました。入力内容は削除しました。\nまたいつでもご相談ください。"
+CANCELLED = "入力を中止しました。ここまでの入力内容は削除しました。\nまたいつでもご相談ください。"
 NOT_CANCELLED = "入力を続けます。"
-CANNOT_GO_BACK = "これより前には戻れません。"
+CANNOT_GO_BACK = "これより前の質問には戻れません。「最初から」と送ると、はじめから入力し直せます。"
 RESTARTED = "最初から入力し直します。"
 HELP = (
     "入力中はいつでも、次の言葉を送ると操作できます。\n"
     "・戻る：一つ前の質問に戻る\n・最初から：最初から入力し直す\n・やめる：入力を中止する\n"
-    "わからないことは、{phone}までお電話ください。\n受付時間：{hours}"
+    "ご不明な点は、{phone}までお電話ください。\n受付時間：{hours}"
 )
 RESUME = "前回のお申し込みが途中になっています。続きから入力しますか？"
 RESUME_YES = "続きから入力する"
 RESUME_NO = "最初から入力する"
 
-CHOOSE_FROM_BUTTONS = "恐れ入りますが、下のボタンから選んでください。"
-NOT_A_CHOICE = "「{text}」は選択肢にありませんでした。下のボタンから選んでください。"
-NON_TEXT = "ありがとうございます。恐れ入りますが、文字で入力するか、ボタンから選んでください。"
+CHOOSE_FROM_BUTTONS = "恐れ入りますが、下のボタンからお選びください。"
+NOT_A_CHOICE = "「{text}」は選択肢にありませんでした。下のボタンからお選びください。"
+NON_TEXT = "ありがとうございます。恐れ入りますが、文字でご入力いただくか、ボタンからお選びください。"
 TOO_LONG = "恐れ入りますが、{limit}文字以内でお願いします（いま{length}文字です）。"
-EMPTY = "恐れ入りますが、文字で入力してください。"
-STALE_BUTTON = "そのボタンは前の質問のものです。いまの質問にお答えください。"
-OLD_CONVERSATION = "そのボタンは以前のやりとりのものです。"
+EMPTY = "恐れ入りますが、文字でご入力ください。"
+STALE_BUTTON = "恐れ入りますが、そのボタンは前の質問のものです。いまの質問にお答えください。"
+OLD_CONVERSATION = "恐れ入りますが、そのボタンは以前のやりとりのものです。"
 ALREADY_SUBMITTED = "このお申し込みは送信済みです。新しいご相談は「相談を申し込む」からどうぞ。"
 CURRENT_ANSWER = "（いまの回答：{answer}）"
 NEXT_PAGE = "その他の業種"
@@ -123,10 +136,8 @@ CHOOSE_AREA_AGAIN = "地域を選び直す"
 OUTSIDE_OPTION = "県外（{name}）"
 
 # Meeting times (after the method, for 来所・訪問・オンライン)
-ASK_SLOT = (
-    "ご都合のよい日時を選んでください（{minutes}分ほど）。\nほかの日時は「他の日時」からお選びいただけます。"
-)
-ASK_SLOT_WHOLE_DAY = "コーディネーターが伺える日を選んでください（島への訪問は1日がかりになります）。"
+ASK_SLOT = "ご都合のよい日時をお選びください（{minutes}分ほど）。\nご希望の日時がなければ「ほかの日時」からお選びいただけます。"
+ASK_SLOT_WHOLE_DAY = "コーディネーターが伺える日をお選びください（島への訪問は1日がかりになります）。"
 SLOTS_AROUND = "{moment}ごろの空き日時です。"
 SLOT_TAKEN = "申し訳ありません。その日時はちょうど埋まりました。ほかの日時からお選びください。"
 SLOT_REVIEW = (
@@ -145,8 +156,24 @@ ISLAND_ONLINE = (
     "オンラインでのご相談ならすぐに日時を選べます。どちらにしますか？"
 )
 SWITCH_TO_ONLINE = "オンラインにする"
-OTHER_TIME = "他の日時"
+OTHER_TIME = "ほかの日時"
 DECIDE_LATER = "日程は相談して決めたい"
 NEXT = "次へ進む"
 SLOT_LATER_SUMMARY = "日程は相談して決める"
 PICKER_INVALID = "日時を読み取れませんでした。もう一度お選びください。"
+
+# What a message the step cannot use is answered with, by how the step is answered
+NON_TEXT_TYPED = "ありがとうございます。恐れ入りますが、文字でご入力ください。"
+NON_TEXT_BUTTONS = "ありがとうございます。恐れ入りますが、下のボタンからお選びください。"
+TYPE_OR_CHOOSE = "恐れ入りますが、文字でご入力いただくか、下のボタンからお選びください。"
+CONSENT_AGAIN = "個人情報の取り扱いに同意いただけますか？"
+
+# No coordinator takes the method for this category (and place)
+NO_COORDINATOR_VISIT = (
+    "申し訳ありません。{place}への訪問で「{category}」のご相談をお受けできるコーディネーターがおりません。"
+)
+NO_COORDINATOR_METHOD = (
+    "申し訳ありません。「{method}」で「{category}」のご相談をお受けできるコーディネーターがおりません。"
+)
+NO_COORDINATOR_OTHERS = "ほかの相談方法をお選びいただくか、「日程は相談して決めたい」をお選びください。"
+NO_COORDINATOR_LATER = "「日程は相談して決めたい」をお選びいただくと、担当から日程をご連絡します。"

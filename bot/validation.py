@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 from bot import texts
+from bot.normalize import clean_text, has_visible
 
 COMPANY_MAX = 100
 CONTACT_NAME_MAX = 50
@@ -20,11 +21,13 @@ _SPLIT = re.compile(r"[\s,、，;；/／]+")
 
 
 def check_text(value: str, limit: int) -> str | None:
-    """The error to show for a free-text answer, or None when it is fine."""
-    if not value.strip():
+    """The error to show for a free-text answer, or None when it is fine: something visible, within the limit
+    once the invisible characters around it are taken off."""
+    if not has_visible(value):
         return texts.EMPTY
-    if len(value) > limit:
-        return texts.TOO_LONG.format(limit=f"{limit:,}", length=f"{len(value):,}")
+    length = len(clean_text(value))
+    if length > limit:
+        return texts.TOO_LONG.format(limit=f"{limit:,}", length=f"{length:,}")
     return None
 
 
@@ -55,7 +58,8 @@ class ContactDetails:
 
 def parse_contact(text: str) -> ContactDetails | str:
     """Phone and/or e-mail from one answer, or the error to show."""
-    tokens = [t for t in _SPLIT.split(unicodedata.normalize("NFKC", text)) if t]
+    folded = unicodedata.normalize("NFKC", clean_text(text))
+    tokens = [t for t in _SPLIT.split(folded) if has_visible(t)]
     email: str | None = None
     rest: list[str] = []
     for token in tokens:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,16 @@ from config.scheduling import SchedulingConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
 BUTTON_LABEL_MAX = 20  # LINE's action label limit
+_HIRAGANA = re.compile(r"^[ぁ-ゖー]+$")
+_PREFECTURE = re.compile(r"^(北海道|東京都|(京都|大阪)府|.{2,3}県)$")
+NOTICE_FIELDS = (
+    "operator",
+    "prefecture",
+    "phone",
+    "email",
+    "hours",
+    "name",
+)  # `desk:` keys the notice may name
 
 
 class ConfigError(Exception):
@@ -60,7 +71,7 @@ class Region(_Strict):
 
 
 class Municipality(_Strict):
-    """A municipality of the prefecture with its JIS code, region, button area and aliases."""
+    """A municipality of the prefecture with its JIS code, region, button area, aliases and readings."""
 
     code: str
     name: str
@@ -68,12 +79,21 @@ class Municipality(_Strict):
     region: str
     area: str
     aliases: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()  # hiragana forms owners type: the name without 市/町/村, aliases
 
     @field_validator("code")
     @classmethod
     def _jis_code(cls, value: str) -> str:
         if len(value) != 5 or not value.isdigit():
             raise ValueError(f"JIS code must be 5 digits: {value!r}")
+        return value
+
+    @field_validator("kana", "readings")
+    @classmethod
+    def _hiragana(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for reading in (value,) if isinstance(value, str) else value:
+            if not _HIRAGANA.match(reading):
+                raise ValueError(f"readings are written in hiragana: {reading!r}")
         return value
 
 
@@ -94,6 +114,7 @@ class PrivacyNotice(_Strict):
 class Desk(_Strict):
     name: str
     short_name: str
+    operator: str = ""  # who runs the desk for the prefecture, e.g. the programme's secretariat (事務局)
     phone: str
     hours: str
     prefecture: str
@@ -109,6 +130,8 @@ class DeskConfig(_Strict):
     areas: tuple[Area, ...]
     municipalities: tuple[Municipality, ...]
     ambiguous_places: tuple[AmbiguousPlace, ...] = ()
+    # A former town's name with 市/町/村 that is a municipality of another prefecture: name -> that prefecture.
+    outside_homonyms: dict[str, str] = Field(default_factory=dict)
     industries: tuple[Choice, ...]
     categories: tuple[Choice, ...]
     employee_bands: tuple[Choice, ...]
@@ -116,6 +139,22 @@ class DeskConfig(_Strict):
     methods: tuple[Choice, ...]
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_notice(cls, data: Any) -> Any:
+        """Fills the notice's {operator}, {prefecture}, {phone}, {email} and {hours} from `desk:`."""
+        desk, notice = (data.get(k) if isinstance(data, dict) else None for k in ("desk", "privacy_notice"))
+        if (
+            not isinstance(desk, dict)
+            or not isinstance(notice, dict)
+            or not isinstance(notice.get("text"), str)
+        ):
+            return data
+        text = notice["text"]
+        for key in NOTICE_FIELDS:
+            text = text.replace("{" + key + "}", str(desk.get(key) or ""))
+        return {**data, "privacy_notice": {**notice, "text": text}}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> DeskConfig:
@@ -133,6 +172,11 @@ class DeskConfig(_Strict):
             for code in place.municipalities:
                 if code not in codes:
                     raise ValueError(f"ambiguous_places.{place.name}: unknown municipality code {code!r}")
+        for name, prefecture in self.outside_homonyms.items():
+            if name[-1:] not in ("市", "町", "村") or not _PREFECTURE.match(prefecture):
+                raise ValueError(
+                    f"outside_homonyms.{name}: a name ending in 市, 町 or 村 and the prefecture it is in"
+                )
         for key in ("industries", "categories", "employee_bands", "dx_stages", "methods"):
             ids = [c.id for c in getattr(self, key)]
             if len(set(ids)) != len(ids):
@@ -141,6 +185,7 @@ class DeskConfig(_Strict):
             region_ids=region_ids,
             category_ids={c.id for c in self.categories},
             method_ids={m.id for m in self.methods},
+            municipality_codes=set(codes),
         )
         if problems:
             raise ValueError("scheduling: " + "; ".join(problems))

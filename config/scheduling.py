@@ -191,7 +191,11 @@ class SlotRules(_Strict):
     )
     default_travel_minutes: int = Field(default=60, ge=0)
     remote_regions: dict[str, RemotePolicy] = Field(default_factory=_island_regions)
-    hold_expiry_minutes: int = Field(default=1440, ge=5)
+    # Municipalities (JIS codes) whose visits differ from their region's: islands of a mainland region.
+    remote_municipalities: dict[str, RemotePolicy] = Field(default_factory=dict)
+    # While the owner is still answering, a chosen time stays held this long after their last message;
+    # a conversation abandoned gives it back to the others soon after.
+    hold_expiry_minutes: int = Field(default=45, ge=5, le=1440)
     # Once the request is sent, its time stays held while a coordinator decides: to the end of this many
     # business days (the desk promises an answer within two), and never past the meeting's start.
     submitted_hold_business_days: int = Field(default=2, ge=0, le=10)
@@ -207,6 +211,11 @@ class SlotRules(_Strict):
         if unknown:
             raise ValueError(f"durations for unknown methods: {unknown}")
         return value
+
+    def remote_policy(self, region: str, municipality: str = "") -> RemotePolicy | None:
+        """How an on-site visit there is offered: None for a visit with travel time, else the island policy
+        (the municipality's own before its region's)."""
+        return self.remote_municipalities.get(municipality) or self.remote_regions.get(region)
 
 
 class SchedulingConfig(BaseModel):
@@ -230,7 +239,12 @@ class SchedulingConfig(BaseModel):
         return next((c for c in self.coordinators if c.id == coordinator_id), None)
 
     def check_references(
-        self, *, region_ids: set[str], category_ids: set[str], method_ids: set[str]
+        self,
+        *,
+        region_ids: set[str],
+        category_ids: set[str],
+        method_ids: set[str],
+        municipality_codes: set[str] | None = None,
     ) -> list[str]:
         """Names every id that the desk's lists do not know (empty when all resolve)."""
         problems = []
@@ -248,4 +262,10 @@ class SchedulingConfig(BaseModel):
         for key in (*self.rules.travel_minutes, *self.rules.remote_regions):
             if key not in region_ids:
                 problems.append(f"rules: unknown region {key!r}")
+        if municipality_codes is not None:
+            problems += [
+                f"rules.remote_municipalities: unknown municipality code {code!r}"
+                for code in self.rules.remote_municipalities
+                if code not in municipality_codes
+            ]
         return problems

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from handlers.line.webhook import build_router as build_line_router
 from handlers.line.worker import LineRuntime, build_line_runtime
 from handlers.services import Services, build_services
+from handlers.settings import Settings
 from handlers.web import admin, form, simulator
 from storage.database import Database
 from storage.inbox import count_events
@@ -66,6 +67,31 @@ def line_queue_counts(db: Database) -> dict[str, int]:
         }
 
 
+def start_up_lines(settings: Settings, *, host: str, port: int) -> list[str]:
+    """What `madoguchi serve` says it serves, and in demo mode how to use, stop and reset it; the admin
+    token itself is never logged (the curl line reads it from its file)."""
+    base = f"http://{host}:{port}"
+    if settings.demo:
+        lines = [
+            f"demo mode: the simulator (an owner's LINE chat beside a coordinator's Slack pane) at {base}/, "
+            f"the web form at {base}/form"
+        ]
+    else:
+        lines = [f"the web form at {base}/form, the LINE webhook at {base}/line/webhook"]
+    if settings.admin_token_file is not None:
+        lines.append(
+            f'admin API: curl -H "Authorization: Bearer $(cat {settings.admin_token_file})" '
+            f"{base}/api/consultations"
+        )
+    elif settings.madoguchi_admin_token:
+        lines.append(f"admin API at {base}/api/consultations (bearer MADOGUCHI_ADMIN_TOKEN)")
+    else:
+        lines.append("admin API closed: MADOGUCHI_ADMIN_TOKEN is not set")
+    if settings.demo:
+        lines.append(f"demo mode: stop with Ctrl-C; to start afresh, {settings.demo_reset_hint()}")
+    return lines
+
+
 def create_app(
     services: Services | None = None, *, scheduler: BaseScheduler | None = None, drain: bool = True
 ) -> FastAPI:
@@ -73,6 +99,7 @@ def create_app(
     scheduler given (not started yet) for as long as it serves, and drains the LINE inbox and outbox
     unless told to leave that to `madoguchi worker`."""
     svc = services or build_services()
+    svc.settings.open_demo_admin_api()
     line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
 
     @asynccontextmanager

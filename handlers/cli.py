@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 from handlers.settings import StartupError, get_settings
 
@@ -16,11 +18,35 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+class ServerStack(TypedDict):
+    loop: str
+    http: str
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def server_stack() -> ServerStack:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools when installed (about twice the requests
+    a second of asyncio and h11, which remain the fallback)."""
+    stack = ServerStack(
+        loop="uvloop" if _importable("uvloop") else "asyncio",
+        http="httptools" if _importable("httptools") else "h11",
+    )
+    log.info("HTTP server: %s event loop, %s parser", stack["loop"], stack["http"])
+    return stack
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Runs the web server (and, unless told not to, the scheduler)."""
     import uvicorn
 
-    from handlers.app import create_app
+    from handlers.app import create_app, start_up_lines
     from handlers.scheduler import build_scheduler
     from handlers.services import build_services
 
@@ -33,9 +59,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         services, scheduler=None if args.no_scheduler else build_scheduler(services), drain=not args.no_drain
     )
-    if settings.demo:
-        log.info("demo mode: open http://%s:%s/ for the simulator", args.host, args.port or settings.port)
-    uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info")
+    for line in start_up_lines(settings, host=args.host, port=args.port or settings.port):
+        log.info("%s", line)
+    uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info", **server_stack())
     return 0
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.engine import IntakeEngine
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
 from handlers.line.tuning import LineTuning
 from handlers.settings import Settings, StartupError, get_settings
+from storage import models  # noqa: F401  (every table in the metadata the key check reads)
+from storage.base import Base
 from storage.clock import Clock, SystemClock
-from storage.crypto import configure_keyring
+from storage.crypto import KeyCheck, check_stored_keys, configure_keyring
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ def build_services(
         raise StartupError(f"desk configuration: {exc}") from exc
     clock = clock or SystemClock()
     db = db or Database(settings.database_url)
+    warn_if_stored_data_does_not_decrypt(db, settings)
     return Services(
         settings=settings,
         desk=desk,
@@ -51,6 +56,39 @@ def build_services(
         engine=IntakeEngine(desk, clock),
         line_api=_line_api(settings),
     )
+
+
+def warn_if_stored_data_does_not_decrypt(db: Database, settings: Settings) -> KeyCheck | None:
+    """Tries the configured keys on the newest encrypted values of every table, and says at WARNING (counts
+    and table names only) when some do not decrypt; None when the database could not be read."""
+    try:
+        with db.engine.connect().execution_options(sqlite_read_only=True) as connection:
+            result = check_stored_keys(connection=connection, metadata=Base.metadata)
+    except SQLAlchemyError as exc:
+        log.info("stored data not checked against the PII keys (%s)", type(exc).__name__)
+        return None
+    if result.failed:
+        tables = ", ".join(f"{name} {count}" for name, count in sorted(result.failed_by_table.items()))
+        advice = (
+            "If MADOGUCHI_PII_KEY was changed, put the new key first and keep the old one after it "
+            "(comma-separated): every key listed decrypts, the first encrypts"
+        )
+        if settings.demo and not settings.madoguchi_pii_key:
+            advice = (
+                f"In demo mode the key is {settings.var_dir / 'pii.key'}, made when it was missing: data "
+                f"written under an earlier one cannot be read. To start the demo afresh, "
+                f"{settings.demo_reset_hint()}"
+            )
+        log.warning(
+            "stored personal data does not decrypt with the configured keys: %d of the %d newest encrypted "
+            "values checked (%s). The admin API shows such fields as null and names them in `undecryptable`. "
+            "%s",
+            result.failed,
+            result.checked,
+            tables,
+            advice,
+        )
+    return result
 
 
 def _line_api(settings: Settings) -> LineApi | None:

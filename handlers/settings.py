@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from storage.crypto import Keyring, PIIKeyError, generate_key
 
@@ -38,16 +42,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     var_dir: Path = Field(Path("var"), alias="MADOGUCHI_VAR_DIR")
     raw_event_retention_days: int = Field(30, alias="MADOGUCHI_RAW_EVENT_RETENTION_DAYS")
-
-    @model_validator(mode="after")
-    def _demo_default(self) -> Settings:
-        if self.madoguchi_demo is None:
-            self.madoguchi_demo = not (self.line_channel_secret and self.line_channel_access_token)
-        return self
+    _admin_token_file: Path | None = PrivateAttr(None)
 
     @property
     def demo(self) -> bool:
-        return bool(self.madoguchi_demo)
+        """MADOGUCHI_DEMO if set; otherwise on only when no LINE credential is set at all (half a pair is a
+        channel being set up: it must stop start-up, not slip into a demo whose webhook loses every event)."""
+        if self.madoguchi_demo is not None:
+            return self.madoguchi_demo
+        return not (self.line_channel_secret or self.line_channel_access_token)
 
     @property
     def line_configured(self) -> bool:
@@ -57,10 +60,29 @@ class Settings(BaseSettings):
     def slack_configured(self) -> bool:
         return bool(self.slack_signing_secret and self.slack_bot_token)
 
+    def _credentials(self) -> dict[str, SecretStr | None]:
+        return {
+            "LINE_CHANNEL_SECRET": self.line_channel_secret,
+            "LINE_CHANNEL_ACCESS_TOKEN": self.line_channel_access_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+        }
+
     def check(self) -> list[str]:
         """Warnings for a start that may go on; raises StartupError for one that may not."""
         warnings: list[str] = []
+        given = self._credentials()
+        for first, second in (
+            ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"),
+            ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"),
+        ):
+            if bool(given[first]) != bool(given[second]):
+                have, lacking = (first, second) if given[first] else (second, first)
+                raise StartupError(f"{have} is set but {lacking} is not: set both, or neither")
         if self.demo:
+            credentials = [name for name, value in given.items() if value]
+            if credentials:
+                warnings.append(self._demo_with_credentials(credentials))
             return warnings
         missing = [
             name
@@ -72,7 +94,9 @@ class Settings(BaseSettings):
             if not value
         ]
         if missing:
-            raise StartupError("MADOGUCHI_DEMO=0 needs " + ", ".join(missing) + " to be set")
+            why = "MADOGUCHI_DEMO=0" if self.madoguchi_demo is not None else "a LINE channel (not a demo)"
+            hint = " (`madoguchi keys generate` makes a key)" if "MADOGUCHI_PII_KEY" in missing else ""
+            raise StartupError(f"{why} needs {', '.join(missing)} to be set{hint}")
         for name, value in (
             ("LINE_CHANNEL_SECRET", self.line_channel_secret),
             ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token),
@@ -85,6 +109,53 @@ class Settings(BaseSettings):
                 "coordinators will not get approval cards"
             )
         return warnings
+
+    def _demo_with_credentials(self, credentials: list[str]) -> str:
+        why = "MADOGUCHI_DEMO=1" if self.madoguchi_demo else "no LINE credentials"
+        consequences = [
+            "the browser simulator at / is public: anyone who reaches this server can chat as an owner "
+            "and see every request in the coordinator's pane"
+        ]
+        if not self.madoguchi_pii_key:
+            consequences.append(
+                f"personal data is encrypted with a key generated into {self.var_dir / 'pii.key'}, "
+                "not MADOGUCHI_PII_KEY"
+            )
+        if not self.madoguchi_admin_token:
+            consequences.append(f"the admin API opens with a token generated into {self.admin_token_path}")
+        return (
+            f"DEMO MODE ({why}) although {', '.join(credentials)} are set: "
+            + "; ".join(consequences)
+            + ". To run the desk, unset MADOGUCHI_DEMO (or set it to 0)"
+        )
+
+    def demo_reset_hint(self) -> str:
+        """How to start a demo afresh: what holds its data."""
+        url = make_url(self.database_url)
+        database = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+        if database is not None and database.resolve().is_relative_to(self.var_dir.resolve()):
+            return f"delete {self.var_dir}/ (the SQLite database, the PII key and the admin token)"
+        return (
+            f"delete {self.var_dir}/ (the PII key and the admin token) and empty the database of DATABASE_URL"
+        )
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.var_dir / "admin.token"
+
+    @property
+    def admin_token_file(self) -> Path | None:
+        """The file the admin token was generated into (demo mode only), or None."""
+        return self._admin_token_file
+
+    def open_demo_admin_api(self) -> None:
+        """In demo mode without MADOGUCHI_ADMIN_TOKEN, the admin API's token is generated once into
+        var/admin.token; outside demo mode nothing is generated (the admin API stays closed)."""
+        if not self.demo or self.madoguchi_admin_token:
+            return
+        token = self._demo_secret(self.admin_token_path, lambda: secrets.token_urlsafe(32), "an admin token")
+        self.madoguchi_admin_token = SecretStr(token)
+        self._admin_token_file = self.admin_token_path
 
     def keyring(self) -> Keyring:
         """The PII keyring: from MADOGUCHI_PII_KEY, or in demo mode generated once into var/pii.key."""
@@ -100,12 +171,21 @@ class Settings(BaseSettings):
             raise StartupError(f"MADOGUCHI_PII_KEY: {exc}") from exc
 
     def _demo_key(self) -> str:
-        path = self.var_dir / "pii.key"
+        return self._demo_secret(self.var_dir / "pii.key", generate_key, "a PII key")
+
+    @staticmethod
+    def _demo_secret(path: Path, make: Callable[[], str], what: str) -> str:
+        """A secret kept in a file of the var dir, made (readable by this user only) the first time."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(generate_key() + "\n", encoding="ascii")
-            path.chmod(0o600)
-            log.info("demo mode: generated a PII key in %s", path)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it a moment ago
+            else:
+                with os.fdopen(fd, "w", encoding="ascii") as out:
+                    out.write(make() + "\n")
+                log.info("demo mode: generated %s in %s", what, path)
         return path.read_text(encoding="ascii").strip()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import TextIO
 
@@ -14,8 +16,12 @@ from storage.models import Contact
 CHANNEL = "cli"
 
 
-def _show(messages: list[OutMessage], output: TextIO) -> list[Button]:
+_PICKED = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
+
+
+def _show(messages: list[OutMessage], output: TextIO) -> tuple[list[Button], DatePicker | None]:
     buttons: list[Button] = []
+    picker: DatePicker | None = None
     for message in messages:
         output.write("\n" + message.text + "\n")
         for action in message.actions:
@@ -23,8 +29,18 @@ def _show(messages: list[OutMessage], output: TextIO) -> list[Button]:
                 buttons.append(action)
                 output.write(f"  [{len(buttons)}] {action.label}\n")
             elif isinstance(action, DatePicker):
-                output.write(f"  （{action.label}：YYYY-MM-DD HH:MM と入力）\n")
-    return buttons
+                picker = action
+                output.write(f"  （{action.label}：YYYY-MM-DD HH:MM の形でご入力ください）\n")
+    return buttons, picker
+
+
+def _picked(line: str, picker: DatePicker | None) -> Inbound | None:
+    """A typed date and time as the picker's answer (`YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM`), if one is open."""
+    found = _PICKED.fullmatch(unicodedata.normalize("NFKC", line).strip())
+    if picker is None or found is None:
+        return None
+    value = f"{found[1]}T{int(found[2]):02d}:{found[3]}"
+    return Inbound("postback", text=line, data=picker.data, params={"datetime": value})
 
 
 def run_chat(
@@ -35,10 +51,12 @@ def run_chat(
     with services.db.session() as session:
         contact = get_or_create_contact(session=session, channel=CHANNEL, external_id=visitor)
         contact_id = contact.id
-        buttons = _show(
+        buttons, picker = _show(
             services.engine.greet(session=session, contact=contact, channel=CHANNEL).replies, output
         )
-    output.write("\n（番号でボタンを選ぶか、文字を入力してください。終わるときは「終了」または Ctrl-D）\n")
+    output.write(
+        "\n（番号でボタンをお選びいただくか、文字をご入力ください。終わるときは「終了」または Ctrl-D）\n"
+    )
     while True:
         try:
             line = input_fn("> ").strip()
@@ -52,10 +70,10 @@ def run_chat(
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             inbound = Inbound.tapped(buttons[int(line) - 1])
         else:
-            inbound = Inbound.typed(line)
+            inbound = _picked(line, picker) or Inbound.typed(line)
         with services.db.session() as session:
             current = session.get(Contact, contact_id)
             if current is None:
                 return 1
             turn = services.engine.handle(session=session, contact=current, inbound=inbound, channel=CHANNEL)
-            buttons = _show(turn.replies, output)
+            buttons, picker = _show(turn.replies, output)

@@ -16,6 +16,7 @@ from storage.bookings import (
     DayCap,
     change_booking_status,
     expire_held_bookings,
+    extend_contact_hold,
     insert_hold_if_free,
     list_bookings_for_coordinator,
     move_booking_if_free,
@@ -26,6 +27,7 @@ from storage.clock import Clock
 __all__ = [
     "booking_event",
     "expire_holds",
+    "keep_contact_hold",
     "list_bookings_for_coordinator",
     "move_booking",
     "place_hold",
@@ -59,7 +61,8 @@ def place_hold(
         coordinator = config.coordinator(slot.coordinator_id)
         limit = (coordinator.max_per_day if coordinator else None) or config.rules.max_per_day
         day_cap = DayCap(jst_midnight(day), jst_midnight(day + timedelta(days=1)), limit)
-    expires = min(now + timedelta(minutes=slot.hold_minutes), slot.starts_at)
+    minutes = config.rules.hold_expiry_minutes if config is not None else slot.hold_minutes
+    expires = min(now + timedelta(minutes=minutes), slot.starts_at)
     return insert_hold_if_free(
         session=session,
         consultation_id=consultation_id,
@@ -86,6 +89,15 @@ def release_hold(*, session: Session, booking_id: int, clock: Clock) -> bool:
         from_statuses=("held",),
         to_status="cancelled",
         now=clock.now(),
+    )
+
+
+def keep_contact_hold(*, session: Session, contact_id: int, minutes: int, clock: Clock) -> bool:
+    """Keeps the contact's unsubmitted hold for `minutes` from now (the owner is still answering), never
+    past the meeting's start; a hold already lapsed is not revived. False when there was none to keep."""
+    now = clock.now()
+    return extend_contact_hold(
+        session=session, contact_id=contact_id, until=now + timedelta(minutes=minutes), now=now
     )
 
 

@@ -24,6 +24,7 @@ class SlotRequest:
     now: datetime
     earliest: datetime | None = None
     around: datetime | None = None
+    municipality: str = ""  # its JIS code, for islands whose visits differ from their region's
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Slot:
     blocked_from: datetime
     blocked_until: datetime
     whole_day: bool = False
-    hold_minutes: int = 1440
+    hold_minutes: int = 45
 
     @property
     def token(self) -> str:
@@ -59,7 +60,7 @@ class Slot:
             blocked_from=datetime.fromisoformat(data["blocked_from"]),
             blocked_until=datetime.fromisoformat(data["blocked_until"]),
             whole_day=bool(data.get("whole_day", False)),
-            hold_minutes=int(data.get("hold_minutes", 1440)),
+            hold_minutes=int(data.get("hold_minutes", 45)),
         )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from config.scheduling import SchedulingConfig
-from scheduling.availability import jst_date, jst_midnight
+from scheduling.availability import iter_days, jst_date, jst_midnight, working_intervals
 from scheduling.calendars import CalendarService
 from scheduling.slots import (
     HeldSpan,
@@ -29,7 +31,8 @@ def propose_slots(
     """The best free slots for the request, read from the coordinators' calendars and the desk's bookings."""
     rules = config.rules
     needs_no_calendar = request.method not in rules.duration_minutes or (
-        request.method == "onsite" and rules.remote_regions.get(request.region) == "online_only"
+        request.method == "onsite"
+        and rules.remote_policy(request.region, request.municipality) == "online_only"
     )
     coordinators = [] if needs_no_calendar else match_coordinators(config, request)
     if not coordinators:
@@ -78,3 +81,32 @@ def calendar_still_free(
     buffer = timedelta(minutes=config.rules.buffer_minutes)
     lo, hi = slot.blocked_from - buffer, slot.blocked_until
     return not any(b.starts_at < hi + buffer and b.ends_at > lo for b in result.intervals)
+
+
+def methods_taken(*, config: SchedulingConfig, request: SlotRequest, methods: Sequence[str]) -> list[str]:
+    """Of these methods, those that some coordinator takes for the request's category and region (matched
+    as proposals match them; a visit where the desk meets online only is not one)."""
+    remote = config.rules.remote_regions.get(request.region)
+    return [
+        method
+        for method in methods
+        if not (method == "onsite" and remote == "online_only")
+        and match_coordinators(config, replace(request, method=method))
+    ]
+
+
+def first_working_moment(*, config: SchedulingConfig, request: SlotRequest) -> datetime | None:
+    """The first moment of the booking window at which a coordinator taking the request is at work (where a
+    date picker opens), or None when none is."""
+    start, end = booking_window(config, request.now)
+    coordinators = match_coordinators(config, request)
+    for day in iter_days(jst_date(start), jst_date(end - timedelta(microseconds=1))):
+        moments = [
+            max(work_start, start)
+            for coordinator in coordinators
+            for work_start, work_end in working_intervals(coordinator, day, closures=config.closures)
+            if work_end > start and work_start < end
+        ]
+        if moments:
+            return min(moments)
+    return None

@@ -258,7 +258,7 @@ def _make_plan(
     rules = config.rules
     window_start, window_end = booking_window(config, request.now)
     minutes = rules.duration_minutes.get(request.method)
-    policy = rules.remote_regions.get(request.region) if request.method == "onsite" else None
+    policy = rules.remote_policy(request.region, request.municipality) if request.method == "onsite" else None
     alternative = "online" if policy else None
     if minutes is None:
         return Proposal(status="not_scheduled", window_start=window_start, window_end=window_end)
@@ -331,7 +331,7 @@ def slot_fits(config: SchedulingConfig, slot: Slot, request: SlotRequest) -> boo
     if request.method != "onsite":
         return True
     rules = config.rules
-    policy = rules.remote_regions.get(request.region)
+    policy = rules.remote_policy(request.region, request.municipality)
     if policy == "online_only" or slot.whole_day != (policy == "whole_day"):
         return False
     travel = timedelta(minutes=rules.travel_minutes.get(request.region, rules.default_travel_minutes))

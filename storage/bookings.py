@@ -16,6 +16,7 @@ from sqlalchemy import (
     column,
     false,
     func,
+    literal,
     select,
     text,
     update,
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import models as _models  # noqa: F401  (the consultation table the foreign key names)
-from storage.base import Base, utcnow
+from storage.base import Base, UTCDateTime, utcnow
 
 BOOKING_STATUSES = ("held", "approved", "declined", "expired", "cancelled", "done", "no_show")
 ACTIVE_STATUSES = ("held", "approved")
@@ -355,6 +356,30 @@ def attach_holds_to_consultation(
         .values(**values)
     )
     return result.rowcount or 0
+
+
+def _at(moment: datetime) -> Any:
+    # A bare datetime inside CASE is bound without the column's type: SQLite would keep its local time.
+    return literal(moment, UTCDateTime())
+
+
+def extend_contact_hold(*, session: Session, contact_id: int, until: datetime, now: datetime) -> bool:
+    """Moves the expiry of the contact's unsubmitted, unlapsed hold to `until` (or its start, if sooner)."""
+    result = session.execute(
+        update(Booking)
+        .where(
+            Booking.contact_id == contact_id,
+            Booking.consultation_id.is_(None),
+            Booking.status == "held",
+            Booking.hold_expires_at > now,
+        )
+        .values(
+            hold_expires_at=case((Booking.starts_at < _at(until), Booking.starts_at), else_=_at(until)),
+            updated_at=now,
+        )  # fmt: skip
+        .returning(Booking.id)
+    )
+    return result.first() is not None
 
 
 def get_contact_hold(*, session: Session, contact_id: int) -> Booking | None:

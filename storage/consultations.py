@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, defer, selectinload
 
+from storage.crypto import PIIKeyError, as_stored, decrypt_stored, is_encrypted
 from storage.models import Company, Consent, Consultation, ConsultationEvent, Contact
+
+_ENCRYPTED = tuple(c.name for c in Consultation.__table__.columns if is_encrypted(c))
 
 
 def record_consent(
@@ -105,6 +110,65 @@ def list_consultations(
     if submitted_before is not None:
         query = query.where(Consultation.submitted_at < submitted_before)
     return list(session.scalars(query.order_by(Consultation.submitted_at, Consultation.id)))
+
+
+@dataclass(frozen=True)
+class ConsultationView:
+    """A consultation for display: its clear columns, and the personal fields asked for, decrypted where the
+    configured keys can (None and named in `undecryptable` where they cannot)."""
+
+    consultation: Consultation  # its encrypted columns are not loaded, and reading one raises
+    personal: dict[str, Any]
+    undecryptable: tuple[str, ...]
+
+
+def _view_query(personal: Sequence[str]) -> Select[Any]:
+    columns = Consultation.__table__.columns
+    unknown = [f for f in personal if f not in _ENCRYPTED]
+    if unknown:
+        raise ValueError(f"not an encrypted field of a consultation: {', '.join(unknown)}")
+    return select(Consultation, *[as_stored(columns[f]) for f in personal]).options(
+        *[defer(getattr(Consultation, f), raiseload=True) for f in _ENCRYPTED],
+        selectinload(Consultation.company),
+    )
+
+
+def _view(row: Any, personal: Sequence[str]) -> ConsultationView:
+    values: dict[str, Any] = {}
+    undecryptable: list[str] = []
+    for name, token in zip(personal, row[1:], strict=True):
+        try:
+            values[name] = decrypt_stored(Consultation.__table__.columns[name], token)
+        except (PIIKeyError, ValueError):
+            values[name] = None
+            undecryptable.append(name)
+    return ConsultationView(consultation=row[0], personal=values, undecryptable=tuple(undecryptable))
+
+
+def list_consultation_views(
+    *,
+    session: Session,
+    personal: Sequence[str] = (),
+    submitted_from: datetime | None = None,
+    submitted_before: datetime | None = None,
+) -> list[ConsultationView]:
+    """Consultations by submission time, oldest first, optionally within [from, before), decrypting only
+    the personal fields named: a row stored under a key that is not configured is still listed."""
+    query = _view_query(personal)
+    if submitted_from is not None:
+        query = query.where(Consultation.submitted_at >= submitted_from)
+    if submitted_before is not None:
+        query = query.where(Consultation.submitted_at < submitted_before)
+    rows = session.execute(query.order_by(Consultation.submitted_at, Consultation.id))
+    return [_view(row, personal) for row in rows]
+
+
+def get_consultation_view(
+    *, session: Session, consultation_id: int, personal: Sequence[str] = _ENCRYPTED
+) -> ConsultationView | None:
+    """One consultation with the personal fields named (by default all of them), each decrypted if it can."""
+    row = session.execute(_view_query(personal).where(Consultation.id == consultation_id)).first()
+    return None if row is None else _view(row, personal)
 
 
 def list_consultation_events(*, session: Session, consultation_id: int) -> list[ConsultationEvent]:

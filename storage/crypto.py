@@ -6,11 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Text
+from sqlalchemy import Connection, MetaData, Text, select, type_coerce
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,7 +43,7 @@ class Keyring:
     def decrypt(self, token: str) -> str:
         try:
             return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
-        except InvalidToken as exc:
+        except (InvalidToken, UnicodeError) as exc:
             raise PIIKeyError("stored personal data cannot be decrypted with the configured keys") from exc
 
     def lookup_hash(self, value: str) -> str:
@@ -99,6 +101,60 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(keyring().decrypt(value))
+
+
+def is_encrypted(column: ColumnElement[Any]) -> bool:
+    """Whether a column holds personal data encrypted with the keyring."""
+    return isinstance(column.type, EncryptedText | EncryptedJSON)
+
+
+def as_stored(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column as stored (the token itself), for reading a value that may not decrypt."""
+    return type_coerce(column, Text())
+
+
+def decrypt_stored(column: ColumnElement[Any], token: str | None) -> Any:
+    """A stored token of an encrypted column read back as the column would; PIIKeyError when it does not
+    decrypt with the configured keys."""
+    if token is None:
+        return None
+    plain = keyring().decrypt(token)
+    return json.loads(plain) if isinstance(column.type, EncryptedJSON) else plain
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """A sample of the stored encrypted values: how many were read, and which did not decrypt, by table."""
+
+    checked: int
+    failed_by_table: dict[str, int]
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failed_by_table.values())
+
+
+def check_stored_keys(*, connection: Connection, metadata: MetaData, rows_per_table: int = 5) -> KeyCheck:
+    """Tries the configured keys on the encrypted values of the latest rows of every table (a cheap sample:
+    the newest rows by primary key)."""
+    checked = 0
+    failed: dict[str, int] = {}
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.columns if is_encrypted(c)]
+        if not columns or not table.primary_key.columns:
+            continue
+        newest = [c.desc() for c in table.primary_key.columns]
+        query = select(*[as_stored(c) for c in columns]).order_by(*newest).limit(rows_per_table)
+        for row in connection.execute(query):
+            for column, token in zip(columns, row, strict=True):
+                if token is None:
+                    continue
+                checked += 1
+                try:
+                    decrypt_stored(column, token)
+                except (PIIKeyError, ValueError):
+                    failed[table.name] = failed.get(table.name, 0) + 1
+    return KeyCheck(checked=checked, failed_by_table=failed)
 
 
 def is_fernet_key(value: str) -> bool:

@@ -194,6 +194,29 @@ def purge_raw_bodies(*, session: Session, older_than: datetime, now: datetime, l
     return len(ids)
 
 
+def purge_user_bodies(*, session: Session, channel: str, user_id: str, now: datetime) -> int:
+    """Empties the raw bodies of a user's handled events at once (they decline or abandon a conversation),
+    keeping the ids against replays; events still waiting are left to be handled."""
+    result = session.execute(
+        update(InboxEvent)
+        .where(
+            InboxEvent.channel == channel,
+            InboxEvent.user_key.in_(keyring().lookup_hashes(user_id)),
+            InboxEvent.status != PENDING,
+            InboxEvent.purged_at.is_(None),
+        )
+        .values(body={}, purged_at=now)
+        .returning(InboxEvent.id)
+    )
+    return len(result.all())
+
+
+def purge_event_body(*, event: InboxEvent, now: datetime) -> None:
+    """Empties the raw body of the event being handled (it ended a conversation that is forgotten)."""
+    event.body = {}
+    event.purged_at = now
+
+
 def redact_unsent_message(
     *, session: Session, channel: str, user_id: str, contact_id: int | None, message_id: str
 ) -> int:

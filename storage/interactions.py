@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Interaction
@@ -47,3 +47,15 @@ def list_interactions(*, session: Session, contact_id: int) -> list[Interaction]
             .order_by(Interaction.at, Interaction.id)
         )
     )
+
+
+def redact_interactions(*, session: Session, contact_id: int, from_id: int) -> int:
+    """Removes the texts of a contact's messages from `from_id` on, keeping the rows (kind, direction,
+    time) that reports count; returns how many rows had a text."""
+    result = session.execute(
+        update(Interaction)
+        .where(Interaction.contact_id == contact_id, Interaction.id >= from_id, Interaction.text.is_not(None))
+        .values(text=None)
+        .returning(Interaction.id)
+    )
+    return len(result.all())

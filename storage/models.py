@@ -6,17 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-    false,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utcnow
@@ -42,12 +32,13 @@ class Contact(Base):
 
 
 class Company(Base):
-    """A business that asked for help; names are business data, kept in clear for searching."""
+    """A business that asked for help; names are business data, kept in clear for searching (none for a
+    sole trader without a trade name: their own name is personal data, kept encrypted on the consultation)."""
 
     __tablename__ = "company"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), index=True)
     industry: Mapped[str | None] = mapped_column(String(8))
     municipality_code: Mapped[str | None] = mapped_column(String(5))
     employee_band: Mapped[str | None] = mapped_column(String(16))
@@ -65,7 +56,9 @@ class Consultation(Base):
     channel: Mapped[str] = mapped_column(String(16))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
-    company_name: Mapped[str] = mapped_column(String(200))
+    company_name: Mapped[str | None] = mapped_column(String(200))  # None: a sole trader without a trade name
+    sole_trader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    owner_name: Mapped[str | None] = mapped_column(EncryptedText)  # a sole trader's own name
     contact_name: Mapped[str | None] = mapped_column(EncryptedText)
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)
@@ -117,6 +110,7 @@ class Conversation(Base):
     editing: Mapped[bool] = mapped_column(Boolean, default=False)
     page: Mapped[int] = mapped_column(Integer, default=0)
     token: Mapped[str] = mapped_column(String(16))
+    log_from_id: Mapped[int | None] = mapped_column(Integer)  # its first interaction, for forgetting it
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

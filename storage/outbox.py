@@ -342,3 +342,19 @@ def count_messages(*, session: Session, channel: str, status: str = PENDING) -> 
         )
         or 0
     )
+
+
+def empty_sent_payloads(*, session: Session, contact_id: int, since: datetime) -> int:
+    """Empties the copies of what was sent to a contact since a time (a forgotten conversation's
+    read-backs); rows not yet sent keep theirs, to be delivered."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.contact_id == contact_id,
+            OutboxMessage.status == SENT,
+            OutboxMessage.created_at >= since,
+        )
+        .values(payload={"messages": []})
+        .returning(OutboxMessage.id)
+    )
+    return len(result.all())

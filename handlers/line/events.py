@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from storage.models import Contact
 
 CHANNEL = "line"
 MEDIA_KINDS = ("image", "video", "audio", "file", "sticker")
+MAX_TIMESTAMP = 2**53  # LINE's are milliseconds since 1970; anything larger is not a time
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,30 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _coordinate(value: Any) -> str:
+    """A latitude or longitude as text; "" for anything but a finite number (a JSON true is not one)."""
+    if type(value) not in (int, float) or not math.isfinite(value):
+        return ""
+    return str(value)
+
+
+def timestamp_of(raw: dict[str, Any]) -> int:
+    """The event's time in LINE's milliseconds; 0 (unknown) for anything but a whole number in range.
+
+    Strictly an int: Python's bool is one (true would be stored as 1, and PostgreSQL refuses it in a
+    BIGINT), a float or a numeric string is not LINE's.
+    """
+    value = raw.get("timestamp")
+    return value if type(value) is int and 0 < value < MAX_TIMESTAMP else 0
+
+
 def to_inbound(raw: dict[str, Any]) -> Inbound | None:
     """The neutral inbound message of a message or postback event, None for other events."""
     if raw.get("type") == "postback":
         postback = _obj(raw.get("postback"))
         params = _obj(postback.get("params"))
-        return Inbound(
-            "postback", data=_text(postback.get("data")), params={str(k): str(v) for k, v in params.items()}
-        )
+        texts = {k: v for k, v in params.items() if isinstance(v, str)}  # LINE's are all strings
+        return Inbound("postback", data=_text(postback.get("data")), params=texts)
     if raw.get("type") != "message" or not isinstance(raw.get("message"), dict):
         return None
     message = raw["message"]
@@ -55,8 +73,9 @@ def to_inbound(raw: dict[str, Any]) -> Inbound | None:
     if kind == "text":
         return Inbound("text", text=_text(message.get("text")), message_id=message_id)
     if kind == "location":
-        params = {k: str(message[k]) for k in ("title", "address", "latitude", "longitude") if message.get(k)}
-        return Inbound("location", params=params, message_id=message_id)
+        place = {k: _text(message.get(k)) for k in ("title", "address")}
+        place |= {k: _coordinate(message.get(k)) for k in ("latitude", "longitude")}
+        return Inbound("location", params={k: v for k, v in place.items() if v}, message_id=message_id)
     return Inbound(kind if kind in MEDIA_KINDS else "file", message_id=message_id)
 
 
@@ -66,12 +85,11 @@ def read_event(raw: dict[str, Any]) -> LineEvent:
     user_id = _text(source.get("userId")) if source.get("type") == "user" else ""
     message = _obj(raw.get("message"))
     unsend = _obj(raw.get("unsend"))
-    timestamp = raw.get("timestamp")
     return LineEvent(
         type=_text(raw.get("type")),
         user_id=user_id or None,
         reply_token=_text(raw.get("replyToken")) or None,
-        timestamp=timestamp if isinstance(timestamp, int) else 0,
+        timestamp=timestamp_of(raw),
         message_id=_text(message.get("id")) or None,
         inbound=to_inbound(raw),
         unsent_message_id=_text(unsend.get("messageId")) or None,

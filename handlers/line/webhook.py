@@ -21,7 +21,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from handlers.line.events import timestamp_of
 from handlers.line.sync import WriteGate
 from storage.clock import Clock
 from storage.database import Database
@@ -47,7 +50,7 @@ def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
 
 
 _UNSTORABLE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")  # escapes of a lone surrogate or NUL, maybe
-MAX_TIMESTAMP = 2**53  # LINE's are milliseconds since 1970; anything larger is not a time
+MAX_DIGITS = 4300  # Python's own limit on reading a number: a longer one is no value LINE sends
 
 
 def _storable(value: Any) -> Any:
@@ -61,9 +64,32 @@ def _storable(value: Any) -> Any:
     return value
 
 
+def _number(digits: str) -> int | None:
+    return int(digits) if len(digits) <= MAX_DIGITS else None
+
+
+def _not_json(constant: str) -> None:
+    return None  # NaN and Infinity, which Python reads but JSON does not have
+
+
+def _source_id(raw: dict[str, Any]) -> str | None:
+    """Whose event it is, for keeping one sender's events in order: the user, group or room id."""
+    source = raw.get("source")
+    if isinstance(source, dict):
+        for key in ("userId", "groupId", "roomId"):
+            if isinstance(source.get(key), str) and source[key]:
+                return str(source[key])
+    return None
+
+
 def read_events(body: bytes) -> list[NewEvent]:
-    """The events of a webhook body; ValueError when it is not a LINE webhook body."""
-    payload = json.loads(body)
+    """The events of a webhook body; ValueError when it is not a LINE webhook body.
+
+    Every field the desk reads is checked for its type (here and in events.read_event), so an event with a
+    value of the wrong type is stored and handled like one without that value, never refused by a
+    database that is stricter than another, and never taking the other events of its request with it.
+    """
+    payload = json.loads(body, parse_int=_number, parse_constant=_not_json)
     if _UNSTORABLE.search(body):
         payload = _storable(payload)
     if not isinstance(payload, dict) or not isinstance(payload.get("events", []), list):
@@ -76,17 +102,7 @@ def read_events(body: bytes) -> list[NewEvent]:
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
             # Every LINE event has an id; without one, its content is its identity, so a copy is still a copy.
             event_id = "sha256:" + hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:57]
-        source: dict[str, Any] = raw["source"] if isinstance(raw.get("source"), dict) else {}
-        user_id = source.get("userId") or source.get("groupId") or source.get("roomId")
-        timestamp = raw.get("timestamp")
-        events.append(
-            NewEvent(
-                event_id=event_id,
-                user_id=user_id if isinstance(user_id, str) else None,
-                event_ts=timestamp if isinstance(timestamp, int) and 0 < timestamp < MAX_TIMESTAMP else 0,
-                body=raw,
-            )
-        )
+        events.append(NewEvent(event_id, _source_id(raw), timestamp_of(raw), raw))
     return events
 
 
@@ -145,35 +161,69 @@ class InboxWriter:
                     loop.call_soon_threadsafe(_resolve, done, False)
 
     def _store_batch(self, batch: list[Any]) -> None:
-        results = [self._commit([events for events, _, _ in batch])] * len(batch)
-        if not results[0] and len(batch) > 1:
+        requests = [events for events, _, _ in batch]
+        failed = self._commit([e for events in requests for e in events])
+        results = [failed is None] * len(batch)
+        if failed is not None and len(batch) > 1:
             # One request's events spoil the statement for all: store each request on its own.
-            results = [self._commit([events]) for events, _, _ in batch]
+            results = [self._store_request(events) for events in requests]
+        elif failed is not None and not _connection_trouble(failed):
+            results = [self._store_request(requests[0], failed)]
         self.last_commit = time.monotonic()
         for (_, loop, done), ok in zip(batch, results, strict=True):
             loop.call_soon_threadsafe(_resolve, done, ok)
         if any(results):
             self.on_stored()
 
-    def _commit(self, batches: list[list[NewEvent]]) -> bool:
+    def _store_request(self, events: list[NewEvent], failed: Exception | None = None) -> bool:
+        """Stores one request's events; if one of them cannot be stored, still the others (then False)."""
+        if failed is None:
+            failed = self._commit(events)
+        if failed is None:
+            return True
+        if len(events) == 1 or _connection_trouble(failed):
+            return False
+        # Answered 503 all the same: LINE sends the request again, and the stored events are skipped as copies.
+        return all([self._commit([event]) is None for event in events])
+
+    def _commit(self, events: list[NewEvent]) -> Exception | None:
+        """Stores the events in one transaction; None once committed, else what failed."""
         try:
             with self.gate.hold(urgent=True), self.db.session() as session:
                 # One statement for every request in the batch: a copy within it is skipped like any other.
-                store_events(
-                    session=session,
-                    channel=CHANNEL,
-                    events=[e for events in batches for e in events],
-                    received_at=self.clock.now(),
-                )
-            return True
+                store_events(session=session, channel=CHANNEL, events=events, received_at=self.clock.now())
+            return None
         except Exception as exc:  # noqa: BLE001 - answered 503, so LINE sends the events again
             log.error("could not store LINE events: %s", type(exc).__name__)
-            return False
+            return exc
+
+
+def _connection_trouble(exc: Exception) -> bool:
+    """Whether storing failed for want of the database (retrying event by event would not help)."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
 
 
 def _resolve(done: asyncio.Future[bool], ok: bool) -> None:
     if not done.done():
         done.set_result(ok)
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it is known to be longer than `limit` (declared or chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None  # the rest is never read: the connection is closed with the answer
+    return bytes(body)
+
+
+def _refuse(detail: str, status: int) -> JSONResponse:
+    """An answer to a request whose body may be left unread, so the connection is closed after it."""
+    return JSONResponse({"detail": detail}, status_code=status, headers={"Connection": "close"})
 
 
 def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
@@ -183,14 +233,14 @@ def build_router(*, channel_secret: str, writer: InboxWriter) -> APIRouter:
     @router.post("/line/webhook")
     async def line_webhook(request: Request) -> JSONResponse:
         """Verifies, stores and acknowledges a LINE webhook."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return JSONResponse({"detail": "too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"detail": "too large"}, status_code=413)
-        if not signature_ok(channel_secret, body, request.headers.get("x-line-signature")):
-            return JSONResponse({"detail": "invalid signature"}, status_code=400)
+        signature = request.headers.get("x-line-signature")
+        if not signature:
+            return _refuse("invalid signature", 400)  # no need to read what nobody signed
+        body = await read_capped(request, MAX_BODY)
+        if body is None:
+            return _refuse(f"body too large: at most {MAX_BODY} bytes", 413)
+        if not signature_ok(channel_secret, body, signature):
+            return _refuse("invalid signature", 400)
         try:
             events = read_events(body)
         except (ValueError, RecursionError):

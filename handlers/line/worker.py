@@ -29,6 +29,7 @@ from storage.inbox import (
     claim_next_event,
     lock_user,
     mark_processed,
+    purge_event_body,
     record_failure,
 )
 from storage.outbox import DueMessage, enqueue
@@ -100,6 +101,8 @@ class InboxProcessor:
                 ):
                     self.loading.show(event.user_id)
                 effect = apply_event(session=session, engine=self.engine, event=event)
+                if effect.turn and "forgotten" in effect.turn.events:
+                    purge_event_body(event=row, now=now)  # the message that ended a forgotten conversation
                 if effect.turn and effect.turn.replies and effect.contact is not None:
                     session.flush()
                     enqueue(

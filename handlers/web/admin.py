@@ -13,11 +13,18 @@ from config import DeskConfig
 from handlers.services import Services
 from storage.bookings import list_bookings_for_consultation
 from storage.clock import JST
-from storage.consultations import get_consultation, list_consultation_events, list_consultations
-from storage.models import Consultation
+from storage.consultations import (
+    ConsultationView,
+    get_consultation_view,
+    list_consultation_events,
+    list_consultation_views,
+)
 
 router = APIRouter(prefix="/api")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# The personal (encrypted) fields the list shows: none. Only these are decrypted for the list, so a row
+# written under a key that is no longer configured is listed like any other.
+LIST_PERSONAL_FIELDS: tuple[str, ...] = ()
 
 
 def services(request: Request) -> Services:
@@ -49,7 +56,10 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def consultation_item(desk: DeskConfig, c: Consultation) -> dict[str, Any]:
+def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any]:
+    """The clear fields of a consultation, its personal fields asked for, and `undecryptable`: the names of
+    those that do not decrypt with the configured keys (shown as null)."""
+    c = view.consultation
     municipality = desk.municipality_by_code.get(c.municipality_code)
     region = desk.region_by_id.get(c.region)
 
@@ -63,7 +73,8 @@ def consultation_item(desk: DeskConfig, c: Consultation) -> dict[str, Any]:
         "status": c.status,
         "channel": c.channel,
         "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
-        "company_name": c.company_name,
+        "company_name": c.company_name,  # null for a sole trader: their own name is personal data
+        "sole_trader": c.sole_trader,
         "municipality": municipality.name if municipality else None,
         "municipality_code": c.municipality_code,
         "region": region.name if region else c.region,
@@ -76,6 +87,8 @@ def consultation_item(desk: DeskConfig, c: Consultation) -> dict[str, Any]:
         "dx_stage": label("dx_stages", c.dx_stage),
         "method": label("methods", c.method),
         "method_id": c.method,
+        **view.personal,
+        "undecryptable": list(view.undecryptable),
     }
 
 
@@ -89,26 +102,30 @@ def consultations(month: str | None = Query(None), svc: Services = Depends(servi
         except ValueError as exc:
             raise HTTPException(status_code=422, detail="month must be YYYY-MM") from exc
     with svc.db.session() as session:
-        rows = list_consultations(session=session, submitted_from=bounds[0], submitted_before=bounds[1])
-        return {"items": [consultation_item(svc.desk, c) for c in rows]}
+        views = list_consultation_views(
+            session=session,
+            personal=LIST_PERSONAL_FIELDS,
+            submitted_from=bounds[0],
+            submitted_before=bounds[1],
+        )
+        return {"items": [consultation_item(svc.desk, view) for view in views]}
 
 
 @router.get("/consultations/{consultation_id}", dependencies=[Depends(require_admin)])
 def consultation_detail(consultation_id: int, svc: Services = Depends(services)) -> dict[str, Any]:
     """One consultation with its answers, booking and history."""
     with svc.db.session() as session:
-        c = get_consultation(session=session, consultation_id=consultation_id)
-        if c is None:
+        view = get_consultation_view(session=session, consultation_id=consultation_id)
+        if view is None:
             raise HTTPException(status_code=404, detail="not found")
-        item = consultation_item(svc.desk, c)
+        c = view.consultation
+        item = consultation_item(svc.desk, ConsultationView(c, {}, ()))
         item["answers"] = {
             "company_name": c.company_name,
-            "contact_name": c.contact_name,
-            "phone": c.phone,
-            "email": c.email,
-            "description": c.description,
+            **view.personal,
             "notice_version": c.notice_version,
         }
+        item["undecryptable"] = list(view.undecryptable)
         item["bookings"] = [
             {
                 "id": b.id,

@@ -161,12 +161,15 @@ def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
         contact = find_contact(session=session, channel=CHANNEL, external_id=visitor)
         if contact is None:
             return {"messages": [], "actions": []}
-        rows = list_interactions(session=session, contact_id=contact.id)[-HISTORY_LENGTH:]
+        # Messages whose text was deleted (a conversation declined or cancelled, an unsent message) stay
+        # out of the chat: only the fact that they were sent is kept.
+        rows = [r for r in list_interactions(session=session, contact_id=contact.id) if r.text is not None]
+        rows = rows[-HISTORY_LENGTH:]
         messages = [
             {
                 "direction": r.direction,
                 "kind": r.kind,
-                "text": r.text or "",
+                "text": r.text,
                 "time": r.at.astimezone(JST).strftime("%H:%M"),
             }
             for r in rows
@@ -187,6 +190,7 @@ def desk_feed(svc: ServicesDep) -> dict[str, Any]:
         select(
             Consultation.reference,
             Consultation.company_name,
+            Consultation.sole_trader,
             Consultation.municipality_code,
             Consultation.category,
             Consultation.method,
@@ -207,7 +211,8 @@ def desk_feed(svc: ServicesDep) -> dict[str, Any]:
         items.append(
             {
                 "reference": row.reference,
-                "company_name": row.company_name,
+                # A sole trader's own name is personal data: the pane says only that it is one.
+                "company_name": texts.SOLE_TRADER_FEED if row.sole_trader else row.company_name,
                 "municipality": municipality.name if municipality else row.municipality_code,
                 "category": category.label if category else row.category,
                 "method": method.label if method else row.method,

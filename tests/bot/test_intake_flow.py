@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import texts
 from bot.engine import IntakeEngine
@@ -25,6 +25,8 @@ def to_summary(chat: Chat, *, method: str = "オンライン（Zoom等）", slot
     chat.say("相談したい")
     assert "個人情報" in chat.text
     chat.tap("同意する")
+    assert texts.ASK_COMPANY_KIND in chat.text
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in chat.text
     chat.say("株式会社さつま製作所")
     chat.say("薩摩 花子")
@@ -69,7 +71,7 @@ def test_whole_intake_stores_a_submitted_consultation(chat: Chat, db: Database) 
     with db.session() as session:
         assert session.scalars(select(Conversation)).first() is None
         consent = session.scalars(select(Consent)).one()
-        assert consent.accepted and consent.notice_version == "2026-11"
+        assert consent.accepted and consent.notice_version == "2026-12"
 
 
 def test_every_message_is_in_the_interaction_log(chat: Chat, db: Database) -> None:
@@ -90,7 +92,7 @@ def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(
 ) -> None:
     chat.say("相談したい")
     chat.tap("同意しない")
-    assert desk.desk.phone in chat.text and "保存していません" in chat.text
+    assert desk.desk.phone in chat.text and "ここまでのやりとりの内容は削除しました" in chat.text
     with db.session() as session:
         assert session.scalars(select(Conversation)).first() is None
         assert [c.accepted for c in session.scalars(select(Consent))] == [False]
@@ -100,6 +102,7 @@ def test_declining_the_notice_ends_politely_and_keeps_only_the_fact(
 def test_typed_choices_match_buttons_in_any_width_and_kana(chat: Chat) -> None:
     chat.say("相談したい")
     chat.say("同意する")
+    chat.say("法人")
     chat.say("さつま")
     chat.say("花子")
     chat.say("製造業")
@@ -119,6 +122,7 @@ def test_a_typed_answer_that_is_no_choice_is_re_asked(chat: Chat) -> None:
 def to_industry(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.say("さつま商店")
     chat.say("花子")
 
@@ -152,12 +156,15 @@ def test_over_long_description_is_refused_with_the_limit_and_nothing_is_lost(
 def test_stickers_images_and_emoji_get_a_friendly_re_prompt(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
+    # A free-text question has no buttons: the owner is asked to type, not to choose.
     chat.send(Inbound("sticker"))
-    assert texts.NON_TEXT in chat.text and texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
+    assert "ボタン" not in chat.text and not chat.buttons()
     chat.send(Inbound("image"))
-    assert texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
     chat.say("😀👍")
-    assert texts.ASK_COMPANY in chat.text
+    assert chat.replies[0].text == texts.NON_TEXT_TYPED and texts.ASK_COMPANY in chat.text
     chat.say("さつま商店")
     assert texts.ASK_CONTACT_NAME in chat.text
 
@@ -177,7 +184,7 @@ def test_back_at_the_first_question_says_so(chat: Chat) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
     chat.say("戻る")
-    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY_KIND in chat.text
 
 
 def test_cancel_asks_first_and_can_be_taken_back(chat: Chat, db: Database) -> None:
@@ -206,7 +213,7 @@ def test_restart_and_help(chat: Chat, desk: DeskConfig) -> None:
     chat.say("ヘルプ")
     assert desk.desk.phone in chat.text and texts.ASK_INDUSTRY in chat.text
     chat.say("最初から")
-    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY in chat.text
+    assert texts.RESTARTED in chat.text and texts.ASK_COMPANY_KIND in chat.text
 
 
 def test_edit_one_answer_from_the_summary(chat: Chat, db: Database) -> None:
@@ -287,7 +294,7 @@ def test_after_a_day_of_silence_the_owner_may_continue_or_start_over(chat: Chat,
     clock.advance(hours=30)
     chat.say("こんにちは")
     chat.tap(texts.RESUME_NO)
-    assert texts.ASK_COMPANY in chat.text
+    assert texts.ASK_COMPANY_KIND in chat.text
 
 
 @pytest.mark.parametrize(
@@ -380,3 +387,18 @@ def test_every_reply_of_a_whole_intake_fits_line(chat: Chat) -> None:
         for message in turn.replies:
             assert len(message.text) <= 5000 and len(message.actions) <= 13
             assert all(len(a.label) <= 20 and len(a.data) <= 300 for a in message.actions)
+
+
+def test_a_new_notice_version_asks_for_consent_again(chat: Chat, db: Database, clock: FixedClock) -> None:
+    to_summary(chat)
+    chat.tap(texts.SUBMIT)
+    with db.session() as session:
+        session.execute(update(Consent).values(notice_version="2026-11"))  # accepted under the old notice
+    chat.say("相談したい")
+    assert "個人情報" in chat.text and "事業の実施主体" in chat.text
+    chat.tap("同意する")
+    with db.session() as session:
+        assert [c.notice_version for c in session.scalars(select(Consent).order_by(Consent.id))] == [
+            "2026-11",
+            "2026-12",
+        ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -13,6 +13,7 @@ from bot.engine import IntakeEngine
 from bot.messages import DatePicker, Inbound
 from config import DeskConfig
 from scheduling import expire_holds
+from scheduling.jobs import JobContext, configure_jobs, expire_holds_job
 from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.database import Database
@@ -32,6 +33,7 @@ def to_method(
 ) -> None:
     chat.say("相談したい")
     chat.tap("同意する")
+    chat.tap(texts.COMPANY_KIND_COMPANY)
     chat.say("さつま商店")
     chat.say("薩摩 花子")
     chat.tap("製造業")
@@ -248,7 +250,7 @@ def test_a_sent_request_keeps_its_time_while_a_coordinator_decides(
     to_method(chat)
     chat.tap(slot_labels(chat)[-1])  # the latest time offered, well after the coming Tuesday
     [held] = bookings(db)
-    assert held.hold_expires_at == datetime(2026, 11, 28, 16, 0, tzinfo=JST)  # a day, while the owner types
+    assert held.hold_expires_at == datetime(2026, 11, 27, 16, 45, tzinfo=JST)  # while the owner types
     chat.say("0991234567")
     chat.tap(texts.SUBMIT)
     [sent] = bookings(db)
@@ -262,3 +264,46 @@ def test_a_sent_request_keeps_its_time_while_a_coordinator_decides(
     soon.tap(texts.SUBMIT)
     first = min(bookings(db), key=lambda b: b.starts_at)
     assert first.consultation_id is not None and first.hold_expires_at == first.starts_at
+
+
+def held_status(db: Database) -> list[str]:
+    return [b.status for b in bookings(db)]
+
+
+def test_an_abandoned_conversation_gives_its_time_back_soon(
+    engine: IntakeEngine, db: Database, clock: FixedClock
+) -> None:
+    configure_jobs(JobContext(db=db, clock=clock))
+    chat = Chat(engine, db)
+    to_method(chat)
+    chosen = slot_labels(chat)[0]
+    chat.tap(chosen)
+    assert held_status(db) == ["held"]
+    clock.advance(minutes=44)
+    expire_holds_job()
+    assert held_status(db) == ["held"]
+    clock.advance(minutes=2)  # 46 minutes after the owner's last message, and nothing since
+    expire_holds_job()
+    assert held_status(db) == ["expired"]
+    other = Chat(engine, db, user="U-other")
+    to_method(other)
+    assert chosen in slot_labels(other)  # offered to the next owner again
+
+
+def test_a_time_stays_held_while_the_owner_keeps_answering(
+    engine: IntakeEngine, db: Database, clock: FixedClock
+) -> None:
+    configure_jobs(JobContext(db=db, clock=clock))
+    chat = Chat(engine, db)
+    to_method(chat)
+    chat.tap(slot_labels(chat)[0])
+    for _ in range(3):  # slow answers, each well inside the hold's time
+        clock.advance(minutes=30)
+        chat.say("ヘルプ")
+        expire_holds_job()
+    assert held_status(db) == ["held"]
+    assert bookings(db)[0].hold_expires_at == clock.now() + timedelta(minutes=45)
+    chat.say("0991234567")
+    chat.tap(texts.SUBMIT)
+    assert "受け付けました" in chat.text and held_status(db) == ["held"]
+    assert bookings(db)[0].consultation_id is not None

@@ -68,9 +68,44 @@ def test_municipalities_by_region_match_the_bureaus(shipped: DeskConfig) -> None
     assert shipped.region_by_id["kumage"].name == "熊毛支庁"
 
 
+# The national list of local government codes (全国地方公共団体コード, with the check digit) for the prefecture.
+OFFICIAL = """
+    462012 鹿児島市 かごしまし  462039 鹿屋市 かのやし  462047 枕崎市 まくらざきし
+    462063 阿久根市 あくねし  462080 出水市 いずみし  462101 指宿市 いぶすきし
+    462136 西之表市 にしのおもてし  462144 垂水市 たるみずし  462152 薩摩川内市 さつませんだいし
+    462161 日置市 ひおきし  462179 曽於市 そおし  462187 霧島市 きりしまし
+    462195 いちき串木野市 いちきくしきのし  462209 南さつま市 みなみさつまし  462217 志布志市 しぶしし
+    462225 奄美市 あまみし  462233 南九州市 みなみきゅうしゅうし  462241 伊佐市 いさし
+    462250 姶良市 あいらし  463035 三島村 みしまむら  463043 十島村 としまむら
+    463922 さつま町 さつまちょう  464040 長島町 ながしまちょう  464520 湧水町 ゆうすいちょう
+    464686 大崎町 おおさきちょう  464821 東串良町 ひがしくしらちょう  464902 錦江町 きんこうちょう
+    464911 南大隅町 みなみおおすみちょう  464929 肝付町 きもつきちょう  465011 中種子町 なかたねちょう
+    465020 南種子町 みなみたねちょう  465054 屋久島町 やくしまちょう  465232 大和村 やまとそん
+    465241 宇検村 うけんそん  465259 瀬戸内町 せとうちちょう  465275 龍郷町 たつごうちょう
+    465291 喜界町 きかいちょう  465305 徳之島町 とくのしまちょう  465313 天城町 あまぎちょう
+    465321 伊仙町 いせんちょう  465330 和泊町 わどまりちょう  465348 知名町 ちなちょう
+    465356 与論町 よろんちょう
+"""
+
+
+def test_codes_names_and_readings_are_the_official_ones(shipped: DeskConfig) -> None:
+    words = OFFICIAL.split()
+    official = {
+        code: (name, kana) for code, name, kana in zip(words[::3], words[1::3], words[2::3], strict=True)
+    }
+    for code in official:  # the check digit (mod 11, weights 6 5 4 3 2) guards the table itself
+        total = sum(int(d) * w for d, w in zip(code[:5], (6, 5, 4, 3, 2), strict=True))
+        assert (11 - total % 11) % 10 == int(code[5]), code
+    assert {m.code: (m.name, m.kana) for m in shipped.municipalities} == {
+        code[:5]: value for code, value in official.items()
+    }
+
+
 def test_kana_readings_are_hiragana(shipped: DeskConfig) -> None:
     for m in shipped.municipalities:
-        assert all(unicodedata.name(c).startswith("HIRAGANA") for c in m.kana), m.name
+        for reading in (m.kana, *m.readings):
+            assert all(unicodedata.name(c).startswith("HIRAGANA") for c in reading), m.name
+        assert m.readings, m.name
 
 
 def test_every_label_fits_a_button(shipped: DeskConfig) -> None:
@@ -96,7 +131,7 @@ def test_ambiguous_places_fit_a_quick_reply(shipped: DeskConfig) -> None:
 def test_no_alias_is_claimed_twice_or_clashes_with_a_name(shipped: DeskConfig) -> None:
     owners: dict[str, set[str]] = {}
     for m in shipped.municipalities:
-        for key in (m.name, *m.aliases):
+        for key in (m.name, *m.aliases, *m.readings):
             owners.setdefault(key, set()).add(m.code)
     assert {k: v for k, v in owners.items() if len(v) > 1} == {}
     ambiguous = {p.name for p in shipped.ambiguous_places}
@@ -158,6 +193,29 @@ def test_the_privacy_notice_is_short_and_says_what_it_must(shipped: DeskConfig) 
         assert must in text, must
 
 
+def test_the_privacy_notice_says_who_runs_the_desk_how_long_and_who_processes(shipped: DeskConfig) -> None:
+    text = shipped.privacy_notice.text
+    desk = shipped.desk
+    assert desk.operator == "かごしまDX推進コーディネーター事業事務局"
+    assert "鹿児島県（事業の実施主体）" in text and desk.operator in text  # who holds the data
+    assert "保存期間" in text and "5年間" in text  # how long
+    assert desk.phone in text and desk.email in text and desk.hours in text  # where to ask
+    for service in ("LINE", "Slack", "カレンダー", "委託"):  # who processes it for the desk
+        assert service in text, service
+    assert "{" not in text and "}" not in text  # every field filled in
+    assert max(len(line) for line in text.splitlines()) <= 120  # short paragraphs, for a phone
+    assert shipped.privacy_notice.version == "2026-12"  # a changed notice is a new version
+
+
+def test_the_notice_names_the_operator_from_the_desk_section(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["desk"]["operator"] = "株式会社テスト運営"
+    raw["privacy_notice"]["text"] = "取り扱う者：{prefecture}と{operator}（{phone}）"
+    assert load_desk_config(_write(tmp_path, raw)).privacy_notice.text == (
+        "取り扱う者：鹿児島県と株式会社テスト運営（099-000-0000）"
+    )
+
+
 def test_a_missing_key_names_the_file_and_the_key(tmp_path: Path) -> None:
     raw = _raw()
     del raw["industries"]
@@ -202,6 +260,36 @@ def test_an_ambiguous_place_with_an_unknown_code_is_refused(tmp_path: Path) -> N
     path = _write(tmp_path, raw)
     with pytest.raises(ConfigError, match=r"ambiguous_places\.種子島: unknown municipality code '46999'"):
         load_desk_config(path)
+
+
+def test_a_reading_not_in_hiragana_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["municipalities"][0]["readings"] = ["カゴシマ"]
+    with pytest.raises(ConfigError, match=r"municipalities\.0\.readings: .*hiragana: 'カゴシマ'"):
+        load_desk_config(_write(tmp_path, raw))
+
+
+def test_an_outside_homonym_names_its_prefecture(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["outside_homonyms"] = {"大口町": "愛知"}
+    with pytest.raises(ConfigError, match=r"outside_homonyms\.大口町"):
+        load_desk_config(_write(tmp_path, raw))
+
+
+def test_the_ferry_islands_are_not_offered_as_a_visit(shipped: DeskConfig) -> None:
+    rules = shipped.scheduling.rules
+    assert rules.remote_municipalities == {"46303": "online_only", "46304": "online_only"}
+    assert {shipped.municipality_by_code[c].name for c in rules.remote_municipalities} == {"三島村", "十島村"}
+    assert rules.remote_policy("kagoshima", "46304") == "online_only"
+    assert rules.remote_policy("kagoshima", "46201") is None
+    assert rules.remote_policy("oshima", "46222") == "whole_day"
+
+
+def test_a_remote_municipality_with_an_unknown_code_is_refused(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["scheduling"]["rules"]["remote_municipalities"] = {"46999": "online_only"}
+    with pytest.raises(ConfigError, match=r"remote_municipalities: unknown municipality code '46999'"):
+        load_desk_config(_write(tmp_path, raw))
 
 
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:

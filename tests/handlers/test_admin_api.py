@@ -15,10 +15,12 @@ from handlers.app import create_app
 from handlers.services import Services
 from scheduling import CalendarService
 from storage.clock import JST, FixedClock
+from storage.crypto import Keyring
 from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
 from tests.scheduling.support import FeedServer
+from tests.storage.test_consultation_views import another_key
 
 
 def submit(desk: DeskConfig, clock: FixedClock, db: Database, user: str) -> None:
@@ -35,9 +37,12 @@ def test_without_a_token_the_api_answers_401(client: TestClient) -> None:
 
 def test_with_no_token_configured_the_api_stays_closed(services: Services) -> None:
     services.settings.madoguchi_admin_token = None
+    services.settings.madoguchi_demo = False  # a demo would generate one (test_startup)
     with TestClient(__import__("handlers.app", fromlist=["create_app"]).create_app(services)) as client:
         assert client.get("/api/consultations", headers={"Authorization": "Bearer "}).status_code == 401
         assert client.get("/api/consultations", headers={"Authorization": "Bearer None"}).status_code == 401
+    assert services.settings.madoguchi_admin_token is None
+    assert not (services.settings.var_dir / "admin.token").exists()
 
 
 def test_the_list_has_the_contract_fields(
@@ -147,3 +152,34 @@ def test_an_unexpected_error_is_a_500_whose_message_never_reaches_the_log(
     assert response.status_code == 500 and response.json() == {"detail": "internal error"}
     assert "ValueError" in caplog.text and "/boom" in caplog.text
     assert "090-1234-5678" not in caplog.text and "薩摩" not in caplog.text
+
+
+def test_a_row_under_another_key_is_listed_and_shown_as_undecryptable(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    desk: DeskConfig,
+    clock: FixedClock,
+    db: Database,
+    keyring: Keyring,
+) -> None:
+    with another_key(keyring):
+        submit(desk, clock, db, "U-foreign")
+    clock.advance(minutes=5)
+    submit(desk, clock, db, "U-readable")
+    response = client.get("/api/consultations", headers=admin_headers)
+    assert response.status_code == 200
+    foreign, readable = response.json()["items"]
+    assert foreign["company_name"] == readable["company_name"] == "株式会社さつま製作所"
+    assert foreign["municipality"] == "霧島市" and foreign["undecryptable"] == []
+    assert readable["undecryptable"] == []
+
+    shown = client.get(f"/api/consultations/{foreign['id']}", headers=admin_headers)
+    assert shown.status_code == 200
+    detail = shown.json()
+    assert detail["answers"]["company_name"] == "株式会社さつま製作所"
+    assert detail["answers"]["contact_name"] is None and detail["answers"]["description"] is None
+    assert detail["undecryptable"] == ["contact_name", "phone", "email", "description"]
+    assert detail["municipality"] == "霧島市" and [h["kind"] for h in detail["history"]] == ["submitted"]
+
+    fine = client.get(f"/api/consultations/{readable['id']}", headers=admin_headers).json()
+    assert fine["answers"]["contact_name"] == "薩摩 花子" and fine["undecryptable"] == []

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from config import DeskConfig
+from handlers.app import create_app, start_up_lines
 from handlers.services import build_services
 from handlers.settings import Settings, StartupError
-from tests.conftest import TEST_KEY, make_settings
+from storage.clock import FixedClock
+from storage.crypto import Keyring, configure_keyring
+from storage.database import Database, upgrade_schema
+from tests.conftest import ADMIN_TOKEN, TEST_KEY, make_settings
+from tests.line.conftest import free_port
+from tests.storage.test_consultation_views import another_key, submit
 
 
 def test_demo_mode_is_on_when_no_line_credentials_are_set(tmp_path: Path) -> None:
@@ -95,6 +109,165 @@ def test_the_command_refuses_to_serve_and_says_why(tmp_path: Path) -> None:
     assert "LINE_CHANNEL_SECRET" in result.stderr and "MADOGUCHI_PII_KEY" in result.stderr
 
 
+LINE_PAIR = {"LINE_CHANNEL_SECRET": "s3cret-value", "LINE_CHANNEL_ACCESS_TOKEN": "t0ken-value"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"LINE_CHANNEL_SECRET": "s3cret-value"},
+            "LINE_CHANNEL_SECRET is set but LINE_CHANNEL_ACCESS_TOKEN is not",
+        ),
+        (
+            {"LINE_CHANNEL_ACCESS_TOKEN": "t0ken-value"},
+            "LINE_CHANNEL_ACCESS_TOKEN is set but LINE_CHANNEL_SECRET is not",
+        ),
+        (
+            {"LINE_CHANNEL_SECRET": "s3cret-value", "MADOGUCHI_DEMO": "1"},
+            "LINE_CHANNEL_SECRET is set but LINE_CHANNEL_ACCESS_TOKEN is not",
+        ),
+        ({"SLACK_SIGNING_SECRET": "s3cret-value"}, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"),
+        (
+            {**LINE_PAIR, "MADOGUCHI_PII_KEY": TEST_KEY, "SLACK_BOT_TOKEN": "xoxb-t0ken-value"},
+            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not",
+        ),
+        (LINE_PAIR, "a LINE channel (not a demo) needs MADOGUCHI_PII_KEY to be set"),
+    ],
+)
+def test_half_set_credentials_stop_start_up_naming_the_missing_one(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = _cli(["serve", "--port", "1"], tmp_path, **env)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot start: {message}" in result.stderr
+    assert "s3cret-value" not in result.stderr and "t0ken-value" not in result.stderr
+    # Nothing of a demo was started on the side: no key, no token, no simulator.
+    assert not (tmp_path / "var" / "pii.key").exists() and not (tmp_path / "var" / "admin.token").exists()
+
+
+@contextmanager
+def serving(tmp_path: Path, **env: str) -> Iterator[tuple[str, Path]]:
+    """`madoguchi serve` in a subprocess, yielding its address and log once it answers; stopped by Ctrl-C
+    (SIGINT) afterwards, which must end it cleanly."""
+    port = free_port()
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LINE_", "SLACK_", "MADOGUCHI_", "DATABASE_"))
+    }
+    clean.update(
+        {
+            "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/var/madoguchi.db",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+    )
+    log = tmp_path / f"serve-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--no-scheduler"],
+            env=clean,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, log
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_demo_mode_beside_real_credentials_says_so_loudly(tmp_path: Path) -> None:
+    assert (
+        _cli(["db", "upgrade"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/var/madoguchi.db").returncode
+        == 0
+    )
+    with serving(
+        tmp_path, MADOGUCHI_DEMO="1", LINE_API_BASE_URL=f"http://127.0.0.1:{free_port()}", **LINE_PAIR
+    ) as (base, log):
+        assert httpx.get(f"{base}/").status_code == 200  # the simulator is public: what the warning says
+    [warning] = [line for line in log.read_text().splitlines() if " WARNING " in line and "DEMO MODE" in line]
+    assert (
+        "MADOGUCHI_DEMO=1" in warning and "LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN are set" in warning
+    )
+    assert "simulator at / is public" in warning
+    assert "generated into " + str(tmp_path / "var" / "pii.key") in warning
+    assert "generated into " + str(tmp_path / "var" / "admin.token") in warning
+    assert "unset MADOGUCHI_DEMO" in warning
+    assert "s3cret-value" not in log.read_text() and "t0ken-value" not in log.read_text()
+
+
+def test_a_plain_demo_starts_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, keyring: Keyring
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = Settings(
+        _env_file=None, **{"MADOGUCHI_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": "sqlite://"}
+    )  # type: ignore[call-arg]
+    try:
+        build_services(settings)
+    finally:
+        configure_keyring(keyring)  # build_services installed the demo's generated key
+    assert settings.demo and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "generated a PII key" in caplog.text
+
+
+def test_demo_start_up_writes_an_admin_token_once_and_the_admin_api_accepts_it(tmp_path: Path) -> None:
+    assert (
+        _cli(["db", "upgrade"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/var/madoguchi.db").returncode
+        == 0
+    )
+    token_file = tmp_path / "var" / "admin.token"
+    with serving(tmp_path) as (base, log):
+        token = token_file.read_text().strip()
+        assert len(token) >= 32 and oct(token_file.stat().st_mode & 0o777) == "0o600"
+        accepted = httpx.get(f"{base}/api/consultations", headers={"Authorization": f"Bearer {token}"})
+        refused = httpx.get(f"{base}/api/consultations", headers={"Authorization": "Bearer guess"})
+        assert httpx.get(f"{base}/form").status_code == 200
+    assert accepted.status_code == 200 and accepted.json() == {"items": []}
+    assert refused.status_code == 401
+    text = log.read_text()
+    assert f"the web form at {base}/form" in text and f"at {base}/, " in text
+    assert f'curl -H "Authorization: Bearer $(cat {token_file})" {base}/api/consultations' in text
+    assert f"stop with Ctrl-C; to start afresh, delete {tmp_path / 'var'}" in text
+    assert token not in text  # the log says where the token is, never the token
+
+    with serving(tmp_path) as (base, log):
+        again = httpx.get(f"{base}/api/consultations", headers={"Authorization": f"Bearer {token}"})
+    assert token_file.read_text().strip() == token and again.status_code == 200
+    assert "generated an admin token" not in log.read_text()
+
+
+def test_outside_demo_mode_no_admin_token_is_generated(tmp_path: Path) -> None:
+    settings = make_settings(
+        "sqlite://", tmp_path / "var", MADOGUCHI_DEMO=False, MADOGUCHI_ADMIN_TOKEN=None, **LINE_PAIR
+    )
+    settings.open_demo_admin_api()
+    assert settings.madoguchi_admin_token is None and not (tmp_path / "var" / "admin.token").exists()
+    lines = start_up_lines(settings, host="127.0.0.1", port=8000)
+    assert "admin API closed: MADOGUCHI_ADMIN_TOKEN is not set" in lines
+    assert (
+        "the web form at http://127.0.0.1:8000/form, the LINE webhook at http://127.0.0.1:8000/line/webhook"
+        in lines
+    )
+
+
 def test_serve_refuses_to_leave_answers_to_workers_on_sqlite(tmp_path: Path) -> None:
     result = _cli(["serve", "--port", "1", "--no-drain"], tmp_path)
     assert result.returncode == 2 and "--no-drain needs PostgreSQL" in result.stderr
@@ -113,6 +286,7 @@ def test_chat_completes_an_intake_in_the_terminal(tmp_path: Path) -> None:
     answers = [
         "相談したい",
         "1",
+        "1",  # 法人・屋号あり
         "さつま商店",
         "薩摩 花子",
         "製造業",
@@ -141,3 +315,36 @@ def test_chat_completes_an_intake_in_the_terminal(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "ご相談を受け付けました" in result.stdout and "受付番号" in result.stdout
+
+
+def test_start_up_says_when_stored_data_does_not_decrypt(
+    fresh_database_url: Callable[[], str],
+    tmp_path: Path,
+    desk: DeskConfig,
+    clock: FixedClock,
+    keyring: Keyring,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = fresh_database_url()
+    upgrade_schema(url)
+    db = Database(url)
+    try:
+        submit(desk, clock, db, "U-readable")
+        build_services(make_settings(url, tmp_path / "var"), db=db)
+        assert "does not decrypt" not in caplog.text
+        with another_key(keyring):
+            submit(desk, clock, db, "U-foreign")
+        caplog.clear()
+        services = build_services(make_settings(url, tmp_path / "var"), db=db)
+        [warning] = [r for r in caplog.records if "does not decrypt" in r.getMessage()]
+        with TestClient(create_app(services)) as client:
+            listed = client.get("/api/consultations", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    finally:
+        db.dispose()
+    message = warning.getMessage()
+    assert warning.levelno == logging.WARNING
+    assert "the configured keys: " in message and " of the " in message and "consultation 4" in message
+    assert "put the new key first and keep the old one after it" in message
+    for secret in ("薩摩", "099-123-4567", "hanako@example.jp", "U-foreign", "紙の受発注"):
+        assert secret not in caplog.text
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 2

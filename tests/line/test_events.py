@@ -104,7 +104,11 @@ def test_stickers_images_and_locations_get_a_polite_re_prompt(
         {"type": "somethingNew", "id": "4"},
     ):
         answer = user.send(user.event("message", message=message))
-        assert answer.texts[0] == texts.NON_TEXT and answer.texts[1] == consent.texts[0]
+        # The consent question is answered by its two buttons: a short line and the buttons, not the notice again.
+        assert answer.texts == [f"{texts.NON_TEXT_BUTTONS}\n{texts.CONSENT_AGAIN}"]
+        [reply] = answer.messages
+        labels = [item["action"]["label"] for item in reply["quickReply"]["items"]]
+        assert labels == [texts.CONSENT_YES, texts.CONSENT_NO] and consent.texts[0] not in answer.texts
     kinds = [r.kind for r in interactions(server.db) if r.direction == "in"]
     assert kinds == ["text", "sticker", "image", "location", "file"]
 
@@ -141,6 +145,8 @@ def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
     last = user.tap(last, texts.START_BUTTON)
     last = user.tap(last, "同意する")
+    assert texts.ASK_COMPANY_KIND in last.texts[-1]
+    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in last.texts[-1]
     user.say("株式会社さつま製作所")
     last = user.say("薩摩 花子")

@@ -43,6 +43,7 @@ def to_method_step(user: LineUser) -> Delivery:
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
     last = user.tap(last, texts.START_BUTTON)
     last = user.tap(last, "同意する")
+    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
     user.say("有限会社みなみ商店")
     last = user.say("南 一郎")
     last = user.tap(last, "卸売・小売業")
@@ -92,3 +93,25 @@ def test_an_online_meeting_is_offered_real_times_and_the_picker_and_ends_held(
     starts = datetime.fromisoformat(booking["starts_at"])
     assert booking["status"] == "held" and booking["method"] == "online"
     assert chosen.endswith(f"{starts:%H:%M}") and chosen.startswith(f"{starts.month}/{starts.day}(")
+
+
+def test_the_date_picker_opens_at_the_first_working_hour_not_at_midnight(
+    start_server: Callable[..., InProcessServer], standin: LineStandIn
+) -> None:
+    server = start_server()
+    user = LineUser(server.url, standin)
+    today = datetime.now(JST).date()
+    offered = user.tap(to_method_step(user), "オンライン（Zoom等）")
+
+    # The stand-in accepted the picker (it refuses an initial value outside min and max).
+    [picker] = [a for a in actions_of(offered) if a["label"] == texts.OTHER_TIME]
+    assert picker["min"] <= picker["initial"] <= picker["max"]
+    assert picker["min"].endswith("T00:00") and not picker["initial"].endswith("T00:00")
+    # The only coordinator who takes this request (the first category, online, from 鹿屋) starts at 10:00: the
+    # picker opens there, on the day of the first time offered, so 決定 at once asks for a time that exists.
+    first = min(slot_days(offered, today))
+    assert picker["initial"] == f"{first:%Y-%m-%d}T10:00"
+    around = user.send(user.postback(picker["data"], {"datetime": picker["initial"]}))
+    assert f"{first.month}/{first.day}({'月火水木金土日'[first.weekday()]}) 10:00" in [
+        a["label"] for a in actions_of(around)
+    ]

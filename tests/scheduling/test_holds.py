@@ -60,12 +60,12 @@ def test_a_hold_is_stored_with_its_expiry_in_utc(
         assert stored is not None
         assert stored.status == "held"
         assert stored.starts_at == jst(2026, 12, 3, 14) and stored.starts_at.tzinfo is UTC
-        assert stored.hold_expires_at == clock.now() + timedelta(days=1)
+        assert stored.hold_expires_at == clock.now() + timedelta(minutes=45)
         assert (stored.method, stored.coordinator_id, stored.consultation_id) == ("online", "a", 1)
 
 
 def test_a_hold_never_outlives_its_slot(session_factory: sessionmaker[Session]) -> None:
-    clock = FixedClock(jst(2026, 12, 3, 9))
+    clock = FixedClock(jst(2026, 12, 3, 13, 30))  # the hold's 45 minutes would run past the start
     booking = hold(session_factory, 1, slot(14), clock)
     assert booking is not None and booking.hold_expires_at == jst(2026, 12, 3, 14)
     assert hold(session_factory, 2, slot(8), clock) is None  # already begun

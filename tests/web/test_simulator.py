@@ -62,6 +62,8 @@ def to_meeting_times(phone: Phone, company: str = "霧島テスト製作所") ->
     phone.say("相談したい")
     assert "個人情報" in phone.text
     phone.tap(texts.CONSENT_YES)
+    assert texts.ASK_COMPANY_KIND in phone.text
+    phone.tap(texts.COMPANY_KIND_COMPANY)
     assert texts.ASK_COMPANY in phone.text
     phone.say(company)
     phone.say("鹿児島 花子")
@@ -134,8 +136,9 @@ def test_a_sticker_gets_a_friendly_re_prompt_and_the_question_again(client: Test
     phone.start()
     phone.say("相談したい")
     phone.tap(texts.CONSENT_YES)
+    phone.tap(texts.COMPANY_KIND_COMPANY)
     phone.send({"kind": "sticker"})
-    assert texts.NON_TEXT in phone.text
+    assert texts.NON_TEXT_TYPED in phone.text
     assert texts.ASK_COMPANY in phone.text
     phone.say("桜島商店")
     assert texts.ASK_CONTACT_NAME in phone.text
@@ -147,6 +150,7 @@ def test_a_button_from_an_earlier_question_is_recognised_as_stale(client: TestCl
     phone.say("相談したい")
     consent = phone.chip(texts.CONSENT_YES)
     phone.tap(texts.CONSENT_YES)
+    phone.tap(texts.COMPANY_KIND_COMPANY)
     phone.say("桜島商店")
     phone.send({"kind": "postback", "data": consent["data"], "text": consent["display"]})
     assert texts.STALE_BUTTON in phone.text
@@ -158,6 +162,7 @@ def test_history_restores_the_chat_and_its_open_quick_replies(client: TestClient
     phone.start()
     phone.say("相談したい")
     phone.tap(texts.CONSENT_YES)
+    phone.tap(texts.COMPANY_KIND_COMPANY)
     phone.say("桜島商店")
     phone.say("鹿児島 太郎")
 
@@ -165,7 +170,7 @@ def test_history_restores_the_chat_and_its_open_quick_replies(client: TestClient
     directions = [m["direction"] for m in history["messages"]]
     assert directions[0] == "out" and directions[-1] == "out"
     said = [m["text"] for m in history["messages"] if m["direction"] == "in"]
-    assert said == ["相談したい", texts.CONSENT_YES, "桜島商店", "鹿児島 太郎"]
+    assert said == ["相談したい", texts.CONSENT_YES, texts.COMPANY_KIND_COMPANY, "桜島商店", "鹿児島 太郎"]
     assert texts.ASK_INDUSTRY in history["messages"][-1]["text"]
     assert "製造業" in [a["label"] for a in history["actions"]]
     assert all(len(m["time"]) == 5 for m in history["messages"])

@@ -224,7 +224,7 @@
       return;
     }
     if ((pickerAction.min && value < pickerAction.min) || (pickerAction.max && value > pickerAction.max)) {
-      pickerLabel.textContent = "選べる範囲の日時を選んでください。";
+      pickerLabel.textContent = "選べる範囲の日時をお選びください。";
       return;
     }
     var shown = value.replace("T", " ").replace(/-/g, "/");
@@ -297,11 +297,11 @@
       })
       .catch(function () {
         if (!storageGet(STARTED_KEY)) return greet();
-        addSystem("接続できませんでした。ページを再読み込みしてください。");
+        addSystem("接続できませんでした。ページを再読み込みのうえ、もう一度お試しください。");
         return null;
       })
       .catch(function () {
-        addSystem("接続できませんでした。ページを再読み込みしてください。");
+        addSystem("接続できませんでした。ページを再読み込みのうえ、もう一度お試しください。");
       })
       .then(function () {
         busy = false;

@@ -1,0 +1,97 @@
+"""`madoguchi chat`: the intake in a terminal, typed line by line, as an owner meets it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from io import StringIO
+
+import pytest
+from sqlalchemy import select
+
+from bot import texts
+from handlers.services import Services
+from handlers.terminal_chat import run_chat
+from storage.bookings import Booking
+from storage.models import Consultation
+
+
+class Terminal:
+    """Feeds typed lines to run_chat and keeps what it printed, line by line, as the owner sees it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = iter(lines)
+        self.output = StringIO()
+        self.shown: list[str] = []  # the output after each typed line
+
+    def input_fn(self) -> Callable[[str], str]:
+        def read(prompt: str) -> str:
+            self.shown.append(self.output.getvalue())
+            self.output.seek(0)
+            self.output.truncate()
+            try:
+                return next(self.lines)
+            except StopIteration:
+                raise EOFError from None
+
+        return read
+
+
+def button_number(screen: str, label: str) -> str:
+    found = re.search(rf"\[(\d+)\] {re.escape(label)}\n", screen)
+    assert found, f"no button {label!r} in:\n{screen}"
+    return found[1]
+
+
+@pytest.fixture
+def walk(services: Services) -> Iterator[Callable[[list[str]], Terminal]]:
+    def run(lines: list[str]) -> Terminal:
+        terminal = Terminal(lines)
+        assert run_chat(services, input_fn=terminal.input_fn(), output=terminal.output, visitor="t:1") == 0
+        return terminal
+
+    yield run
+
+
+TO_SLOTS = [
+    "1",  # 相談を申し込む
+    "1",  # 同意する
+    "1",  # 法人・屋号あり
+    "さつま商店",
+    "薩摩 花子",
+    "製造業",
+    "霧島市",
+    "1〜5人",
+    "1",  # the first category
+    "特になし",
+    "受発注をデジタル化したい",
+    "検討中",
+    "オンライン（Zoom等）",
+]
+
+
+@pytest.mark.parametrize("typed", ["2026-12-10 11:00", "2026-12-10T11:00", "２０２６-１２-１０ １１:００"])
+def test_another_time_is_typed_as_the_chat_asks(
+    walk: Callable[[list[str]], Terminal], services: Services, typed: str
+) -> None:
+    terminal = walk([*TO_SLOTS, typed])
+    slots, around = terminal.shown[-2], terminal.shown[-1]
+    assert "12/10 11:00ごろの空き日時です" in around, around
+    assert texts.CHOOSE_FROM_BUTTONS not in around
+    assert f"（{texts.OTHER_TIME}：YYYY-MM-DD HH:MM の形でご入力ください）" in slots
+    assert re.search(r"\[1\] 12/10\(木\) 1[01]:\d\d\n", around), around
+
+
+def test_a_whole_request_ends_with_a_button_for_another(
+    walk: Callable[[list[str]], Terminal], services: Services
+) -> None:
+    terminal = walk([*TO_SLOTS, "2026-12-10 11:00", "1", "099-123-4567", texts.SUBMIT, "1"])
+    done, again = terminal.shown[-2], terminal.shown[-1]
+    assert "ご相談を受け付けました" in done
+    assert button_number(done, texts.START_BUTTON) == "1"
+    assert "前回と同じ会社の情報を使いますか" in again  # the button started a new request
+    with services.db.session() as session:
+        [consultation] = session.scalars(select(Consultation))
+        [booking] = session.scalars(select(Booking))
+    assert consultation.reference in done
+    assert booking.consultation_id == consultation.id and f"{booking.starts_at:%Y-%m-%d}" == "2026-12-10"
