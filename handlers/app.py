@@ -63,6 +63,7 @@ def line_queue_counts(db: Database) -> dict[str, int]:
             "outbox_pending": count_messages(session=session, channel="line"),
             "outbox_failed": count_messages(session=session, channel="line", status="failed"),
             "outbox_skipped": count_messages(session=session, channel="line", status="skipped"),
+            "outbox_rejected": count_messages(session=session, channel="line", status="rejected"),
         }
 
 

@@ -134,6 +134,40 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return run_chat(build_services(get_settings()), input_fn=input, output=sys.stdout)
 
 
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    """Re-queues parked outbox rows (all failed and rejected ones, or one by id) for the running senders."""
+    from sqlalchemy import select
+
+    from storage.clock import SystemClock
+    from storage.database import Database
+    from storage.models import OutboxMessage
+    from storage.outbox import requeue_parked
+
+    db = Database(get_settings().database_url)
+    try:
+        with db.session() as session:
+            if args.id is not None:
+                row = session.execute(
+                    select(OutboxMessage.status, OutboxMessage.delivered_via).where(
+                        OutboxMessage.id == args.id
+                    )
+                ).first()
+                if row is None:
+                    sys.stderr.write(f"no outbox message {args.id}\n")
+                    return 1
+                if row.status == "pending":
+                    sys.stderr.write(f"outbox message {args.id} is already waiting to be sent\n")
+                    return 1
+                if row.status == "sent":
+                    sys.stderr.write(f"outbox message {args.id} was already sent ({row.delivered_via})\n")
+                    return 1
+            count = requeue_parked(session=session, now=SystemClock().now(), message_id=args.id)
+    finally:
+        db.dispose()
+    sys.stdout.write(f"{count} message(s) queued to be sent again by the running server or worker\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="madoguchi", description="Madoguchi: the consultation desk's assistant"
@@ -167,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("generate", help="print a new MADOGUCHI_PII_KEY").set_defaults(func=cmd_keys_generate)
 
     sub.add_parser("chat", help="the intake conversation in the terminal").set_defaults(func=cmd_chat)
+
+    outbox = sub.add_parser("outbox", help="messages waiting to be sent")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    retry = outbox_sub.add_parser("retry", help="send parked messages again (failed or rejected)")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every parked message")
+    which.add_argument("id", nargs="?", type=int, help="one message, by its outbox id")
+    retry.set_defaults(func=cmd_outbox_retry)
     return parser
 
 

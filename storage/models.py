@@ -201,3 +201,5 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     reply_attempted_at: Mapped[datetime | None]  # a reply may have reached the platform: never push after it
     delivered_via: Mapped[str | None] = mapped_column(String(16))  # reply, reply-uncertain, push, push-409
+    # Pushed after a reply that may have reached the owner too (its answer was lost): they may see it twice.
+    duplicate_possible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

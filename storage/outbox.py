@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Contact, OutboxMessage
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+REJECTED = "rejected"  # the platform refused it, or it cannot be sent there: resending the same fails again
+PARKED = (FAILED, REJECTED)  # what `madoguchi outbox retry --all` sends again
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,12 @@ _DUE = (
     OutboxMessage.next_attempt_at <= bindparam("now"),
     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= bindparam("now")),
 )
-# First in line for its contact, so each contact's messages go in order.
+# First in line for its contact, so each contact's messages go in order: behind its pending rows, and behind
+# those parked as failed since `parked_since` (they go out again, first, once the platform answers).
 _FIRST_FOR_CONTACT = ~exists().where(
     _earlier.contact_id == OutboxMessage.contact_id,
-    _earlier.status == PENDING,
+    _earlier.status.in_((PENDING, FAILED)),
+    or_(_earlier.status == PENDING, _earlier.created_at > bindparam("parked_since")),
     _earlier.id < OutboxMessage.id,
 )
 _OLDEST_DUE = (
@@ -94,17 +98,47 @@ _FIRST_IN_LINE = (
     .limit(bindparam("limit"))
 )
 _FIRST_IN_LINE_LOCKED = _FIRST_IN_LINE.with_for_update(skip_locked=True, of=OutboxMessage)
+# The parked rows that due rows of their contact wait behind (only looked for when nothing else can go).
+_BLOCKING = select(OutboxMessage.id).where(
+    OutboxMessage.channel == bindparam("b_channel"),
+    OutboxMessage.status == FAILED,
+    OutboxMessage.created_at > bindparam("b_since"),
+    OutboxMessage.contact_id.in_(
+        select(_earlier.contact_id).where(
+            _earlier.channel == bindparam("b_channel"),
+            _earlier.status == PENDING,
+            _earlier.next_attempt_at <= bindparam("b_now"),
+            or_(_earlier.claimed_until.is_(None), _earlier.claimed_until <= bindparam("b_now")),
+        )
+    ),
+)
+_RESUME_VALUES: dict[str, Any] = dict(
+    status=PENDING, attempts=0, next_attempt_at=bindparam("b_now"), claimed_until=None
+)
+_RESUME_BLOCKING = update(OutboxMessage).where(OutboxMessage.id.in_(_BLOCKING)).values(**_RESUME_VALUES)
+_RESUME_BLOCKING_LOCKED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(_BLOCKING.with_for_update(skip_locked=True)))
+    .values(**_RESUME_VALUES)
+)
 
 
 def claim_due_messages(
-    *, session: Session, channel: str, now: datetime, lease: timedelta, limit: int
+    *,
+    session: Session,
+    channel: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    parked_since: datetime | None = None,
 ) -> list[DueMessage]:
-    """Leases the due rows that are first in line for their contact, so each contact's are sent in order.
+    """Leases the due rows that are first in line for their contact, so each contact's are sent in order
+    (rows parked as failed since `parked_since` hold up the later ones of their contact).
 
     A row stays leased while it is being sent, outside any transaction; a process that dies holding
     it leaves it to be taken again when the lease ends. A fresh reply token is marked as tried first.
     """
-    params = {"channel": channel, "now": now, "candidates": 4 * limit}
+    params = {"channel": channel, "now": now, "candidates": 4 * limit, "parked_since": parked_since or now}
     locking = _FIRST_IN_LINE_LOCKED if session.get_bind().dialect.name == "postgresql" else _FIRST_IN_LINE
     rows: list[Any] = []
     # The oldest due rows first (an index walk); only when every one of them waits behind an earlier row of
@@ -112,6 +146,11 @@ def claim_due_messages(
     for candidates_query in (_OLDEST_DUE, _OLDEST_FIRST_IN_LINE):
         oldest = list(session.scalars(candidates_query, params))
         if not oldest:
+            if candidates_query is _OLDEST_FIRST_IN_LINE and parked_since is not None:
+                # Every due row waits behind an earlier one: where that is a parked row, it goes first again.
+                pg = session.get_bind().dialect.name == "postgresql"
+                resume = {"b_channel": channel, "b_now": now, "b_since": parked_since}
+                session.execute(_RESUME_BLOCKING_LOCKED if pg else _RESUME_BLOCKING, resume)
             return []
         rows = list(session.execute(locking, {**params, "ids": oldest, "limit": limit}).all())
         if rows:
@@ -155,7 +194,8 @@ def _update(session: Session, message_id: int, lease_until: datetime | None, **v
 
 
 _SENT_VALUES: dict[str, Any] = dict(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
-                    reply_token=None, reply_attempted_at=None, last_error=None)  # fmt: skip
+                    reply_token=None, reply_attempted_at=None, last_error=None,
+                    duplicate_possible=bindparam("dup"))  # fmt: skip
 _MARK_SENT = (  # built once: it runs for every message delivered
     update(OutboxMessage)
     .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
@@ -175,10 +215,17 @@ _MARK_SENT_IN_LEASE = (
 
 
 def mark_sent(
-    *, session: Session, message_id: int, via: str, now: datetime, lease_until: datetime | None = None
+    *,
+    session: Session,
+    message_id: int,
+    via: str,
+    now: datetime,
+    lease_until: datetime | None = None,
+    duplicate_possible: bool = False,
 ) -> bool:
-    """Records a delivery (a push answered 409 was delivered before); False when the row is not ours."""
-    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via}
+    """Records a delivery (a push answered 409 was delivered before), and whether the owner may have it twice
+    (pushed after a reply whose answer was lost); False when the row is not ours."""
+    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via, "dup": duplicate_possible}
     if lease_until is None:
         return session.execute(_MARK_SENT, params).first() is not None
     return session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
@@ -208,7 +255,8 @@ def mark_failed(
     status: str = FAILED,
     lease_until: datetime | None = None,
 ) -> bool:
-    """Parks a row that will not be sent (failed, or skipped for an unreachable contact), visibly."""
+    """Parks a row, visibly: failed (resent once the platform answers again), rejected, or skipped for an
+    unreachable contact."""
     return _update(session, message_id, lease_until, status=status, claimed_until=None, reply_token=None,
                    last_error=error[:500])  # fmt: skip
 
@@ -218,6 +266,70 @@ def forget_reply_token(*, session: Session, message_id: int, lease_until: dateti
     longer ours (then another claim may have used the token, and a push could deliver it twice)."""
     return _update(session, message_id, lease_until, reply_token=None, reply_expires_at=None,
                    reply_attempted_at=None)  # fmt: skip
+
+
+def _locked_ids(session: Session, query: Select[Any]) -> Select[Any]:
+    # Rows another process is changing right now are left to it: no waiting, no deadlock between processes.
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def _requeue(
+    session: Session, candidates: Select[Any], now: datetime, statuses: tuple[str, ...]
+) -> list[int]:
+    """Puts parked rows back in the queue, due now, with a full set of attempts and their own retry key."""
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(_locked_ids(session, candidates)), OutboxMessage.status.in_(statuses))
+        .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
+        .returning(OutboxMessage.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def _parked(channel: str, created_after: datetime) -> Select[Any]:
+    return select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == FAILED,
+        OutboxMessage.created_at > created_after,
+    )
+
+
+def resume_parked(*, session: Session, channel: str, now: datetime, created_after: datetime) -> int:
+    """Once the platform answers again: re-queues the rows parked as failed (created after `created_after`,
+    within the retry key's validity) and brings forward those waiting out a backoff; returns how many were parked."""
+    resumed = _requeue(session, _parked(channel, created_after), now, (FAILED,))
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == PENDING,
+        OutboxMessage.next_attempt_at > now,
+        OutboxMessage.attempts > 0,
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(_locked_ids(session, waiting)), OutboxMessage.status == PENDING)
+        .values(next_attempt_at=now)
+    )
+    return len(resumed)
+
+
+def requeue_oldest_parked(
+    *, session: Session, channel: str, now: datetime, created_after: datetime
+) -> int | None:
+    """Re-queues the oldest row of a channel parked as failed (created after `created_after`), to find out
+    whether the platform answers again; returns its id, or None."""
+    oldest = _parked(channel, created_after).order_by(OutboxMessage.id).limit(1)
+    return next(iter(_requeue(session, oldest, now, (FAILED,))), None)
+
+
+def requeue_parked(*, session: Session, now: datetime, message_id: int | None = None) -> int:
+    """Re-queues every failed or rejected row (or the one given, skipped too) for the running senders."""
+    statuses = (*PARKED, SKIPPED) if message_id is not None else PARKED
+    query = select(OutboxMessage.id).where(OutboxMessage.status.in_(statuses))
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    return len(_requeue(session, query, now, statuses))
 
 
 def count_messages(*, session: Session, channel: str, status: str = PENDING) -> int:

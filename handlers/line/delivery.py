@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.messages import MessageLimitError
 from handlers.line.client import LineApi, Outcome, Result
@@ -14,6 +17,8 @@ from handlers.line.tuning import LineTuning
 from storage.clock import Clock
 from storage.database import Database
 from storage.outbox import (
+    FAILED,
+    REJECTED,
     SKIPPED,
     DueMessage,
     claim_due_messages,
@@ -21,11 +26,15 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    requeue_oldest_parked,
+    resume_parked,
 )
 
 log = logging.getLogger(__name__)
 CHANNEL = "line"
 MAX_RETRY_AFTER = timedelta(minutes=15)
+# What shows that LINE is there again: it read the request and answered it (not 5xx, not 429, not silence).
+ANSWERED = (Outcome.DELIVERED, Outcome.DUPLICATE, Outcome.TOKEN_REFUSED, Outcome.REJECTED)
 
 
 class LineDelivery:
@@ -39,6 +48,17 @@ class LineDelivery:
         self.clock = clock
         self.tuning = tuning
         self.gate = gate
+        # Owed from the start: rows parked before this process began wait for LINE's first answer to it.
+        self._resume_owed = True
+        self._resumed_at: datetime | None = None
+        self._called_at: datetime | None = None
+        self._probe_at = clock.now() + timedelta(seconds=tuning.resume_interval)
+        self._state = threading.Lock()
+
+    @property
+    def resume_window(self) -> timedelta:
+        """How old a parked row may be and still go out again by itself (LINE keeps a retry key 24 hours)."""
+        return timedelta(seconds=self.tuning.resume_within)
 
     def claim(self, limit: int) -> list[DueMessage]:
         """Leases up to `limit` due rows (first in line for their contact)."""
@@ -49,6 +69,7 @@ class LineDelivery:
                 now=self.clock.now(),
                 lease=timedelta(seconds=self.tuning.lease),
                 limit=limit,
+                parked_since=self.clock.now() - self.resume_window,
             )
 
     def deliver_safely(self, due: DueMessage) -> None:
@@ -72,15 +93,15 @@ class LineDelivery:
         try:
             messages = render_messages(due.messages)
         except (MessageLimitError, KeyError, TypeError, ValueError) as exc:
-            self._failed(due, f"not sendable on LINE: {type(exc).__name__}")
+            self._failed(due, f"not sendable on LINE: {type(exc).__name__}", status=REJECTED)
             return
         if due.reply_token:
-            result = self.api.reply(due.reply_token, messages)
+            result = self._call(self.api.reply, due.reply_token, messages)
             if result.outcome is Outcome.DELIVERED:
                 self._sent(due, "reply")
                 return
             if result.outcome is Outcome.TOKEN_REFUSED and due.reply_uncertain:
-                # An earlier attempt whose answer was lost most likely used the token: pushing could double it.
+                # The token is refused while still fresh: the earlier attempt whose answer was lost used it.
                 self._sent(due, "reply-uncertain")
                 return
             if result.outcome is not Outcome.TOKEN_REFUSED:
@@ -96,27 +117,98 @@ class LineDelivery:
                 log.warning("outbox %s: claimed again while this attempt ran; left to that claim", due.id)
                 return
         elif due.reply_uncertain:
-            self._failed(
-                due, "a reply may have arrived before its token expired; not pushed, to avoid a duplicate"
+            # A reply may have arrived (a 5xx or a timeout, or a process that died mid-call) and its token is
+            # stale now: a lost answer is worse than a rare duplicate, so it is pushed, and the row says so.
+            log.info(
+                "outbox %s: reply unconfirmed and its token stale; pushing (a duplicate is possible)", due.id
             )
-            return
         if not due.reachable or not due.recipient:
             self._failed(due, "the contact is not reachable (unfollowed)", status=SKIPPED)
             return
-        result = self.api.push(due.recipient, messages, due.retry_key)
+        result = self._call(self.api.push, due.recipient, messages, due.retry_key)
         if result.outcome in (Outcome.DELIVERED, Outcome.DUPLICATE):
-            self._sent(due, "push" if result.outcome is Outcome.DELIVERED else "push-409")
+            via = "push" if result.outcome is Outcome.DELIVERED else "push-409"
+            self._sent(due, via, duplicate_possible=due.reply_uncertain)
             return
-        self._not_delivered(due, result, reply_uncertain=False)
+        self._not_delivered(due, result, reply_uncertain=due.reply_uncertain)
 
-    def _sent(self, due: DueMessage, via: str) -> None:
+    def _call(self, send: Callable[..., Result], *args: Any) -> Result:
+        """Makes one call to LINE; the first answer after failures resumes what was parked meanwhile."""
+        result = send(*args)
+        answered = result.outcome in ANSWERED
+        now = self.clock.now()
+        with self._state:
+            self._called_at = now
+            if not answered:
+                self._resume_owed = True
+                return result
+            # A flapping LINE resumes the queue at most once an interval, so backoff still holds.
+            back = self._resume_owed and (
+                self._resumed_at is None
+                or now - self._resumed_at >= timedelta(seconds=self.tuning.resume_interval)
+            )
+            if back:
+                self._resume_owed, self._resumed_at = False, now
+        if back:
+            try:
+                self.resume_parked()
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is away: the next answer tries again
+                log.error("outbox: resuming parked messages raised %s", type(exc).__name__)
+                with self._state:
+                    self._resume_owed = True
+        return result
+
+    def resume_parked(self) -> int:
+        """Sends again, at once, what waits for LINE: rows parked as failed, and rows in backoff."""
+        now = self.clock.now()
+        with self.gate.hold(), self.db.session() as session:
+            resumed = resume_parked(
+                session=session,
+                channel=CHANNEL,
+                now=now,
+                created_after=now - self.resume_window,
+            )
+        if resumed:
+            log.warning("LINE answers again: %s parked message(s) queued to be sent again", resumed)
+        return resumed
+
+    def probe_if_due(self) -> int | None:
+        """After `resume_interval` with no call to LINE, re-queues the oldest parked row to see whether LINE
+        answers again (its answer resumes the others); returns its id, or None."""
+        now = self.clock.now()
+        interval = timedelta(seconds=self.tuning.resume_interval)
+        with self._state:
+            if now < self._probe_at:
+                return None
+            self._probe_at = now + interval
+            if self._called_at is not None and now - self._called_at < interval:
+                return None
+        with self.gate.hold(), self.db.session() as session:
+            probe = requeue_oldest_parked(
+                session=session, channel=CHANNEL, now=now, created_after=now - self.resume_window
+            )
+        if probe is not None:
+            with self._state:
+                self._resume_owed = True  # its answer resumes the others
+            log.info("outbox %s: parked; sent again to see whether LINE answers", probe)
+        return probe
+
+    def _sent(self, due: DueMessage, via: str, *, duplicate_possible: bool = False) -> None:
         with self.gate.hold(), self.db.session() as session:
             mark_sent(
-                session=session, message_id=due.id, via=via, now=self.clock.now(), lease_until=due.lease_until
+                session=session,
+                message_id=due.id,
+                via=via,
+                now=self.clock.now(),
+                lease_until=due.lease_until,
+                duplicate_possible=duplicate_possible,
             )
-        log.info("outbox %s: delivered by %s (attempt %s)", due.id, via, due.attempts)
+        if duplicate_possible:
+            log.warning("outbox %s: delivered by %s; the owner may also have had it as a reply", due.id, via)
+        else:
+            log.info("outbox %s: delivered by %s (attempt %s)", due.id, via, due.attempts)
 
-    def _failed(self, due: DueMessage, error: str, status: str = "failed") -> None:
+    def _failed(self, due: DueMessage, error: str, status: str = FAILED) -> None:
         with self.gate.hold(), self.db.session() as session:
             mark_failed(
                 session=session, message_id=due.id, error=error, status=status, lease_until=due.lease_until
@@ -125,7 +217,7 @@ class LineDelivery:
 
     def _not_delivered(self, due: DueMessage, result: Result, *, reply_uncertain: bool) -> None:
         if result.outcome is Outcome.REJECTED:
-            self._failed(due, f"refused by LINE: {result.detail}")
+            self._failed(due, f"refused by LINE: {result.detail}", status=REJECTED)
             return
         if due.attempts >= self.tuning.max_attempts:
             self._failed(due, f"gave up after {due.attempts} attempts: {result.detail}")

@@ -263,6 +263,7 @@ class LineRuntime:
                 self._slots.wait_for(lambda: self._in_flight < capacity or self._stop.is_set())
                 free = capacity - self._in_flight
             try:
+                self.delivery.probe_if_due()
                 due = self.delivery.claim(free) if free and not self._stop.is_set() else []
             except Exception as exc:  # noqa: BLE001
                 log.error("outbox drain: %s", type(exc).__name__)

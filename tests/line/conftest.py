@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import uvicorn
 from handlers.app import create_app
 from handlers.services import Services, build_services
 from handlers.settings import Settings
+from storage.clock import Clock
 from storage.database import Database, upgrade_schema
 from tests.conftest import TEST_KEY
 from tests.line.standin import TOKEN, Delivery, LineStandIn
@@ -93,12 +95,28 @@ def new_database(fresh_database_url: Callable[[], str]) -> Callable[[], str]:
     return make
 
 
+class RunningClock:
+    """A clock that runs `speed` times as fast as the wall clock, from now: a minute's outage in seconds."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.started = datetime.now(UTC)
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.started + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+
+    def seconds(self) -> float:
+        """Clock seconds since it started."""
+        return (time.monotonic() - self._t0) * self.speed
+
+
 class InProcessServer:
     """The real app under uvicorn in a thread of this process, on a free port."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], clock: Clock | None = None) -> None:
         settings = Settings(_env_file=None, **env)  # type: ignore[call-arg, arg-type]
-        self.services: Services = build_services(settings)
+        self.services: Services = build_services(settings, clock=clock)
         self.app = create_app(self.services)
         self.url = f"http://127.0.0.1:{free_port()}"
         port = int(self.url.rsplit(":", 1)[1])
@@ -134,11 +152,13 @@ def start_server(
     """Starts in-process servers (on a new database unless one is given); all are stopped afterwards."""
     servers: list[InProcessServer] = []
 
-    def start(database_url: str | None = None, api_url: str | None = None, **tuning: str) -> InProcessServer:
+    def start(
+        database_url: str | None = None, api_url: str | None = None, clock: Clock | None = None, **tuning: str
+    ) -> InProcessServer:
         env = server_env(database_url or new_database(), api_url or standin.url, tmp_path / "var")
         for key, value in {**FAST, **tuning}.items():
             monkeypatch.setenv(key, value)
-        server = InProcessServer(env).start()
+        server = InProcessServer(env, clock).start()
         servers.append(server)
         return server
 

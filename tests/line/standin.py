@@ -2,7 +2,8 @@
 
 It answers reply, push and the loading animation as LINE does, refuses what LINE would refuse (too many
 messages, long labels and texts, a retry key on a reply, a spent or expired reply token), answers 409 to
-a push whose retry key it already accepted, records every delivery, and can be told to fail.
+a push whose retry key it already accepted, records every delivery, and can be told to fail: a number of
+times, or for as long as an outage lasts (5xx and timeouts in turn, some after accepting the message).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Fault:
     status: int
     times: int
     deliver_first: bool = False  # record the delivery, then answer the error (the answer "got lost")
+    hang: float = 0.0  # keep the caller waiting this long first (past its read timeout: a timeout)
 
 
 @dataclass
@@ -57,6 +59,8 @@ class LineState:
     delay: float = 0.0
     hang_after_accept: dict[str, float] = field(default_factory=dict)
     refuse_reply_tokens: bool = False
+    outage: dict[str, list[Fault]] = field(default_factory=dict)  # path -> the failures it answers in turn
+    outage_calls: dict[str, int] = field(default_factory=dict)
 
 
 def validate_messages(messages: Any) -> str | None:
@@ -129,6 +133,7 @@ class LineStandIn:
         self.lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self.released = threading.Event()
+        self.outage_over = threading.Event()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="line-standin", daemon=True)
 
@@ -138,6 +143,7 @@ class LineStandIn:
 
     def close(self) -> None:
         self.released.set()
+        self.outage_over.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -152,6 +158,25 @@ class LineStandIn:
         """The next `times` calls of a path answer `status` (429 with Retry-After: 1)."""
         with self.lock:
             self.state.faults.setdefault(path, []).append(Fault(status, times, deliver_first))
+
+    def begin_outage(self, hang: float = 5.0, *, accepting_pushes: bool = True) -> None:
+        """Until `end_outage`, replies and pushes fail in turn: 503, a timeout (no answer for `hang`
+        seconds or until the outage ends), 500, 502; some pushes are accepted first and then fail the same
+        ways (LINE had them; the caller cannot know). A failed reply leaves its token usable."""
+        timeout = Fault(504, 0, hang=hang)
+        failing = [Fault(503, 0), timeout, Fault(500, 0), Fault(502, 0)]
+        accepted = [Fault(500, 0, deliver_first=True), Fault(504, 0, deliver_first=True, hang=hang)]
+        with self.lock:
+            self.outage_over.clear()
+            self.state.outage = {
+                "/v2/bot/message/reply": failing,
+                "/v2/bot/message/push": failing + (accepted if accepting_pushes else []),
+            }
+
+    def end_outage(self) -> None:
+        with self.lock:
+            self.state.outage = {}
+        self.outage_over.set()
 
     def set_delay(self, seconds: float) -> None:
         self.state.delay = seconds
@@ -223,8 +248,9 @@ class LineStandIn:
         problem = validate_messages(body.get("messages"))
         if problem:
             return 400, {"message": "The request body has 1 error(s)", "details": [{"message": problem}]}
+        refused: Fault | None = None
         with self.lock:
-            fault = self._take_fault(path)
+            fault = self._take_fault(path) or self._outage_fault(path)
             if path == "/v2/bot/message/reply":
                 user_id = self._use_token(body.get("replyToken"), fault)
                 if user_id is None:
@@ -233,28 +259,42 @@ class LineStandIn:
                 user_id = body.get("to")
                 if not isinstance(user_id, str) or not user_id.startswith("U"):
                     return 400, {"message": "The property, 'to', in the request body is invalid"}
-            if fault and not fault.deliver_first:
-                return fault.status, {"message": "stand-in failure"}
-            if retry_key is not None and retry_key in self.state.accepted_keys:
+            if fault and (not fault.deliver_first or retry_key in self.state.accepted_keys):
+                refused = fault  # (a failing LINE answers no 409 either)
+            elif retry_key is not None and retry_key in self.state.accepted_keys:
                 return 409, {
                     "message": "The retry key is already accepted",
                     "sentMessages": self.state.accepted_keys[retry_key],
                 }
-            sent = [
-                {"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
-                for _ in body["messages"]
-            ]
-            if retry_key is not None:
-                self.state.accepted_keys[retry_key] = sent
-            self.state.deliveries.append(
-                Delivery(path.rsplit("/", 1)[-1], user_id, body["messages"], retry_key, time.monotonic())
-            )
+            else:
+                sent = [
+                    {"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
+                    for _ in body["messages"]
+                ]
+                if retry_key is not None:
+                    self.state.accepted_keys[retry_key] = sent
+                self.state.deliveries.append(
+                    Delivery(path.rsplit("/", 1)[-1], user_id, body["messages"], retry_key, time.monotonic())
+                )
+        if refused:
+            if refused.hang:
+                self.outage_over.wait(refused.hang)
+            return refused.status, {"message": "stand-in failure"}
         hang = self.state.hang_after_accept.get(path)
         if hang:
             self.released.wait(hang)
         if fault:
+            if fault.hang:
+                self.outage_over.wait(fault.hang)
             return fault.status, {"message": "stand-in failure after delivery"}
         return 200, {"sentMessages": sent}
+
+    def _outage_fault(self, path: str) -> Fault | None:
+        faults = self.state.outage.get(path)
+        if not faults:
+            return None
+        calls = self.state.outage_calls[path] = self.state.outage_calls.get(path, -1) + 1
+        return faults[calls % len(faults)]
 
     def _take_fault(self, path: str) -> Fault | None:
         faults = self.state.faults.get(path) or []

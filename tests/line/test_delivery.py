@@ -149,6 +149,7 @@ def test_an_unreachable_line_api_is_retried_a_bounded_number_of_times_then_parke
         "outbox_pending": 0,
         "outbox_failed": 1,
         "outbox_skipped": 0,
+        "outbox_rejected": 0,
     }
 
 
