@@ -16,7 +16,7 @@ from storage import models  # noqa: F401  (every table in the metadata the key c
 from storage.base import Base
 from storage.clock import Clock, SystemClock
 from storage.crypto import KeyCheck, check_stored_keys, configure_keyring
-from storage.database import Database
+from storage.database import Database, schema_revisions, upgrade_schema
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def build_services(
         raise StartupError(f"desk configuration: {exc}") from exc
     clock = clock or SystemClock()
     db = db or Database(settings.database_url)
+    ensure_schema(db, settings)
     warn_if_stored_data_does_not_decrypt(db, settings)
     return Services(
         settings=settings,
@@ -55,6 +56,27 @@ def build_services(
         clock=clock,
         engine=IntakeEngine(desk, clock),
         line_api=_line_api(settings),
+    )
+
+
+def ensure_schema(db: Database, settings: Settings) -> None:
+    """Stops start-up, saying what to run, when the database is not at this code's migration; in demo mode
+    the embedded SQLite database is migrated here instead. A database that does not answer is left to
+    /healthz."""
+    try:
+        current, head = schema_revisions(db)
+    except SQLAlchemyError as exc:
+        log.warning("database schema not checked: the database did not answer (%s)", type(exc).__name__)
+        return
+    if current == head:
+        return
+    if settings.demo and db.is_sqlite:
+        upgrade_schema(db.url)
+        log.info("demo mode: migrated the SQLite database to revision %s", head)
+        return
+    raise StartupError(
+        f"the database schema is at revision {current or '(none)'}, this version needs {head}: "
+        "run `madoguchi db upgrade` first"
     )
 
 

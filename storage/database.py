@@ -79,12 +79,28 @@ class Database:
         self.engine.dispose()
 
 
-def upgrade_schema(url: str, revision: str = "head") -> None:
-    """Runs the Alembic migrations up to a revision."""
-    from alembic import command
+def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def upgrade_schema(url: str, revision: str = "head") -> None:
+    """Runs the Alembic migrations up to a revision."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+def schema_revisions(db: Database) -> tuple[str | None, str]:
+    """The database's migration revision (None when it has none) and the newest this code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config(db.url)).get_current_head()
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, str(head)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from config import DeskConfig
 from handlers.app import create_app, start_up_lines
@@ -22,7 +23,8 @@ from handlers.services import build_services
 from handlers.settings import Settings, StartupError
 from storage.clock import FixedClock
 from storage.crypto import Keyring, configure_keyring
-from storage.database import Database, upgrade_schema
+from storage.database import Database, schema_revisions, upgrade_schema
+from storage.models import Consultation
 from tests.conftest import ADMIN_TOKEN, TEST_KEY, make_settings
 from tests.line.conftest import free_port
 from tests.storage.test_consultation_views import another_key, submit
@@ -348,3 +350,23 @@ def test_start_up_says_when_stored_data_does_not_decrypt(
     for secret in ("薩摩", "099-123-4567", "hanako@example.jp", "U-foreign", "紙の受発注"):
         assert secret not in caplog.text
     assert listed.status_code == 200 and len(listed.json()["items"]) == 2
+
+
+def test_a_database_that_is_not_migrated_stops_start_up_saying_what_to_run(
+    tmp_path: Path, fresh_database_url: Callable[[], str]
+) -> None:
+    url = fresh_database_url()
+    settings = make_settings(url, tmp_path / "var", MADOGUCHI_DEMO=False, LINE_CHANNEL_SECRET="s", LINE_CHANNEL_ACCESS_TOKEN="t")
+    with pytest.raises(StartupError, match=r"run `madoguchi db upgrade` first"):
+        build_services(settings)
+    upgrade_schema(url)
+    assert build_services(settings).db.ping()
+
+
+def test_demo_mode_migrates_its_embedded_database_itself(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    services = build_services(make_settings(url, tmp_path / "var"))
+    current, head = schema_revisions(services.db)
+    assert current == head
+    with services.db.session() as session:
+        assert session.scalars(select(Consultation)).all() == []
