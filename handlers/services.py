@@ -46,8 +46,14 @@ def build_services(
     except ConfigError as exc:
         raise StartupError(f"desk configuration: {exc}") from exc
     clock = clock or SystemClock()
+    own_db = db is None
     db = db or Database(settings.database_url)
-    ensure_schema(db, settings)
+    try:
+        ensure_schema(db, settings)
+    except StartupError:
+        if own_db:
+            db.dispose()
+        raise
     warn_if_stored_data_does_not_decrypt(db, settings)
     return Services(
         settings=settings,

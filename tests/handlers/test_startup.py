@@ -360,7 +360,9 @@ def test_a_database_that_is_not_migrated_stops_start_up_saying_what_to_run(
     with pytest.raises(StartupError, match=r"run `madoguchi db upgrade` first"):
         build_services(settings)
     upgrade_schema(url)
-    assert build_services(settings).db.ping()
+    services = build_services(settings)
+    assert services.db.ping()
+    services.db.dispose()
 
 
 def test_demo_mode_migrates_its_embedded_database_itself(tmp_path: Path) -> None:
@@ -370,3 +372,4 @@ def test_demo_mode_migrates_its_embedded_database_itself(tmp_path: Path) -> None
     assert current == head
     with services.db.session() as session:
         assert session.scalars(select(Consultation)).all() == []
+    services.db.dispose()
