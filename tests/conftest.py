@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from bot.engine import IntakeEngine
 from config import DeskConfig, load_desk_config
@@ -63,7 +64,8 @@ def keyring() -> Keyring:
 def _fresh_postgres(base_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for this run, dropped afterwards."""
     name = f"madoguchi_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    # No pool: a connection kept per database made would add up to PostgreSQL's max_connections.
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
