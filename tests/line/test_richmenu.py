@@ -15,10 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from bot import texts
+from bot.engine import IntakeEngine
+from bot.intake import Step
+from config import DeskConfig
 from handlers.line.richmenu import HEIGHT, MARKER, WIDTH, data_host, draw_image, font_path, layout
+from storage.clock import FixedClock
+from storage.contacts import get_or_create_contact
+from storage.conversations import get_conversation
+from storage.database import Database
+from tests.bot.chat import Chat
 from tests.line.standin import RICH_MENU_CONTENT, TOKEN, LineStandIn
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -168,3 +178,89 @@ def test_the_image_is_drawn_small_enough_and_its_font_ships_with_the_package() -
     assert (WIDTH, HEIGHT) == (2500, 843)
     assert data_host("https://api.line.me") == "https://api-data.line.me"
     assert data_host("http://127.0.0.1:9/") == "http://127.0.0.1:9"
+
+
+# What the areas send, answered by the engine (on the database under test: SQLite, or PostgreSQL)
+@pytest.fixture
+def chat(desk: DeskConfig, clock: FixedClock, db: Database) -> Chat:
+    return Chat(IntakeEngine(desk, clock), db)
+
+
+def menu_text(label: str) -> str:
+    return dict(texts.MENU_ITEMS)[label]
+
+
+def conversation_step(chat: Chat, db: Database) -> str | None:
+    with db.session() as session:
+        contact = get_or_create_contact(session=session, channel=chat.channel, external_id=chat.user)
+        conversation = get_conversation(session=session, contact_id=contact.id)
+        return conversation.step if conversation else None
+
+
+def test_consult_starts_the_intake(chat: Chat, db: Database) -> None:
+    chat.say(menu_text(texts.MENU_CONSULT))
+    assert "個人情報の取り扱い" in chat.text
+    assert [b.label for b in chat.buttons()] == [texts.CONSENT_YES, texts.CONSENT_NO]
+    assert conversation_step(chat, db) == Step.CONSENT
+
+
+def test_inquiry_answers_the_desks_phone_hours_and_mail_and_offers_to_consult(
+    chat: Chat, desk: DeskConfig, db: Database
+) -> None:
+    chat.say(menu_text(texts.MENU_INQUIRY))
+    assert len(chat.replies) == 1
+    for shown in (desk.desk.name, desk.desk.phone, desk.desk.hours, desk.desk.email):
+        assert shown in chat.text
+    assert [b.label for b in chat.buttons()] == [texts.START_BUTTON]
+    assert conversation_step(chat, db) is None
+    chat.tap(texts.START_BUTTON)
+    assert "個人情報の取り扱い" in chat.text
+
+
+def test_bookings_is_not_taken_for_a_new_request_and_says_where_to_ask(
+    chat: Chat, desk: DeskConfig, db: Database
+) -> None:
+    chat.say(menu_text(texts.MENU_BOOKINGS))  # 予約確認 holds 予約, a word that starts the intake
+    assert "予約の確認" in chat.text and desk.desk.phone in chat.text and desk.desk.hours in chat.text
+    assert "個人情報" not in chat.text
+    assert conversation_step(chat, db) is None
+    assert [b.label for b in chat.buttons()] == [texts.START_BUTTON]
+
+
+@pytest.mark.parametrize("label", [texts.MENU_CONSULT, texts.MENU_BOOKINGS, texts.MENU_INQUIRY])
+def test_a_menu_tap_in_the_middle_of_the_intake_is_answered_and_the_question_asked_again(
+    chat: Chat, db: Database, label: str
+) -> None:
+    chat.say("相談したい")
+    chat.tap(texts.CONSENT_YES)
+    chat.tap(texts.COMPANY_KIND_COMPANY)
+    assert texts.ASK_COMPANY in chat.text
+    chat.say(menu_text(label))
+    assert chat.replies[-1].text.startswith(texts.ASK_COMPANY)  # not taken for the company's name
+    assert len(chat.replies) == 2 and texts.ASK_COMPANY not in chat.replies[0].text
+    assert conversation_step(chat, db) == Step.COMPANY
+    chat.say("さつま商店")
+    assert texts.ASK_COMPANY not in chat.text  # the intake goes on from where it was
+
+
+# The simulator shows the same menu, sending the same texts
+def test_the_simulator_shows_the_menu_under_the_chat(client: TestClient) -> None:
+    page = client.get("/").text
+    for label, text in texts.MENU_ITEMS:
+        assert f'<button type="button" class="line-richmenu-item" data-text="{text}">{label}</button>' in page
+    assert 'id="menu-toggle"' in page and 'aria-controls="richmenu"' in page
+    script = client.get("/static/simulator.js").text
+    assert 'querySelectorAll("[data-text]")' in script and "menuToggle" in script
+
+
+def test_what_the_simulators_menu_sends_is_answered(client: TestClient, desk: DeskConfig) -> None:
+    client.post("/sim/api/start")
+
+    def say(text: str) -> str:
+        response = client.post("/sim/api/message", json={"kind": "text", "text": text})
+        assert response.status_code == 200, response.text
+        return "\n".join(m["text"] for m in response.json()["messages"])
+
+    assert desk.desk.email in say(menu_text(texts.MENU_INQUIRY))
+    assert "予約の確認" in say(menu_text(texts.MENU_BOOKINGS))
+    assert "個人情報の取り扱い" in say(menu_text(texts.MENU_CONSULT))
