@@ -89,6 +89,10 @@ def test_the_command_creates_the_menu_uploads_its_drawn_image_and_makes_it_the_d
         vivid = sum(n for n, (r, g, bl) in colours if max(r, g, bl) - min(r, g, bl) > 80)
         assert dark > 5_000, "the label is missing or too small to read"
         assert vivid > 50_000, "the pictogram is missing"
+        # Legible on a small phone: LINE fits the 2500 pixels to the screen's width (320 points on the
+        # smallest phones), so the label's characters must be at least about 90 pixels (11.5 points) high.
+        ink = area.convert("L").point(lambda v: 255 if v < 70 else 0).getbbox()  # the label's dark ink
+        assert ink is not None and ink[3] - ink[1] >= 90, ink
 
 
 def test_a_second_run_replaces_the_menu_instead_of_adding_one(standin: LineStandIn, tmp_path: Path) -> None:
