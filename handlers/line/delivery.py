@@ -81,13 +81,6 @@ class LineDelivery:
             if due.attempts >= self.tuning.max_attempts:
                 self._failed(due, f"delivery raised {type(exc).__name__}")
 
-    def deliver_due(self, limit: int = 8) -> int:
-        """Claims up to `limit` due rows and sends them one after the other; returns how many were claimed."""
-        due = self.claim(limit)
-        for message in due:
-            self.deliver_safely(message)
-        return len(due)
-
     def deliver(self, due: DueMessage) -> None:
         """Sends one claimed row and records the outcome."""
         try:

@@ -279,6 +279,14 @@ def _answer_with_reply_token(db: Database, standin: LineStandIn, clock: FixedClo
         return row.id
 
 
+def _deliver_due(delivery: LineDelivery) -> int:
+    """What the worker's senders do with what it claims, one row after the other in this thread."""
+    due = delivery.claim(8)
+    for message in due:
+        delivery.deliver_safely(message)
+    return len(due)
+
+
 def test_a_process_that_died_mid_reply_is_followed_by_a_push_once_the_token_is_stale(
     db: Database, standin: LineStandIn, clock: FixedClock
 ) -> None:
@@ -291,7 +299,7 @@ def test_a_process_that_died_mid_reply_is_followed_by_a_push_once_the_token_is_s
     assert claimed.id == row_id and claimed.reply_token
     clock.advance(seconds=60)  # its lease and the reply token have both run out
     delivery = _delivery(db, standin, clock)
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     with db.session() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
@@ -308,10 +316,10 @@ def test_a_reply_that_timed_out_after_arriving_is_pushed_too_and_the_row_says_it
     row_id = _answer_with_reply_token(db, standin, clock, user_id)
     delivery = _delivery(db, standin, clock)
     standin.hang_after_accepting(REPLY, 2.0)  # LINE has the reply; its answer never comes back
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     standin.release_hangs()
     clock.advance(seconds=60)  # the retry comes after the token went stale
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     with db.session() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
