@@ -161,3 +161,49 @@ def test_the_checker_lets_each_layer_import_the_ones_below(tmp_path: Path) -> No
         },
     )
     assert violations(root) == []
+
+
+def _our_modules() -> list[tuple[str, ast.AST]]:
+    return [
+        (str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8")))
+        for package in sorted(ALLOWED)
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
+
+
+def test_japan_time_is_one_zone_defined_once() -> None:
+    """storage.clock.JST is the one Japan time zone; nobody makes their own."""
+    makers = [
+        f"{name}:{node.lineno}"
+        for name, tree in _our_modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name | ast.Attribute)
+        and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "ZoneInfo"
+    ]
+    assert makers == ["storage/clock.py:10"]
+
+
+def test_channels_are_named_by_the_enum() -> None:
+    """No bare channel string: `channel="line"` or `CHANNEL = "web"` would drift from storage.channels."""
+    from storage.channels import Channel
+
+    names = {c.value for c in Channel}
+    bare = [
+        f"{name}:{node.lineno}"
+        for name, tree in _our_modules()
+        for node in ast.walk(tree)
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "channel"
+            and isinstance(node.value, ast.Constant)
+            and node.value.value in names
+        )
+        or (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "CHANNEL" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        )
+    ]
+    assert bare == []

@@ -14,6 +14,7 @@ from handlers.line.client import LineApi, Outcome, Result
 from handlers.line.render import render_messages
 from handlers.line.sync import WriteGate
 from handlers.line.tuning import LineTuning
+from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database
 from storage.outbox import (
@@ -31,7 +32,7 @@ from storage.outbox import (
 )
 
 log = logging.getLogger(__name__)
-CHANNEL = "line"
+CHANNEL = Channel.LINE
 MAX_RETRY_AFTER = timedelta(minutes=15)
 # What shows that LINE is there again: it read the request and answered it (not 5xx, not 429, not silence).
 ANSWERED = (Outcome.DELIVERED, Outcome.DUPLICATE, Outcome.TOKEN_REFUSED, Outcome.REJECTED)
