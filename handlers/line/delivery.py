@@ -13,7 +13,7 @@ from bot.messages import MessageLimitError
 from handlers.line.client import LineApi, Outcome, Result
 from handlers.line.render import render_messages
 from handlers.line.sync import WriteGate
-from handlers.line.tuning import LineTuning
+from handlers.settings import LineTuning
 from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database

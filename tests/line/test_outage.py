@@ -18,7 +18,7 @@ from bot.messages import OutMessage
 from handlers.line.client import LineApi
 from handlers.line.delivery import LineDelivery
 from handlers.line.sync import WriteGate
-from handlers.line.tuning import LineTuning
+from handlers.settings import Settings
 from storage.clock import FixedClock
 from storage.contacts import find_contact, get_or_create_contact
 from storage.database import Database
@@ -257,10 +257,10 @@ def test_outbox_retry_one_id_queues_that_row_only(
     assert standin.deliveries[0].user_id == users[0].user_id
 
 
-def _delivery(db: Database, standin: LineStandIn, clock: FixedClock, **tuning: Any) -> LineDelivery:
+def _delivery(db: Database, standin: LineStandIn, clock: FixedClock) -> LineDelivery:
     api = LineApi(base_url=standin.url, access_token=TOKEN, connect_timeout=0.3, read_timeout=0.3)
-    settings = LineTuning(_env_file=None, **tuning)  # type: ignore[call-arg]
-    return LineDelivery(db=db, api=api, clock=clock, tuning=settings, gate=WriteGate(enabled=False))
+    tuning = Settings(_env_file=None).line_tuning  # type: ignore[call-arg]
+    return LineDelivery(db=db, api=api, clock=clock, tuning=tuning, gate=WriteGate(enabled=False))
 
 
 def _answer_with_reply_token(db: Database, standin: LineStandIn, clock: FixedClock, user_id: str) -> int:
