@@ -202,6 +202,13 @@ class LineRuntime:
         self._slots = threading.Condition()
         self._in_flight = 0
 
+    @property
+    def sending(self) -> int:
+        """How many claimed rows the senders are delivering right now (a call in flight, or its outcome
+        being recorded)."""
+        with self._slots:
+            return self._in_flight
+
     def start(self, *, webhooks: bool = True, drain: bool = True) -> None:
         """Starts the webhook's writer when this process has one, and the inbox and delivery threads unless
         the draining is left to `madoguchi worker` processes."""
