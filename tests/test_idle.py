@@ -24,7 +24,7 @@ def test_a_pending_event_or_message_keeps_it_busy_until_it_is_done(db: Database,
         store_events(
             session=session,
             channel="line",
-            events=[NewEvent("e1", "U1", clock.now(), {"type": "message"})],
+            events=[NewEvent("e1", "U1", int(clock.now().timestamp() * 1000), {"type": "message"})],
             received_at=clock.now(),
         )
     with pytest.raises(AssertionError, match="1 events and 0 messages pending"):
