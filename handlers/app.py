@@ -20,6 +20,7 @@ from handlers.line.worker import LineRuntime, build_line_runtime
 from handlers.services import Services, build_services
 from handlers.settings import Settings
 from handlers.web import admin, form, simulator
+from storage.channels import Channel
 from storage.database import Database
 from storage.inbox import count_events
 from storage.outbox import count_messages
@@ -58,12 +59,12 @@ def line_queue_counts(db: Database) -> dict[str, int]:
     """What waits in the LINE inbox and outbox, and what was parked there after its last attempt."""
     with db.session() as session:
         return {
-            "inbox_pending": count_events(session=session, channel="line"),
-            "inbox_failed": count_events(session=session, channel="line", status="failed"),
-            "outbox_pending": count_messages(session=session, channel="line"),
-            "outbox_failed": count_messages(session=session, channel="line", status="failed"),
-            "outbox_skipped": count_messages(session=session, channel="line", status="skipped"),
-            "outbox_rejected": count_messages(session=session, channel="line", status="rejected"),
+            "inbox_pending": count_events(session=session, channel=Channel.LINE),
+            "inbox_failed": count_events(session=session, channel=Channel.LINE, status="failed"),
+            "outbox_pending": count_messages(session=session, channel=Channel.LINE),
+            "outbox_failed": count_messages(session=session, channel=Channel.LINE, status="failed"),
+            "outbox_skipped": count_messages(session=session, channel=Channel.LINE, status="skipped"),
+            "outbox_rejected": count_messages(session=session, channel=Channel.LINE, status="rejected"),
         }
 
 

@@ -7,7 +7,6 @@ rows, so nothing is lost with the process and nothing is pickled. Run exactly on
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -15,9 +14,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from handlers.services import Services
 from scheduling.jobs import JobContext, add_jobs, configure_jobs
+from storage.clock import JST
 
 log = logging.getLogger(__name__)
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def build_scheduler(services: Services, *, blocking: bool = False) -> BaseScheduler:
@@ -29,6 +28,6 @@ def build_scheduler(services: Services, *, blocking: bool = False) -> BaseSchedu
             raw_event_retention_days=services.settings.raw_event_retention_days,
         )
     )
-    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TOKYO)
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=JST)
     add_jobs(scheduler)
     return scheduler

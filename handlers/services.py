@@ -10,7 +10,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.engine import IntakeEngine
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
-from handlers.line.tuning import LineTuning
 from handlers.settings import Settings, StartupError, get_settings
 from storage import models  # noqa: F401  (every table in the metadata the key check reads)
 from storage.base import Base
@@ -122,7 +121,7 @@ def warn_if_stored_data_does_not_decrypt(db: Database, settings: Settings) -> Ke
 def _line_api(settings: Settings) -> LineApi | None:
     if not (settings.line_configured and settings.line_channel_access_token):
         return None
-    tuning = LineTuning()  # type: ignore[call-arg]
+    tuning = settings.line_tuning
     return LineApi(
         base_url=settings.line_api_base_url,
         access_token=settings.line_channel_access_token.get_secret_value(),

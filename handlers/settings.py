@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,25 @@ PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "your-secret", "dummy"
 
 class StartupError(Exception):
     """The process cannot start; the message names what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class LineTuning:
+    """The timings of the LINE drain and delivery: Settings' MADOGUCHI_LINE_* values (see there)."""
+
+    connect_timeout: float
+    read_timeout: float
+    lease: float
+    retry_base: float
+    retry_cap: float
+    max_attempts: int
+    resume_interval: float
+    resume_within: float
+    reorder_window: float
+    poll: float
+    senders: int
+    event_attempts: int
+    loading_after: float
 
 
 class Settings(BaseSettings):
@@ -42,6 +62,27 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     var_dir: Path = Field(Path("var"), alias="MADOGUCHI_VAR_DIR")
     raw_event_retention_days: int = Field(30, alias="MADOGUCHI_RAW_EVENT_RETENTION_DAYS")
+    # Timings of the LINE drain and delivery (the defaults suit production; tests make them short).
+    line_connect_timeout: float = Field(3.0, gt=0, alias="MADOGUCHI_LINE_CONNECT_TIMEOUT")
+    line_read_timeout: float = Field(10.0, gt=0, alias="MADOGUCHI_LINE_READ_TIMEOUT")
+    # Longer than one call can take, so two processes never send one row at once.
+    line_lease: float = Field(30.0, gt=0, alias="MADOGUCHI_LINE_LEASE")
+    line_retry_base: float = Field(2.0, ge=0, alias="MADOGUCHI_LINE_RETRY_BASE")
+    line_retry_cap: float = Field(300.0, ge=0, alias="MADOGUCHI_LINE_RETRY_CAP")
+    line_max_attempts: int = Field(8, ge=1, alias="MADOGUCHI_LINE_MAX_ATTEMPTS")
+    # Rows parked as failed go out again once LINE answers (any call, or a probe with the oldest of them this
+    # often while nothing else is sent), within LINE's 24 hours for a retry key; later only by hand.
+    line_resume_interval: float = Field(60.0, gt=0, alias="MADOGUCHI_LINE_RESUME_INTERVAL")
+    line_resume_within: float = Field(23 * 3600.0, gt=0, alias="MADOGUCHI_LINE_RESUME_WITHIN")
+    # How long an event waits for an earlier one of the same user.
+    line_reorder_window: float = Field(0.2, ge=0, alias="MADOGUCHI_LINE_REORDER_WINDOW")
+    # How often idle threads look for work stored by other processes.
+    line_poll: float = Field(0.5, gt=0, alias="MADOGUCHI_LINE_POLL")
+    # HTTP calls in flight; each claimed row goes straight to an idle one.
+    line_senders: int = Field(8, ge=1, alias="MADOGUCHI_LINE_SENDERS")
+    line_event_attempts: int = Field(5, ge=1, alias="MADOGUCHI_LINE_EVENT_ATTEMPTS")
+    # Show the loading animation to an owner kept waiting this long.
+    line_loading_after: float = Field(1.0, ge=0, alias="MADOGUCHI_LINE_LOADING_AFTER")
     _admin_token_file: Path | None = PrivateAttr(None)
 
     @property
@@ -51,6 +92,25 @@ class Settings(BaseSettings):
         if self.madoguchi_demo is not None:
             return self.madoguchi_demo
         return not (self.line_channel_secret or self.line_channel_access_token)
+
+    @property
+    def line_tuning(self) -> LineTuning:
+        """The MADOGUCHI_LINE_* timings, as the LINE runtime takes them."""
+        return LineTuning(
+            connect_timeout=self.line_connect_timeout,
+            read_timeout=self.line_read_timeout,
+            lease=self.line_lease,
+            retry_base=self.line_retry_base,
+            retry_cap=self.line_retry_cap,
+            max_attempts=self.line_max_attempts,
+            resume_interval=self.line_resume_interval,
+            resume_within=self.line_resume_within,
+            reorder_window=self.line_reorder_window,
+            poll=self.line_poll,
+            senders=self.line_senders,
+            event_attempts=self.line_event_attempts,
+            loading_after=self.line_loading_after,
+        )
 
     @property
     def line_configured(self) -> bool:

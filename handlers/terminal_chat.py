@@ -10,10 +10,11 @@ from typing import TextIO
 
 from bot.messages import Button, DatePicker, Inbound, OutMessage
 from handlers.services import Services
+from storage.channels import Channel
 from storage.contacts import get_or_create_contact
 from storage.models import Contact
 
-CHANNEL = "cli"
+CHANNEL = Channel.CLI
 
 
 _PICKED = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from config.scheduling import Closures, Coordinator, parse_hours
 from scheduling.holidays import DEFAULT_CLOSURES, is_desk_closed, is_public_holiday
+from storage.clock import JST
 
-JST = ZoneInfo("Asia/Tokyo")
 Interval = tuple[datetime, datetime]
 
 

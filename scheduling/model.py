@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from scheduling.availability import JST
+from storage.clock import JST
 
 ProposalStatus = Literal[
     "ok", "no_slots", "not_scheduled", "no_coordinator", "online_only", "calendar_unavailable"

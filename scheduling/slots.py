@@ -10,9 +10,10 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from config.scheduling import Coordinator, SchedulingConfig
-from scheduling.availability import JST, iter_days, jst_date, jst_midnight, working_intervals
+from scheduling.availability import iter_days, jst_date, jst_midnight, working_intervals
 from scheduling.holidays import add_business_days
 from scheduling.model import HeldSpan, Occupancy, Proposal, ProposalStatus, Slot, SlotRequest
+from storage.clock import JST
 
 __all__ = [
     "HeldSpan",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -37,3 +38,18 @@ class FixedClock:
         if value.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
         self.current = value.astimezone(UTC)
+
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The [start, end) of a Japan-time month given as YYYY-MM, as aware datetimes (what the admin API
+    filters by and a monthly report counts); raises ValueError for anything else."""
+    match = _MONTH.match(month)
+    if not match:
+        raise ValueError("month must be YYYY-MM")
+    year, mon = int(match.group(1)), int(match.group(2))
+    start = datetime(year, mon, 1, tzinfo=JST)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=JST)
+    return start, end

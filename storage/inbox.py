@@ -118,16 +118,6 @@ def lock_user(*, session: Session, user_key: str | None) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": user_key})
 
 
-def next_ready_at(*, session: Session, channel: str) -> datetime | None:
-    """When the earliest pending event was received (the drain waits for its reorder window)."""
-    return session.scalars(
-        select(InboxEvent.received_at)
-        .where(InboxEvent.status == PENDING, InboxEvent.channel == channel)
-        .order_by(InboxEvent.received_at)
-        .limit(1)
-    ).first()
-
-
 def mark_processed(*, event: InboxEvent, now: datetime, by: str | None = None) -> None:
     """Records that the event had its effect (in the same transaction as the effect), and which process."""
     event.status = PROCESSED

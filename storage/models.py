@@ -108,7 +108,6 @@ class Conversation(Base):
     history: Mapped[list[str]] = mapped_column(JSON, default=list)
     pending: Mapped[str | None] = mapped_column(String(32))
     editing: Mapped[bool] = mapped_column(Boolean, default=False)
-    page: Mapped[int] = mapped_column(Integer, default=0)
     token: Mapped[str] = mapped_column(String(16))
     log_from_id: Mapped[int | None] = mapped_column(Integer)  # its first interaction, for forgetting it
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

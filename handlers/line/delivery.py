@@ -13,7 +13,8 @@ from bot.messages import MessageLimitError
 from handlers.line.client import LineApi, Outcome, Result
 from handlers.line.render import render_messages
 from handlers.line.sync import WriteGate
-from handlers.line.tuning import LineTuning
+from handlers.settings import LineTuning
+from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database
 from storage.outbox import (
@@ -31,7 +32,7 @@ from storage.outbox import (
 )
 
 log = logging.getLogger(__name__)
-CHANNEL = "line"
+CHANNEL = Channel.LINE
 MAX_RETRY_AFTER = timedelta(minutes=15)
 # What shows that LINE is there again: it read the request and answered it (not 5xx, not 429, not silence).
 ANSWERED = (Outcome.DELIVERED, Outcome.DUPLICATE, Outcome.TOKEN_REFUSED, Outcome.REJECTED)
@@ -80,13 +81,6 @@ class LineDelivery:
             log.error("outbox %s: delivery raised %s", due.id, type(exc).__name__)
             if due.attempts >= self.tuning.max_attempts:
                 self._failed(due, f"delivery raised {type(exc).__name__}")
-
-    def deliver_due(self, limit: int = 8) -> int:
-        """Claims up to `limit` due rows and sends them one after the other; returns how many were claimed."""
-        due = self.claim(limit)
-        for message in due:
-            self.deliver_safely(message)
-        return len(due)
 
     def deliver(self, due: DueMessage) -> None:
         """Sends one claimed row and records the outcome."""

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from bot.engine import IntakeEngine, Turn
 from bot.messages import Inbound
+from storage.channels import Channel
 from storage.contacts import find_contact, get_or_create_contact
 from storage.inbox import redact_unsent_message
 from storage.models import Contact
 
-CHANNEL = "line"
+CHANNEL = Channel.LINE
 MEDIA_KINDS = ("image", "video", "audio", "file", "sticker")
 MAX_TIMESTAMP = 2**53  # LINE's are milliseconds since 1970; anything larger is not a time
 

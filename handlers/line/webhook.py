@@ -26,12 +26,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from handlers.line.events import timestamp_of
 from handlers.line.sync import WriteGate
+from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database
 from storage.inbox import NewEvent, store_events
 
 log = logging.getLogger(__name__)
-CHANNEL = "line"
+CHANNEL = Channel.LINE
 MAX_BODY = 1_000_000
 STORE_DEADLINE = 1.5  # seconds: LINE counts no answer within 2 s as a failure
 BATCH = 512

@@ -20,9 +20,9 @@ from handlers.line.client import LineApi
 from handlers.line.delivery import CHANNEL, LineDelivery
 from handlers.line.events import apply_event, read_event
 from handlers.line.sync import Wakeup, WriteGate
-from handlers.line.tuning import LineTuning
 from handlers.line.webhook import InboxWriter
 from handlers.services import Services
+from handlers.settings import LineTuning
 from storage.clock import Clock
 from storage.database import Database
 from storage.inbox import (
@@ -177,9 +177,9 @@ class LineRuntime:
         engine: IntakeEngine,
         api: LineApi,
         clock: Clock,
-        tuning: LineTuning | None = None,
+        tuning: LineTuning,
     ) -> None:
-        self.tuning = tuning or LineTuning()  # type: ignore[call-arg]
+        self.tuning = tuning
         self.db = db
         self.api = api
         self.gate = WriteGate(enabled=db.is_sqlite)
@@ -201,6 +201,13 @@ class LineRuntime:
         self._senders: ThreadPoolExecutor | None = None
         self._slots = threading.Condition()
         self._in_flight = 0
+
+    @property
+    def sending(self) -> int:
+        """How many claimed rows the senders are delivering right now (a call in flight, or its outcome
+        being recorded)."""
+        with self._slots:
+            return self._in_flight
 
     def start(self, *, webhooks: bool = True, drain: bool = True) -> None:
         """Starts the webhook's writer when this process has one, and the inbox and delivery threads unless
@@ -296,5 +303,5 @@ def build_line_runtime(services: Services, tuning: LineTuning | None = None) -> 
         engine=services.engine,
         api=services.line_api,
         clock=services.clock,
-        tuning=tuning,
+        tuning=tuning or services.settings.line_tuning,
     )

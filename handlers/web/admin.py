@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hmac
-import re
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from config import DeskConfig
+from config.labels import choice_name, municipality_name, region_name
 from handlers.services import Services
 from storage.bookings import list_bookings_for_consultation
-from storage.clock import JST
+from storage.clock import JST, month_bounds
 from storage.consultations import (
     ConsultationView,
     get_consultation_view,
@@ -21,7 +21,6 @@ from storage.consultations import (
 )
 
 router = APIRouter(prefix="/api")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # The personal (encrypted) fields the list shows: none. Only these are decrypted for the list, so a row
 # written under a key that is no longer configured is listed like any other.
 LIST_PERSONAL_FIELDS: tuple[str, ...] = ()
@@ -45,28 +44,10 @@ def require_admin(request: Request, svc: Services = Depends(services)) -> None:
         raise HTTPException(status_code=401, detail="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The [start, end) of a Japan-time month, as aware datetimes."""
-    match = _MONTH.match(month)
-    if not match:
-        raise ValueError("month must be YYYY-MM")
-    year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1, tzinfo=JST)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=JST)
-    return start, end
-
-
 def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any]:
     """The clear fields of a consultation, its personal fields asked for, and `undecryptable`: the names of
     those that do not decrypt with the configured keys (shown as null)."""
     c = view.consultation
-    municipality = desk.municipality_by_code.get(c.municipality_code)
-    region = desk.region_by_id.get(c.region)
-
-    def label(kind: str, value: str | None) -> str | None:
-        choice = desk.choice(kind, value) if value else None
-        return choice.name if choice else value
-
     return {
         "id": c.id,
         "reference": c.reference,
@@ -75,17 +56,17 @@ def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any
         "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
         "company_name": c.company_name,  # null for a sole trader: their own name is personal data
         "sole_trader": c.sole_trader,
-        "municipality": municipality.name if municipality else None,
+        "municipality": municipality_name(desk, c.municipality_code),
         "municipality_code": c.municipality_code,
-        "region": region.name if region else c.region,
+        "region": region_name(desk, c.region),
         "industry": c.industry,
-        "industry_name": label("industries", c.industry),
-        "employees": label("employee_bands", c.employee_band),
-        "category": label("categories", c.category),
+        "industry_name": choice_name(desk, "industries", c.industry),
+        "employees": choice_name(desk, "employee_bands", c.employee_band),
+        "category": choice_name(desk, "categories", c.category),
         "category_id": c.category,
-        "category_secondary": label("categories", c.category_secondary),
-        "dx_stage": label("dx_stages", c.dx_stage),
-        "method": label("methods", c.method),
+        "category_secondary": choice_name(desk, "categories", c.category_secondary),
+        "dx_stage": choice_name(desk, "dx_stages", c.dx_stage),
+        "method": choice_name(desk, "methods", c.method),
         "method_id": c.method,
         **view.personal,
         "undecryptable": list(view.undecryptable),

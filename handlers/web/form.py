@@ -53,13 +53,14 @@ from handlers.web.form_times import (
     times_view,
 )
 from scheduling import Slot
+from storage.channels import Channel
 from storage.consultations import record_consent
 from storage.contacts import create_anonymous_contact
 from storage.interactions import log_interaction
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "web"
+CHANNEL = Channel.WEB
 CSRF_COOKIE = "madoguchi_form"
 CSRF_FIELD = "csrf_token"
 CSRF_COOKIE_AGE = 60 * 60 * 24  # a day: long enough to write a description without losing it

@@ -19,12 +19,13 @@ from bot import texts
 from bot.messages import Inbound, OutMessage
 from handlers.services import Services
 from handlers.web.admin import services
+from storage.channels import Channel
 from storage.clock import JST
 from storage.contacts import find_contact, get_or_create_contact
 from storage.interactions import list_interactions
 from storage.models import Consultation
 
-CHANNEL = "simulator"
+CHANNEL = Channel.SIMULATOR
 COOKIE = "madoguchi_sim"
 HISTORY_LENGTH = 30
 DESK_FEED_LENGTH = 10

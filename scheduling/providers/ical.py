@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
 
 from scheduling.providers.base import BusyInterval, CalendarEvent, ProviderError
+from storage.clock import JST
 
-JST = ZoneInfo("Asia/Tokyo")
 PRODID = "-//Madoguchi//Scheduling//JA"
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.engine import IntakeEngine
 from config import DeskConfig
-from handlers.scheduler import TOKYO, build_scheduler
+from handlers.scheduler import build_scheduler
 from handlers.services import Services
 from scheduling.holds import place_hold
 from scheduling.jobs import add_jobs, purge_raw_events_job
@@ -75,7 +75,7 @@ def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clo
     scheduler = build_scheduler(own_services)
     scheduler.start()
     try:
-        scheduler.modify_job("expire-holds", next_run_time=datetime.now(TOKYO))
+        scheduler.modify_job("expire-holds", next_run_time=datetime.now(JST))
         deadline = time.monotonic() + 10
         status = None
         while status != "expired" and time.monotonic() < deadline:

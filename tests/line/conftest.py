@@ -147,7 +147,7 @@ class InProcessServer:
 
 @pytest.fixture
 def start_server(
-    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    new_database: Callable[[], str], standin: LineStandIn, tmp_path: Path
 ) -> Iterator[Callable[..., InProcessServer]]:
     """Starts in-process servers (on a new database unless one is given); all are stopped afterwards."""
     servers: list[InProcessServer] = []
@@ -155,9 +155,11 @@ def start_server(
     def start(
         database_url: str | None = None, api_url: str | None = None, clock: Clock | None = None, **tuning: str
     ) -> InProcessServer:
-        env = server_env(database_url or new_database(), api_url or standin.url, tmp_path / "var")
-        for key, value in {**FAST, **tuning}.items():
-            monkeypatch.setenv(key, value)
+        # The timings are settings like any other: given with the server's environment, they override FAST.
+        env = {
+            **server_env(database_url or new_database(), api_url or standin.url, tmp_path / "var"),
+            **tuning,
+        }
         server = InProcessServer(env, clock).start()
         servers.append(server)
         return server

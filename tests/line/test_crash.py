@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import InboxEvent, OutboxMessage
+from tests.idle import wait_idle_at
 from tests.line.conftest import LineUser, ServeProcess, server_env
 from tests.line.standin import LineStandIn
 
@@ -61,7 +62,7 @@ def test_every_acknowledged_event_is_answered_after_a_sigkill(
     processes.append(second)
     rows = wait_all_sent(url, len(users))
     assert len(rows) == len(users)
-    time.sleep(0.5)
+    wait_idle_at(url)
     for user in users:
         assert len(standin.deliveries_to(user.user_id)) == 1
     assert answered_before_the_kill < len(users)  # the kill did interrupt the work

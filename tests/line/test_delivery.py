@@ -16,6 +16,7 @@ from storage.contacts import find_contact
 from storage.database import Database
 from storage.models import Contact, OutboxMessage
 from storage.outbox import enqueue
+from tests.idle import wait_servers_idle
 from tests.line.conftest import InProcessServer, LineUser, free_port
 from tests.line.standin import TOKEN, LineStandIn
 
@@ -253,11 +254,11 @@ def test_a_claim_whose_lease_ran_out_mid_call_does_not_send_twice(
     x, y = LineUser(first.url, standin), LineUser(first.url, standin)
     standin.hang_after_accepting("/v2/bot/message/reply", 2.5)
     assert x.post(x.text("相談したい"), y.text("相談したい")).status_code == 200
-    time.sleep(0.3)
-    start_server(database_url=first.services.settings.database_url, **tuning)
+    standin.wait_for(lambda: len(standin.deliveries) == 1, what="the first reply accepted and hanging")
+    second = start_server(database_url=first.services.settings.database_url, **tuning)
     rows = wait_settled(first.db, count=2, timeout=15)
     standin.release_hangs()
-    time.sleep(0.5)  # what the first process does once its hanging call returns
+    wait_servers_idle(first, second)  # and what the first process does once its hanging call returns
     assert [r.status for r in outbox(first.db)] == ["sent", "sent"], [r.last_error for r in rows]
     for user in (x, y):
         assert [d.kind for d in standin.deliveries_to(user.user_id)] == ["reply"]

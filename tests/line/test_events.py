@@ -14,6 +14,7 @@ from storage.contacts import find_contact
 from storage.database import Database
 from storage.inbox import purge_raw_bodies
 from storage.models import InboxEvent, Interaction
+from tests.idle import wait_servers_idle
 from tests.line.conftest import ADMIN, InProcessServer, LineUser
 from tests.line.standin import Delivery, LineStandIn
 
@@ -127,7 +128,7 @@ def test_old_raw_bodies_are_purged_but_their_ids_still_stop_replays(
         [row] = session.scalars(select(InboxEvent)).all()
         assert row.body == {} and row.purged_at is not None
     assert user.post(event).status_code == 200
-    time.sleep(0.4)
+    wait_servers_idle(server)
     assert len(standin.deliveries_to(user.user_id)) == 1
 
 

@@ -18,12 +18,13 @@ from bot.messages import OutMessage
 from handlers.line.client import LineApi
 from handlers.line.delivery import LineDelivery
 from handlers.line.sync import WriteGate
-from handlers.line.tuning import LineTuning
+from handlers.settings import Settings
 from storage.clock import FixedClock
 from storage.contacts import find_contact, get_or_create_contact
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.outbox import claim_due_messages, enqueue
+from tests.idle import wait_servers_idle
 from tests.line.conftest import InProcessServer, LineUser, RunningClock, server_env
 from tests.line.standin import TOKEN, LineStandIn
 
@@ -107,7 +108,7 @@ def test_every_answer_arrives_once_after_a_line_outage_of_more_than_a_minute(
     standin.end_outage()
 
     wait_until(lambda: all_sent(server.db, 12), 20, "every answer sent")
-    time.sleep(0.5)
+    wait_servers_idle(server)
     rows = outbox(server.db)
     users = early + late
     firsts = [standin.deliveries_to(user.user_id) for user in users]
@@ -153,7 +154,7 @@ def test_answers_parked_with_nothing_else_to_send_go_out_once_line_answers_again
     standin.end_outage()  # and nothing else happens: no owner writes, no new answer to send
 
     wait_until(lambda: all_sent(server.db, 3), 15, "the parked answers sent")
-    time.sleep(0.3)
+    wait_servers_idle(server)
     for user in users:
         assert len(standin.deliveries_to(user.user_id)) == 1
     assert line_counts(server)["outbox_failed"] == 0
@@ -173,7 +174,7 @@ def test_an_owner_who_writes_again_after_the_outage_gets_the_parked_answer_first
     say_at(user, clock, "はい")  # the owner, still waiting, writes again once LINE is back
 
     wait_until(lambda: all_sent(server.db, 2), 15, "both answers")
-    time.sleep(0.3)
+    wait_servers_idle(server)
     rows = outbox(server.db)
     expected = [[m["text"] for m in row.payload["messages"]] for row in rows]
     assert [d.texts for d in standin.deliveries_to(user.user_id)] == expected  # in order, once each
@@ -215,7 +216,7 @@ def test_outbox_retry_all_resends_what_was_parked(
 ) -> None:
     server = start_server(**QUIET)
     users = park_answers(server, standin, 2)
-    time.sleep(1.0)
+    wait_servers_idle(server)
     assert [r.status for r in outbox(server.db)] == ["failed", "failed"]  # nothing sends them by itself here
     assert standin.deliveries == []
 
@@ -223,7 +224,7 @@ def test_outbox_retry_all_resends_what_was_parked(
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("2 message(s) queued to be sent again")
     wait_until(lambda: all_sent(server.db, 2), 15, "the resent answers")
-    time.sleep(0.3)
+    wait_servers_idle(server)
     for user in users:
         [delivery] = standin.deliveries_to(user.user_id)
         assert delivery.kind == "push"
@@ -252,15 +253,15 @@ def test_outbox_retry_one_id_queues_that_row_only(
     second = start_server(database_url=url, **QUIET)
     # The row resent by hand goes out; LINE's answer to it brings the other parked one back as well.
     wait_until(lambda: all_sent(second.db, 2), 15, "both answers")
-    time.sleep(0.3)
+    wait_servers_idle(second)
     assert [len(standin.deliveries_to(u.user_id)) for u in users] == [1, 1]
     assert standin.deliveries[0].user_id == users[0].user_id
 
 
-def _delivery(db: Database, standin: LineStandIn, clock: FixedClock, **tuning: Any) -> LineDelivery:
+def _delivery(db: Database, standin: LineStandIn, clock: FixedClock) -> LineDelivery:
     api = LineApi(base_url=standin.url, access_token=TOKEN, connect_timeout=0.3, read_timeout=0.3)
-    settings = LineTuning(_env_file=None, **tuning)  # type: ignore[call-arg]
-    return LineDelivery(db=db, api=api, clock=clock, tuning=settings, gate=WriteGate(enabled=False))
+    tuning = Settings(_env_file=None).line_tuning  # type: ignore[call-arg]
+    return LineDelivery(db=db, api=api, clock=clock, tuning=tuning, gate=WriteGate(enabled=False))
 
 
 def _answer_with_reply_token(db: Database, standin: LineStandIn, clock: FixedClock, user_id: str) -> int:
@@ -279,6 +280,14 @@ def _answer_with_reply_token(db: Database, standin: LineStandIn, clock: FixedClo
         return row.id
 
 
+def _deliver_due(delivery: LineDelivery) -> int:
+    """What the worker's senders do with what it claims, one row after the other in this thread."""
+    due = delivery.claim(8)
+    for message in due:
+        delivery.deliver_safely(message)
+    return len(due)
+
+
 def test_a_process_that_died_mid_reply_is_followed_by_a_push_once_the_token_is_stale(
     db: Database, standin: LineStandIn, clock: FixedClock
 ) -> None:
@@ -291,7 +300,7 @@ def test_a_process_that_died_mid_reply_is_followed_by_a_push_once_the_token_is_s
     assert claimed.id == row_id and claimed.reply_token
     clock.advance(seconds=60)  # its lease and the reply token have both run out
     delivery = _delivery(db, standin, clock)
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     with db.session() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
@@ -308,10 +317,10 @@ def test_a_reply_that_timed_out_after_arriving_is_pushed_too_and_the_row_says_it
     row_id = _answer_with_reply_token(db, standin, clock, user_id)
     delivery = _delivery(db, standin, clock)
     standin.hang_after_accepting(REPLY, 2.0)  # LINE has the reply; its answer never comes back
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     standin.release_hangs()
     clock.advance(seconds=60)  # the retry comes after the token went stale
-    assert delivery.deliver_due() == 1
+    assert _deliver_due(delivery) == 1
     with db.session() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
@@ -330,7 +339,7 @@ def test_a_message_line_refuses_is_parked_as_rejected_and_not_sent_again_by_itse
     refused.post(refused.text("相談したい"))
     wait_until(lambda: line_counts(server)["outbox_rejected"] == 1, 10, "the refused answer parked")
     other.say("相談したい")  # LINE answers this one: what was parked as failed would go out again now
-    time.sleep(0.5)
+    wait_servers_idle(server)
     [row, sent] = outbox(server.db)
     assert (row.status, sent.status) == ("rejected", "sent")
     assert row.last_error is not None and row.last_error.startswith("refused by LINE: 400")

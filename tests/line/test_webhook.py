@@ -16,6 +16,7 @@ from storage.clock import SystemClock
 from storage.database import Database
 from storage.inbox import NewEvent
 from storage.models import InboxEvent, Interaction, OutboxMessage
+from tests.idle import wait_servers_idle
 from tests.line.conftest import SECRET, InProcessServer, LineUser, sign
 from tests.line.standin import LineStandIn
 
@@ -54,7 +55,7 @@ def test_forged_and_missing_signatures_get_400_and_store_nothing(
         f"{server.url}/line/webhook", content=body, headers={"Content-Type": "application/json"}
     )
     assert missing.status_code == 400
-    time.sleep(0.3)
+    wait_servers_idle(server)
     assert inbox(server.db) == [] and standin.deliveries == []
 
 
@@ -139,7 +140,7 @@ def test_duplicates_and_redeliveries_have_one_effect_even_across_a_restart(
     again = start_server(database_url=url)
     user.url = again.url
     assert user.post(redelivered).status_code == 200
-    time.sleep(0.5)
+    wait_servers_idle(again)
     assert len(standin.deliveries_to(user.user_id)) == 1
     assert len(inbox(again.db)) == 1 and inbound_texts(again.db) == ["相談したい"]
     with again.db.session() as session:
