@@ -177,3 +177,24 @@ NO_COORDINATOR_METHOD = (
 )
 NO_COORDINATOR_OTHERS = "ほかの相談方法をお選びいただくか、「日程は相談して決めたい」をお選びください。"
 NO_COORDINATOR_LATER = "「日程は相談して決めたい」をお選びいただくと、担当から日程をご連絡します。"
+
+# The summary of a confirmed booking in the coordinator's calendar (no personal data)
+CALENDAR_SUMMARY = "窓口相談 {reference}"
+
+# A booking's and a consultation's status in plain words (keys: bot.lifecycle's statuses)
+BOOKING_STATUS_LABELS = {
+    "held": "仮押さえ中",
+    "requested": "受付済み・確認待ち",
+    "confirmed": "確定",
+    "declined": "お断り",
+    "expired": "期限切れ",
+    "cancelled": "キャンセル",
+    "done": "相談済み",
+    "no_show": "不参加",
+}
+CONSULTATION_STATUS_LABELS = {
+    "submitted": "新規受付",
+    "in_progress": "対応中",
+    "closed": "対応済み",
+    "withdrawn": "取り下げ",
+}
