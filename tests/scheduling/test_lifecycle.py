@@ -4,11 +4,13 @@ on the migrated schema."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -373,3 +375,55 @@ def test_every_illegal_consultation_change_is_refused_and_writes_nothing(
         consultation = session.get(Consultation, 1)
         assert consultation is not None and consultation.status == before
     assert history(session_factory) == kept
+
+
+def test_every_status_change_goes_through_the_life_cycle() -> None:
+    """Nothing below handlers/ (nor handlers/) writes a booking's or consultation's status but the life
+    cycle: the compare-and-set is called from bot/lifecycle.py alone, and the only other status written
+    is a new row's first (a hold is held, a consultation submitted)."""
+    root = Path(__file__).resolve().parents[2]
+    callers, writes = set(), set()
+    for path in sorted(
+        p
+        for layer in ("bot", "handlers", "scheduling", "storage", "reporting")
+        for p in (root / layer).rglob("*.py")
+    ):
+        if "migrations" in path.parts:
+            continue
+        name = str(path.relative_to(root))
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Name) and node.id == "change_booking_status":
+                    callers.add(name)
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and t.attr == "status" for t in node.targets
+                ):
+                    writes.add((name, function.name))
+                if (
+                    isinstance(node, ast.Call)
+                    and any(
+                        isinstance(a, ast.Name) and a.id in ("Booking", "Consultation") for a in node.args
+                    )
+                    and getattr(node.func, "id", "") == "update"
+                ):
+                    writes.add((name, function.name))
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", "") in ("Booking", "Consultation")
+                    and any(k.arg == "status" for k in node.keywords)
+                ):
+                    writes.add((name, function.name))
+    assert callers == {"bot/lifecycle.py"}
+    assert writes == {
+        ("storage/bookings.py", "insert_hold_if_free"),  # a new hold, held
+        ("storage/bookings.py", "change_booking_status"),  # the compare-and-set
+        ("storage/bookings.py", "move_booking_if_free"),  # the time only, not the status
+        ("storage/bookings.py", "extend_contact_hold"),  # the expiry only
+        ("storage/consultations.py", "create_consultation"),  # a new consultation, submitted
+        ("bot/lifecycle.py", "transition_consultation"),
+        ("storage/inbox.py", "mark_processed"),  # other tables' statuses
+        ("storage/inbox.py", "record_failure"),
+        ("scheduling/providers/cached.py", "__init__"),
+    }
