@@ -99,7 +99,7 @@ class Consultation(Base):
 
 
 class ConsultationEvent(Base):
-    """One entry of a consultation's history (submitted, approved, rescheduled, …)."""
+    """One entry of a consultation's history (submitted, booking_requested, booking_confirmed, booking_moved, in_progress, …)."""
 
     __tablename__ = "consultation_event"
 
