@@ -38,7 +38,7 @@ from storage.bookings import BOOKING_STATUSES, Booking
 from storage.clock import FixedClock
 from storage.models import CONSULTATION_STATUSES, Consultation, ConsultationEvent, OutboxMessage
 from storage.outbox import enqueue
-from tests.scheduling.support import RadicaleServer, jst, make_config
+from tests.scheduling.support import RadicaleServer, free_port, jst, make_config
 from tests.scheduling.test_propose import new_caldav_calendar
 
 B = BookingStatus
@@ -427,3 +427,28 @@ def test_every_status_change_goes_through_the_life_cycle() -> None:
         ("storage/inbox.py", "record_failure"),
         ("scheduling/providers/cached.py", "__init__"),
     }
+
+
+def test_a_calendar_that_fails_does_not_undo_the_approval_and_the_history_says_so(
+    session_factory: sessionmaker[Session], clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", "x")
+    down = {
+        "provider": "caldav",
+        "url": f"http://127.0.0.1:{free_port()}/",  # nobody listens
+        "username": "u",
+        "password_env": "MADOGUCHI_TEST_CALDAV_PASSWORD",
+        "calendar_path": "/u/desk/",
+    }
+    calendars = CalendarService(make_config([{"id": "a", "name": "A", "calendar": down}]), clock=clock)
+    booking_id = at(session_factory, B.REQUESTED, clock)
+    with session_factory() as session, session.begin():
+        assert change(session, booking_id, B.CONFIRMED, clock, calendars)
+    with session_factory() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None and booking.status == "confirmed" and booking.external_uid is None
+    assert [kind for kind, _, _ in history(session_factory)][-3:] == [
+        "booking_confirmed",
+        "calendar_failed",
+        "in_progress",
+    ]
