@@ -63,6 +63,10 @@ COMMANDS = {
         "最初からお願いします", "やり直す", "やりなおす", "やり直したい", "やり直し", "やりなおし", "入力し直す",
     ),
     "help": ("ヘルプ", "help", "へるぷ", "使い方", "つかいかた", "使いかた", "操作方法"),
+    # What the menu under the chat sends (texts.MENU_ITEMS), answered wherever the owner is
+    "inquiry": (texts.MENU_INQUIRY, "問い合わせ", "お問合せ", "問合せ", "お問い合せ", "連絡先", "窓口の連絡先"),
+    "bookings": (texts.MENU_BOOKINGS, "予約の確認", "予約を確認", "予約を確認したい", "予約状況"),
+    "start": (texts.START_BUTTON, texts.MENU_CONSULT),
 }  # fmt: skip
 _COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
 # The questions asked before going on (the postback step, and its yes and no labels).
@@ -217,6 +221,9 @@ class IntakeEngine:
     def _idle(
         self, session: Session, contact: Contact, inbound: Inbound, postback: Any, logged: Interaction
     ) -> Turn:
+        menu_command = _command(inbound)
+        if menu_command in ("inquiry", "bookings"):  # (予約確認 holds a start word: not an intake)
+            return Turn([OutMessage(self._menu_answer(menu_command), (self._start_button(),))])
         wants_intake = (postback is not None and postback.step == MENU and postback.value == "start") or (
             inbound.kind == "text" and any(word in inbound.text for word in _START_WORDS)
         )
@@ -298,6 +305,8 @@ class IntakeEngine:
                     *self._ask(ctx),
                 ]
             )
+        if command in ("inquiry", "bookings", "start"):
+            return Turn([OutMessage(self._menu_answer(command)), *self._ask(ctx)])
         if command == "cancel":
             conversation.pending = "cancel"
             return Turn(
@@ -311,6 +320,15 @@ class IntakeEngine:
         previous = Step(history[-1])
         conversation.history = history[:-1]
         return Turn(self._go(conversation, ctx, previous, remember=False))
+
+    def _menu_answer(self, command: str | None) -> str:
+        desk = self.desk.desk
+        if command == "inquiry":
+            lines = [texts.INQUIRY.format(desk=desk.name, phone=desk.phone, hours=desk.hours)]
+            return "\n".join(lines + ([texts.INQUIRY_EMAIL.format(email=desk.email)] if desk.email else []))
+        if command == "bookings":
+            return texts.BOOKINGS_SOON.format(phone=desk.phone, hours=desk.hours)
+        return texts.INTAKE_UNDER_WAY
 
     def _restart(self, conversation: Conversation, ctx: Ctx) -> list[OutMessage]:
         if ctx.slots is not None:

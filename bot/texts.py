@@ -178,6 +178,19 @@ NO_COORDINATOR_METHOD = (
 NO_COORDINATOR_OTHERS = "ほかの相談方法をお選びいただくか、「日程は相談して決めたい」をお選びください。"
 NO_COORDINATOR_LATER = "「日程は相談して決めたい」をお選びいただくと、担当から日程をご連絡します。"
 
+# The menu under the chat (LINE's rich menu and the simulator's): each item's label and the text it sends
+MENU_CONSULT = "相談する"
+MENU_BOOKINGS = "予約確認"
+MENU_INQUIRY = "お問い合わせ"
+MENU_ITEMS = ((MENU_CONSULT, START_BUTTON), (MENU_BOOKINGS, MENU_BOOKINGS), (MENU_INQUIRY, MENU_INQUIRY))
+INQUIRY = "{desk}へのお問い合わせは、こちらまでお気軽にどうぞ。\n電話：{phone}\n受付時間：{hours}"
+INQUIRY_EMAIL = "メール：{email}"
+BOOKINGS_SOON = (
+    "ご予約の確認は、ただいま準備中です。\n"
+    "お申し込みの日時の確認・変更・キャンセルは、{phone}までお電話ください。\n受付時間：{hours}"
+)
+INTAKE_UNDER_WAY = "ただいまお申し込みの入力中です。続きをご入力ください。"
+
 # The summary of a confirmed booking in the coordinator's calendar (no personal data)
 CALENDAR_SUMMARY = "窓口相談 {reference}"
 

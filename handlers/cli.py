@@ -168,6 +168,31 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_line_rich_menu(args: argparse.Namespace) -> int:
+    """Creates the rich menu (its image drawn here), makes it every user's default, deletes the old ones."""
+    from linebot.v3.messaging import ApiException
+
+    from handlers.line.richmenu import install_rich_menu
+
+    settings = get_settings()
+    if settings.line_channel_access_token is None:
+        raise StartupError("`madoguchi line rich-menu` needs LINE_CHANNEL_ACCESS_TOKEN")
+    try:
+        installed = install_rich_menu(
+            base_url=settings.line_api_base_url,
+            access_token=settings.line_channel_access_token.get_secret_value(),
+        )
+    except ApiException as exc:
+        body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+        sys.stderr.write(f"LINE refused the rich menu: {exc.status} {body[:300]}\n")
+        return 1
+    sys.stdout.write(
+        f"rich menu {installed.menu_id} created and made every user's default; "
+        f"{len(installed.replaced)} earlier menu(s) deleted\n"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="madoguchi", description="Madoguchi: the consultation desk's assistant"
@@ -209,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every parked message")
     which.add_argument("id", nargs="?", type=int, help="one message, by its outbox id")
     retry.set_defaults(func=cmd_outbox_retry)
+
+    line = sub.add_parser("line", help="the LINE official account")
+    line_sub = line.add_subparsers(dest="line_command", required=True)
+    line_sub.add_parser(
+        "rich-menu", help="create the menu under the chat and make it every user's default (replaces ours)"
+    ).set_defaults(func=cmd_line_rich_menu)
     return parser
 
 

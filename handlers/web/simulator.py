@@ -98,7 +98,7 @@ def _known_visitor(request: Request) -> str | None:
 def simulator_page(svc: ServicesDep) -> HTMLResponse:
     """The simulated phone and the coordinator's pane."""
     desk = svc.desk.desk
-    html = _pages.get_template("simulator.html").render(desk=desk)
+    html = _pages.get_template("simulator.html").render(desk=desk, menu=texts.MENU_ITEMS)
     return HTMLResponse(html, headers={**PAGE_SECURITY, "Cache-Control": "no-cache"})
 
 

@@ -356,7 +356,9 @@ def test_a_database_that_is_not_migrated_stops_start_up_saying_what_to_run(
     tmp_path: Path, fresh_database_url: Callable[[], str]
 ) -> None:
     url = fresh_database_url()
-    settings = make_settings(url, tmp_path / "var", MADOGUCHI_DEMO=False, LINE_CHANNEL_SECRET="s", LINE_CHANNEL_ACCESS_TOKEN="t")
+    settings = make_settings(
+        url, tmp_path / "var", MADOGUCHI_DEMO=False, LINE_CHANNEL_SECRET="s", LINE_CHANNEL_ACCESS_TOKEN="t"
+    )
     with pytest.raises(StartupError, match=r"run `madoguchi db upgrade` first"):
         build_services(settings)
     upgrade_schema(url)

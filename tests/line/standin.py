@@ -1,6 +1,7 @@
 """A local stand-in for the LINE Messaging API: a real HTTP server that enforces LINE's documented limits.
 
-It answers reply, push and the loading animation as LINE does, refuses what LINE would refuse (too many
+It answers reply, push, the loading animation and the rich menu calls (create, list, image upload on what
+is LINE's api-data host, default for all users, delete) as LINE does, refuses what LINE would refuse (too many
 messages, long labels and texts, a retry key on a reply, a spent or expired reply token), answers 409 to
 a push whose retry key it already accepted, records every delivery, and can be told to fail: a number of
 times, or for as long as an outage lasts (5xx and timeouts in turn, some after accepting the message).
@@ -8,6 +9,7 @@ times, or for as long as an outage lasts (5xx and timeouts in turn, some after a
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
@@ -17,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from PIL import Image
 
 TOKEN = "test-channel-access-token"
 _PICKER = {
@@ -61,6 +65,9 @@ class LineState:
     refuse_reply_tokens: bool = False
     outage: dict[str, list[Fault]] = field(default_factory=dict)  # path -> the failures it answers in turn
     outage_calls: dict[str, int] = field(default_factory=dict)
+    rich_menus: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the menu object LINE keeps
+    rich_menu_images: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> content type, data
+    default_rich_menu: str | None = None
 
 
 def validate_messages(messages: Any) -> str | None:
@@ -122,6 +129,80 @@ def _validate_action(action: Any) -> str | None:
             return "min: must be before max"
         if "initial" in values and not values.get("min", "") <= values["initial"] <= values.get("max", "~"):
             return "initial: must be between min and max"
+    return None
+
+
+RICH_MENU_IMAGE_BYTES = 1024 * 1024  # LINE: an image of at most 1 MB, JPEG or PNG, the menu's size
+RICH_MENU_CONTENT = "/v2/bot/richmenu/{richMenuId}/content"  # the upload's path, to `fail` it
+_RICH_MENU_ID = re.compile(r"/(richmenu-[0-9a-f]{32})(?:/|$)")
+
+
+def _int(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def validate_rich_menu(menu: Any) -> str | None:
+    """What LINE would say is wrong with a rich menu object, or None."""
+    if not isinstance(menu, dict):
+        return "not an object"
+    size = menu.get("size")
+    if not isinstance(size, dict) or not (_int(size.get("width"), 800) and _int(size.get("height"), 250)):
+        return "size: width 800 to 2500, height at least 250"
+    width, height = size["width"], size["height"]
+    if width > 2500 or width / height < 1.45:
+        return "size: width 800 to 2500, width/height at least 1.45"
+    if not isinstance(menu.get("selected"), bool):
+        return "selected: required, true or false"
+    if not isinstance(menu.get("name"), str) or not 1 <= len(menu["name"]) <= 300:
+        return "name: 1 to 300 characters"
+    if not isinstance(menu.get("chatBarText"), str) or not 1 <= len(menu["chatBarText"]) <= 14:
+        return "chatBarText: 1 to 14 characters"
+    areas = menu.get("areas")
+    if not isinstance(areas, list) or not 1 <= len(areas) <= 20:
+        return "areas: 1 to 20 areas"
+    for i, area in enumerate(areas):
+        bounds = area.get("bounds") if isinstance(area, dict) else None
+        if not isinstance(bounds, dict) or not (
+            _int(bounds.get("x"), 0)
+            and _int(bounds.get("y"), 0)
+            and _int(bounds.get("width"), 1)
+            and _int(bounds.get("height"), 1)
+        ):
+            return f"areas[{i}].bounds: x, y, width and height required"
+        if bounds["x"] + bounds["width"] > width or bounds["y"] + bounds["height"] > height:
+            return f"areas[{i}].bounds: outside the rich menu"
+        action = area.get("action")
+        if not isinstance(action, dict) or action.get("type") not in ("message", "postback"):
+            return f"areas[{i}].action.type: not supported by the stand-in"
+        label = action.get("label")
+        if label is not None and (not isinstance(label, str) or not 1 <= len(label) <= 20):
+            return f"areas[{i}].action.label: 1 to 20 characters"
+        if action["type"] == "message" and (
+            not isinstance(action.get("text"), str) or not 1 <= len(action["text"]) <= 300
+        ):
+            return f"areas[{i}].action.text: 1 to 300 characters"
+        if action["type"] == "postback" and (
+            not isinstance(action.get("data"), str) or not 1 <= len(action["data"]) <= 300
+        ):
+            return f"areas[{i}].action.data: 1 to 300 characters"
+    return None
+
+
+def validate_rich_menu_image(content_type: str, data: bytes, size: dict[str, int]) -> str | None:
+    """What LINE would say is wrong with a rich menu's image, or None."""
+    if content_type not in ("image/png", "image/jpeg"):
+        return "Content-Type: image/png or image/jpeg"
+    if not 0 < len(data) <= RICH_MENU_IMAGE_BYTES:
+        return "the image must be at most 1 MB"
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception:  # noqa: BLE001 - whatever Pillow cannot read, LINE cannot either
+        return "the image could not be read"
+    if image.format != {"image/png": "PNG", "image/jpeg": "JPEG"}[content_type]:
+        return "the image is not in the format its Content-Type says"
+    if image.size != (size["width"], size["height"]):
+        return "the image must be the rich menu's size"
     return None
 
 
@@ -202,6 +283,20 @@ class LineStandIn:
     def deliveries(self) -> list[Delivery]:
         with self.lock:
             return list(self.state.deliveries)
+
+    def rich_menus(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {k: dict(v) for k, v in self.state.rich_menus.items()}
+
+    def rich_menu_image(self, menu_id: str) -> Image.Image:
+        with self.lock:
+            _, data = self.state.rich_menu_images[menu_id]
+        return Image.open(io.BytesIO(data))
+
+    @property
+    def default_rich_menu(self) -> str | None:
+        with self.lock:
+            return self.state.default_rich_menu
 
     def statuses(self, path: str) -> list[int]:
         with self.lock:
@@ -289,6 +384,67 @@ class LineStandIn:
             return fault.status, {"message": "stand-in failure after delivery"}
         return 200, {"sentMessages": sent}
 
+    def answer_rich_menu(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """The rich menu calls; the image upload is raw bytes, the rest JSON or no body."""
+        if headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {"message": "Authentication failed"}
+        if "x-line-retry-key" in headers:
+            return 400, {"message": "The retry key is not allowed for this API"}
+        found = _RICH_MENU_ID.search(path)
+        menu_id = found.group(1) if found else None
+        with self.lock:
+            menus = self.state.rich_menus
+            if (method, path) == ("POST", "/v2/bot/richmenu"):
+                try:
+                    menu = json.loads(raw or b"null")
+                except ValueError:
+                    return 400, {"message": "The request body could not be parsed as JSON"}
+                problem = validate_rich_menu(menu)
+                if problem:
+                    return 400, {
+                        "message": "The request body has 1 error(s)",
+                        "details": [{"message": problem}],
+                    }
+                if len(menus) >= 1000:
+                    return 400, {"message": "The number of rich menus has reached the limit (1000)"}
+                new_id = f"richmenu-{secrets.token_hex(16)}"
+                menus[new_id] = {"richMenuId": new_id, **menu}
+                return 200, {"richMenuId": new_id}
+            if (method, path) == ("GET", "/v2/bot/richmenu/list"):
+                return 200, {"richmenus": [dict(m) for m in menus.values()]}
+            if (method, path) == ("GET", "/v2/bot/user/all/richmenu"):
+                if self.state.default_rich_menu is None:
+                    return 404, {"message": "no default richmenu"}
+                return 200, {"richMenuId": self.state.default_rich_menu}
+            if menu_id is None or menu_id not in menus:
+                return 404, {"message": "Not found"}
+            if method == "POST" and path == f"/v2/bot/richmenu/{menu_id}/content":
+                fault = self._take_fault(RICH_MENU_CONTENT)  # `fail(RICH_MENU_CONTENT, ...)` in a test
+                if fault:
+                    return fault.status, {"message": "stand-in failure"}
+                if menu_id in self.state.rich_menu_images:
+                    return 400, {"message": "An image has already been uploaded to the richmenu"}
+                content_type = headers.get("content-type", "").split(";")[0].strip()
+                problem = validate_rich_menu_image(content_type, raw, menus[menu_id]["size"])
+                if problem:
+                    return 400, {"message": problem}
+                self.state.rich_menu_images[menu_id] = (content_type, raw)
+                return 200, {}
+            if method == "POST" and path == f"/v2/bot/user/all/richmenu/{menu_id}":
+                if menu_id not in self.state.rich_menu_images:
+                    return 400, {"message": "must upload richmenu image before applying it to user"}
+                self.state.default_rich_menu = menu_id
+                return 200, {}
+            if method == "DELETE" and path == f"/v2/bot/richmenu/{menu_id}":
+                del menus[menu_id]
+                self.state.rich_menu_images.pop(menu_id, None)
+                if self.state.default_rich_menu == menu_id:
+                    self.state.default_rich_menu = None
+                return 200, {}
+        return 404, {"message": "Not found"}
+
     def _outage_fault(self, path: str) -> Fault | None:
         faults = self.state.outage.get(path)
         if not faults:
@@ -330,16 +486,30 @@ def _handler_for(standin: LineStandIn) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait between them
 
         def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            self._serve("POST")
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._serve("GET")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                status, answer = 400, {"message": "The request body could not be parsed as JSON"}
+            if path.startswith(("/v2/bot/richmenu", "/v2/bot/user/all/richmenu")):
+                status, answer = standin.answer_rich_menu(method, path, headers, raw)
+            elif method != "POST":
+                status, answer = 404, {"message": "Not found"}
             else:
-                status, answer = standin.answer(path, headers, body if isinstance(body, dict) else {})
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    status, answer = 400, {"message": "The request body could not be parsed as JSON"}
+                else:
+                    status, answer = standin.answer(path, headers, body if isinstance(body, dict) else {})
             with standin.lock:
                 standin.state.requests.append((path, status, headers.get("x-line-retry-key")))
             data = json.dumps(answer).encode()

@@ -19,6 +19,8 @@
   var feed = document.getElementById("feed");
   var feedEmpty = document.getElementById("feed-empty");
   var stickerArt = document.getElementById("sticker-art");
+  var richMenu = document.getElementById("richmenu");
+  var menuToggle = document.getElementById("menu-toggle");
 
   var clock = new Intl.DateTimeFormat("ja-JP", { timeZone: "Asia/Tokyo", hour: "2-digit", minute: "2-digit" });
   var busy = false;
@@ -194,6 +196,14 @@
     send({ kind: "text", text: text });
   }
 
+  // The menu under the chat sends its text as if typed, as LINE's rich menu does.
+  function sendMenuText(text) {
+    if (busy || !text) return;
+    addOwnerText(text);
+    scrollToEnd();
+    send({ kind: "text", text: text });
+  }
+
   function sendSticker() {
     if (busy) return;
     addOwnerSticker();
@@ -258,6 +268,13 @@
     }
   });
   stickerButton.addEventListener("click", sendSticker);
+  Array.prototype.forEach.call(richMenu.querySelectorAll("[data-text]"), function (item) {
+    item.addEventListener("click", function () { sendMenuText(item.getAttribute("data-text")); });
+  });
+  menuToggle.addEventListener("click", function () {
+    richMenu.hidden = !richMenu.hidden;
+    menuToggle.setAttribute("aria-expanded", String(!richMenu.hidden));
+  });
   document.getElementById("picker-ok").addEventListener("click", choosePicked);
   document.getElementById("picker-cancel").addEventListener("click", closePicker);
 
