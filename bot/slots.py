@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.lifecycle import BookingStatus, hold_slot, request_booking, transition_booking
 from config import DeskConfig
-from scheduling import CalendarService, Proposal, Slot, SlotRequest, place_hold, propose_slots, release_hold
+from scheduling import CalendarService, Proposal, Slot, SlotRequest, propose_slots
 from scheduling.availability import jst_date, jst_midnight
 from scheduling.holds import keep_contact_hold
 from scheduling.holidays import add_business_days
 from scheduling.propose import calendar_still_free, first_working_moment, methods_taken
 from scheduling.slots import slot_fits
-from storage.bookings import attach_holds_to_consultation, get_contact_hold
+from storage.bookings import get_contact_hold
 from storage.clock import JST, Clock
 
 
@@ -28,6 +29,7 @@ class SlotBook:
     calendars: CalendarService
     clock: Clock
     contact_id: int
+    actor: str = "owner"  # who the history names for the owner's changes
 
     def wants_slot(self, answers: dict[str, Any]) -> bool:
         """Whether the chosen method is a meeting that needs a time (not phone or e-mail)."""
@@ -74,8 +76,13 @@ class SlotBook:
         config = self.desk.scheduling
         if not calendar_still_free(config=config, calendars=self.calendars, slot=slot, now=self.clock.now()):
             return False
-        held = place_hold(
-            session=self.session, slot=slot, clock=self.clock, contact_id=self.contact_id, config=config
+        held = hold_slot(
+            session=self.session,
+            slot=slot,
+            clock=self.clock,
+            contact_id=self.contact_id,
+            config=config,
+            actor=self.actor,
         )
         return held is not None
 
@@ -83,7 +90,16 @@ class SlotBook:
         """Gives back the contact's current hold, if any."""
         held = get_contact_hold(session=self.session, contact_id=self.contact_id)
         if held is not None:
-            release_hold(session=self.session, booking_id=held.id, clock=self.clock)
+            transition_booking(
+                session=self.session,
+                booking_id=held.id,
+                to=BookingStatus.CANCELLED,
+                expected_from=BookingStatus.HELD,
+                actor=self.actor,
+                reason="released by the owner",
+                now=self.clock.now(),
+                calendars=self.calendars,
+            )
 
     def keep(self) -> None:
         """Keeps the contact's hold a while longer: the owner has just written (an abandoned conversation
@@ -109,19 +125,23 @@ class SlotBook:
         return self.hold(slot)
 
     def attach(self, consultation_id: int) -> None:
-        """Gives the contact's hold to the consultation just submitted, held while a coordinator decides."""
+        """Gives the contact's hold to the consultation just submitted (held → requested), held on while a
+        coordinator decides."""
         now = self.clock.now()
         config = self.desk.scheduling
         last_day = add_business_days(
             jst_date(now), config.rules.submitted_hold_business_days, closures=config.closures
         )
-        attach_holds_to_consultation(
-            session=self.session,
-            contact_id=self.contact_id,
-            consultation_id=consultation_id,
-            now=now,
-            hold_until=jst_midnight(last_day + timedelta(days=1)),
-        )
+        held = get_contact_hold(session=self.session, contact_id=self.contact_id)
+        if held is not None:
+            request_booking(
+                session=self.session,
+                booking_id=held.id,
+                consultation_id=consultation_id,
+                actor=self.actor,
+                now=now,
+                hold_until=jst_midnight(last_day + timedelta(days=1)),
+            )
 
 
 def picker_value(moment: datetime) -> str:

@@ -190,3 +190,24 @@ BOOKINGS_SOON = (
     "お申し込みの日時の確認・変更・キャンセルは、{phone}までお電話ください。\n受付時間：{hours}"
 )
 INTAKE_UNDER_WAY = "ただいまお申し込みの入力中です。続きをご入力ください。"
+
+# The summary of a confirmed booking in the coordinator's calendar (no personal data)
+CALENDAR_SUMMARY = "窓口相談 {reference}"
+
+# A booking's and a consultation's status in plain words (keys: bot.lifecycle's statuses)
+BOOKING_STATUS_LABELS = {
+    "held": "仮押さえ中",
+    "requested": "受付済み・確認待ち",
+    "confirmed": "確定",
+    "declined": "お断り",
+    "expired": "期限切れ",
+    "cancelled": "キャンセル",
+    "done": "相談済み",
+    "no_show": "不参加",
+}
+CONSULTATION_STATUS_LABELS = {
+    "submitted": "新規受付",
+    "in_progress": "対応中",
+    "closed": "対応済み",
+    "withdrawn": "取り下げ",
+}

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.lifecycle import expire_holds
 from handlers.services import Services
 from scheduling.jobs import JobContext, add_jobs, configure_jobs
 from storage.clock import JST
@@ -25,6 +26,7 @@ def build_scheduler(services: Services, *, blocking: bool = False) -> BaseSchedu
         JobContext(
             db=services.db,
             clock=services.clock,
+            expire_holds=expire_holds,
             raw_event_retention_days=services.settings.raw_event_retention_days,
         )
     )

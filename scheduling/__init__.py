@@ -3,11 +3,9 @@
 from scheduling.calendars import CalendarService
 from scheduling.holds import (
     booking_event,
-    expire_holds,
     list_bookings_for_coordinator,
     move_booking,
     place_hold,
-    release_hold,
     sync_booking_to_calendar,
 )
 from scheduling.holidays import holiday_name, is_business_day, next_business_day
@@ -25,7 +23,6 @@ __all__ = [
     "SlotRequest",
     "booking_event",
     "booking_window",
-    "expire_holds",
     "find_slots",
     "holiday_name",
     "is_business_day",
@@ -38,6 +35,5 @@ __all__ = [
     "next_business_day",
     "place_hold",
     "propose_slots",
-    "release_hold",
     "sync_booking_to_calendar",
 ]

@@ -1,4 +1,5 @@
-"""Holding a chosen slot for a consultation, releasing and expiring holds, and the booking's calendar copy."""
+"""Holding a chosen slot and moving a booking (the rules they follow), and the booking's calendar copy;
+the statuses they lead to are bot.lifecycle's."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from scheduling.slots import Slot, booking_window
 from storage.bookings import (
     Booking,
     DayCap,
-    change_booking_status,
-    expire_held_bookings,
     extend_contact_hold,
     insert_hold_if_free,
     list_bookings_for_coordinator,
@@ -26,12 +25,10 @@ from storage.clock import Clock
 
 __all__ = [
     "booking_event",
-    "expire_holds",
     "keep_contact_hold",
     "list_bookings_for_coordinator",
     "move_booking",
     "place_hold",
-    "release_hold",
     "sync_booking_to_calendar",
 ]
 
@@ -47,8 +44,9 @@ def place_hold(
     meeting_url: str | None = None,
     config: SchedulingConfig | None = None,
 ) -> Booking | None:
-    """Holds the slot for the consultation, or for the contact before it is submitted (the earlier hold
-    released); None when someone else has it. Given the config, a slot offered a while ago is checked
+    """Inserts a hold of the slot for the consultation, or for the contact before it is submitted (the
+    life cycle, bot.lifecycle.hold_slot, expires lapsed holds and releases the earlier one first); None
+    when someone else has it. Given the config, a slot offered a while ago is checked
     again against the rules: the minimum notice and the coordinator's daily cap."""
     now = clock.now()
     if slot.starts_at <= now:
@@ -81,17 +79,6 @@ def place_hold(
     )
 
 
-def release_hold(*, session: Session, booking_id: int, clock: Clock) -> bool:
-    """Gives a held slot back (the owner changed their mind); False when it was no longer held."""
-    return change_booking_status(
-        session=session,
-        booking_id=booking_id,
-        from_statuses=("held",),
-        to_status="cancelled",
-        now=clock.now(),
-    )
-
-
 def keep_contact_hold(*, session: Session, contact_id: int, minutes: int, clock: Clock) -> bool:
     """Keeps the contact's unsubmitted hold for `minutes` from now (the owner is still answering), never
     past the meeting's start; a hold already lapsed is not revived. False when there was none to keep."""
@@ -101,13 +88,8 @@ def keep_contact_hold(*, session: Session, contact_id: int, minutes: int, clock:
     )
 
 
-def expire_holds(*, session: Session, clock: Clock) -> list[int]:
-    """Expires every hold past its time; returns the ids, for telling the owners."""
-    return expire_held_bookings(session=session, now=clock.now())
-
-
 def move_booking(*, session: Session, booking_id: int, slot: Slot, clock: Clock) -> bool:
-    """Moves a held or approved booking to another slot (same rules as a hold); False when it is taken."""
+    """Moves an active booking to another slot, its status unchanged; False when it is taken."""
     return move_booking_if_free(
         session=session,
         booking_id=booking_id,
@@ -145,7 +127,7 @@ def sync_booking_to_calendar(
     description: str = "",
     previous_coordinator_id: str | None = None,
 ) -> None:
-    """Brings the coordinators' calendars in line with the booking: written or moved when approved, else
+    """Brings the coordinators' calendars in line with the booking: written or moved when confirmed, else
     removed. A booking reassigned to another coordinator (`previous_coordinator_id`) leaves the old
     coordinator's calendar first.
 
@@ -154,7 +136,7 @@ def sync_booking_to_calendar(
     if booking.external_uid and previous_coordinator_id and previous_coordinator_id != booking.coordinator_id:
         calendars.delete_booking(previous_coordinator_id, booking.external_uid)
         set_booking_external_uid(session=session, booking=booking, external_uid=None)
-    if booking.status == "approved":
+    if booking.status == "confirmed":
         event = booking_event(booking, summary=summary, location=location, description=description)
         if booking.external_uid:
             calendars.move_booking(booking.coordinator_id, event)

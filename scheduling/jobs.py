@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.orm import Session
 
-from scheduling.holds import expire_holds
 from storage.clock import Clock
 from storage.database import Database
 from storage.inbox import purge_raw_bodies
@@ -28,6 +28,8 @@ class JobContext:
 
     db: Database
     clock: Clock
+    # The life cycle's sweep (bot.lifecycle.expire_holds): every status change is the life cycle's.
+    expire_holds: Callable[[Session, Clock], list[int]]
     raw_event_retention_days: int = 30
 
 
@@ -49,7 +51,7 @@ def expire_holds_job() -> None:
     """Gives back every held slot whose hold has run out."""
     ctx = _ctx()
     with ctx.db.session() as session:
-        expired = expire_holds(session=session, clock=ctx.clock)
+        expired = ctx.expire_holds(session, ctx.clock)
     if expired:
         log.info("expired %d holds", len(expired))
 

@@ -66,7 +66,7 @@ class Slot:
 
 @dataclass(frozen=True)
 class HeldSpan:
-    """A desk booking (held or approved) as the finder sees it."""
+    """A desk booking (held, requested or confirmed) as the finder sees it."""
 
     starts_at: datetime
     blocked_from: datetime

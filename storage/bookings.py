@@ -22,21 +22,24 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import models as _models  # noqa: F401  (the consultation table the foreign key names)
 from storage.base import Base, UTCDateTime, utcnow
 
-BOOKING_STATUSES = ("held", "approved", "declined", "expired", "cancelled", "done", "no_show")
-ACTIVE_STATUSES = ("held", "approved")
-_ACTIVE_SQL = "status IN ('held', 'approved')"
+# The values of bot.lifecycle.BookingStatus, which alone changes them (tests compare the two and the
+# migrated CHECK constraint). Active bookings take the coordinator's time; a hold lapses while held or
+# requested (its hold_expires_at), never once confirmed.
+BOOKING_STATUSES = ("held", "requested", "confirmed", "declined", "expired", "cancelled", "done", "no_show")
+ACTIVE_STATUSES = ("held", "requested", "confirmed")
+LAPSING_STATUSES = ("held", "requested")
+_ACTIVE_SQL = "status IN ('held', 'requested', 'confirmed')"
 OVERLAP_CONSTRAINT = "ex_booking_no_overlap"
 
 
 class Booking(Base):
-    """A coordinator's time taken for a consultation: a hold until approved, then a booking.
+    """A coordinator's time taken for a consultation: a hold until confirmed, then a booking.
 
     starts_at/ends_at are the meeting; blocked_from/blocked_until are what it takes of the coordinator's
     day (travel before and after, and the buffer after), the range no two active bookings may share.
@@ -106,6 +109,12 @@ class DayCap:
     limit: int
 
 
+def lock_bookings(session: Session) -> None:
+    """Takes the write lock under which a range is checked and taken (SQLite; PostgreSQL's exclusion
+    constraint needs none), before the lapsed holds are expired and a hold is inserted."""
+    _take_write_lock(session)
+
+
 def insert_hold_if_free(
     *,
     session: Session,
@@ -123,23 +132,17 @@ def insert_hold_if_free(
     meeting_url: str | None = None,
     day_cap: DayCap | None = None,
 ) -> Booking | None:
-    """Holds the range for the consultation (or, before it is submitted, the contact), releasing the
-    owner's earlier hold; None when the range is taken or the coordinator's day is full."""
+    """Inserts a hold of the range for the consultation (or, before it is submitted, the contact); None
+    when the range is taken or the coordinator's day is full. It changes no other booking's status: the
+    life cycle (bot.lifecycle) expires the lapsed holds and releases the owner's earlier one first."""
     if consultation_id is None and contact_id is None:
         raise ValueError("a hold needs a consultation or a contact")
-    own_hold = (
-        (Booking.consultation_id == consultation_id)
-        if consultation_id is not None
-        else ((Booking.contact_id == contact_id) & Booking.consultation_id.is_(None))
-    ) & (Booking.status == "held")
     _take_write_lock(session)
-    _expire_lapsed_holds(session, coordinator_id=coordinator_id, now=now)
     clash = select(Booking.id).where(
         Booking.coordinator_id == coordinator_id,
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.blocked_from < blocked_until,
         Booking.blocked_until > blocked_from,
-        ~own_hold,
     )
     if session.execute(clash.limit(1)).first() is not None:
         return None
@@ -149,7 +152,6 @@ def insert_hold_if_free(
             Booking.status.in_(ACTIVE_STATUSES),
             Booking.starts_at >= day_cap.day_start,
             Booking.starts_at < day_cap.day_end,
-            ~own_hold,
         )
         if (session.scalar(same_day) or 0) >= day_cap.limit:
             return None
@@ -171,7 +173,6 @@ def insert_hold_if_free(
     )
     try:
         with session.begin_nested():
-            session.execute(update(Booking).where(own_hold).values(status="cancelled", updated_at=now))
             session.add(booking)
             session.flush()
     except IntegrityError as exc:
@@ -192,9 +193,9 @@ def move_booking_if_free(
     blocked_until: datetime,
     now: datetime,
 ) -> bool:
-    """Moves a held or approved booking to another range; False when that range is taken or it is not active."""
+    """Moves an active booking to another range, its status unchanged; False when that range is taken or
+    it is not active (the caller expires the lapsed holds first)."""
     _take_write_lock(session)
-    _expire_lapsed_holds(session, coordinator_id=coordinator_id, now=now)
     clash = select(Booking.id).where(
         Booking.id != booking_id,
         Booking.coordinator_id == coordinator_id,
@@ -227,44 +228,41 @@ def move_booking_if_free(
 
 
 def change_booking_status(
-    *, session: Session, booking_id: int, from_statuses: Sequence[str], to_status: str, now: datetime
+    *,
+    session: Session,
+    booking_id: int,
+    from_status: str,
+    to_status: str,
+    now: datetime,
+    values: dict[str, Any] | None = None,
 ) -> bool:
-    """Compare-and-set of a booking's status; False when it was not in one of from_statuses."""
+    """Compare-and-set of a booking's status (with `values` written beside it); False when it was not in
+    `from_status`. Only the life cycle (bot.lifecycle.transition_booking) calls this."""
     if to_status not in BOOKING_STATUSES:
         raise ValueError(f"unknown booking status {to_status!r}")
-    values: dict[str, object] = {"status": to_status, "updated_at": now}
-    if to_status != "held":
-        values["hold_expires_at"] = None
+    changes: dict[str, Any] = {"status": to_status, "updated_at": now, **(values or {})}
+    if to_status not in LAPSING_STATUSES:
+        changes["hold_expires_at"] = None
     result = session.execute(
         update(Booking)
-        .where(Booking.id == booking_id, Booking.status.in_(tuple(from_statuses)))
-        .values(**values)
+        .where(Booking.id == booking_id, Booking.status == from_status)
+        .values(**changes)
         .returning(Booking.id)
     )
     return result.first() is not None
 
 
-def _expire_lapsed_holds(session: Session, *, coordinator_id: str, now: datetime) -> None:
-    # A hold past its time frees its range at once, not only when the scheduler's sweep comes round;
-    # marking it here, under the write lock, keeps the overlap constraint in step with what is free.
-    session.execute(
-        update(Booking)
-        .where(
-            Booking.coordinator_id == coordinator_id, Booking.status == "held", Booking.hold_expires_at <= now
-        )
-        .values(status="expired", updated_at=now, hold_expires_at=None)
-    )
+def lapsed_holds(*, session: Session, now: datetime, coordinator_id: str | None = None) -> list[Booking]:
+    """The holds (held or requested) past their expiry, oldest first; of one coordinator when given."""
+    query = select(Booking).where(Booking.status.in_(LAPSING_STATUSES), Booking.hold_expires_at <= now)
+    if coordinator_id is not None:
+        query = query.where(Booking.coordinator_id == coordinator_id)
+    return list(session.scalars(query.order_by(Booking.id)))
 
 
-def expire_held_bookings(*, session: Session, now: datetime) -> list[int]:
-    """Marks every hold past its expiry as expired; returns their ids."""
-    result = session.execute(
-        update(Booking)
-        .where(Booking.status == "held", Booking.hold_expires_at <= now)
-        .values(status="expired", updated_at=now, hold_expires_at=None)
-        .returning(Booking.id)
-    )
-    return sorted(row[0] for row in result)
+def hold_expiry_until(until: datetime) -> Any:
+    """The expiry `until`, or the meeting's start if sooner (a SQL expression for change_booking_status)."""
+    return case((Booking.starts_at < _at(until), Booking.starts_at), else_=_at(until))
 
 
 def set_booking_external_uid(*, session: Session, booking: Booking, external_uid: str | None) -> None:
@@ -279,7 +277,7 @@ def get_booking(*, session: Session, booking_id: int) -> Booking | None:
 
 
 def get_active_booking(*, session: Session, consultation_id: int) -> Booking | None:
-    """The consultation's held or approved booking, if it has one."""
+    """The consultation's active (held, requested or confirmed) booking, if it has one."""
     query = (
         select(Booking)
         .where(Booking.consultation_id == consultation_id, Booking.status.in_(ACTIVE_STATUSES))
@@ -319,9 +317,13 @@ def list_bookings_for_coordinator(
 def list_active_bookings(
     *, session: Session, start: datetime, end: datetime, now: datetime | None = None
 ) -> list[Booking]:
-    """Every held or approved booking whose blocked range overlaps [start, end), by coordinator and time;
-    given `now`, holds past their time are left out even before the sweep marks them expired."""
-    lapsed = (Booking.status == "held") & (Booking.hold_expires_at <= now) if now is not None else false()
+    """Every active booking whose blocked range overlaps [start, end), by coordinator and time; given
+    `now`, holds past their time are left out even before the sweep marks them expired."""
+    lapsed = (
+        Booking.status.in_(LAPSING_STATUSES) & (Booking.hold_expires_at <= now)
+        if now is not None
+        else false()
+    )
     query = (
         select(Booking)
         .where(
@@ -333,29 +335,6 @@ def list_active_bookings(
         .order_by(Booking.coordinator_id, Booking.blocked_from, Booking.id)
     )
     return list(session.scalars(query))
-
-
-def attach_holds_to_consultation(
-    *,
-    session: Session,
-    contact_id: int,
-    consultation_id: int,
-    now: datetime,
-    hold_until: datetime | None = None,
-) -> int:
-    """Gives the contact's unsubmitted hold to the consultation just submitted, held on until `hold_until`
-    (or the meeting's start, if sooner) when given."""
-    values: dict[str, Any] = {"consultation_id": consultation_id, "updated_at": now}
-    if hold_until is not None:
-        values["hold_expires_at"] = case(
-            (Booking.starts_at < hold_until, Booking.starts_at), else_=hold_until
-        )
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Booking)
-        .where(Booking.contact_id == contact_id, Booking.consultation_id.is_(None), Booking.status == "held")
-        .values(**values)
-    )
-    return result.rowcount or 0
 
 
 def _at(moment: datetime) -> Any:

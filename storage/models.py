@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utcnow
@@ -45,10 +56,17 @@ class Company(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# The values of bot.lifecycle.ConsultationStatus, which alone changes them (a test compares the two).
+CONSULTATION_STATUSES = ("submitted", "in_progress", "closed", "withdrawn")
+
+
 class Consultation(Base):
     """A consultation request with its answers and status."""
 
     __tablename__ = "consultation"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in CONSULTATION_STATUSES)})", name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -81,7 +99,7 @@ class Consultation(Base):
 
 
 class ConsultationEvent(Base):
-    """One entry of a consultation's history (submitted, approved, rescheduled, …)."""
+    """One entry of a consultation's history (submitted, booking_requested, booking_confirmed, booking_moved, in_progress, …)."""
 
     __tablename__ = "consultation_event"
 

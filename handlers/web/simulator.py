@@ -45,17 +45,8 @@ PAGE_SECURITY = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-STATUS_LABELS = {
-    "submitted": "新規受付",
-    "held": "仮予約",
-    "approved": "確定",
-    "declined": "お断り",
-    "expired": "期限切れ",
-    "reminded": "確定（通知済み）",
-    "done": "対応済み",
-    "cancelled": "キャンセル",
-    "no_show": "不参加",
-}
+# The consultation's and its booking's statuses in plain words: the life cycle's states, no others.
+STATUS_LABELS = {**texts.BOOKING_STATUS_LABELS, **texts.CONSULTATION_STATUS_LABELS}
 
 ServicesDep = Annotated[Services, Depends(services)]
 _pages = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=True)

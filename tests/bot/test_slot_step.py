@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.lifecycle import expire_holds
 from bot.messages import DatePicker, Inbound
 from config import DeskConfig
-from scheduling import expire_holds
 from scheduling.jobs import JobContext, configure_jobs, expire_holds_job
 from storage.bookings import Booking
 from storage.clock import JST, FixedClock
@@ -80,7 +80,7 @@ def test_an_online_meeting_is_offered_real_slots_and_the_choice_is_held(
     [booked] = bookings(db)
     with db.session() as session:
         consultation = session.scalars(select(Consultation)).one()
-    assert booked.consultation_id == consultation.id and booked.status == "held"
+    assert booked.consultation_id == consultation.id and booked.status == "requested"
 
 
 def test_no_slot_falls_in_the_year_end_closure(
@@ -174,7 +174,7 @@ def test_a_lapsed_hold_taken_by_someone_else_asks_for_another_time(
     slow.say("0991234567")
     with db.session() as session:  # the hold runs out, as the scheduler's expiry job would mark it
         session.execute(update(Booking).values(hold_expires_at=clock.now()))
-        assert expire_holds(session=session, clock=clock)
+        assert expire_holds(session, clock)
     to_method(quick)
     quick.tap(label)
     assert "電話番号" in quick.text
@@ -273,7 +273,7 @@ def held_status(db: Database) -> list[str]:
 def test_an_abandoned_conversation_gives_its_time_back_soon(
     engine: IntakeEngine, db: Database, clock: FixedClock
 ) -> None:
-    configure_jobs(JobContext(db=db, clock=clock))
+    configure_jobs(JobContext(db=db, clock=clock, expire_holds=expire_holds))
     chat = Chat(engine, db)
     to_method(chat)
     chosen = slot_labels(chat)[0]
@@ -293,7 +293,7 @@ def test_an_abandoned_conversation_gives_its_time_back_soon(
 def test_a_time_stays_held_while_the_owner_keeps_answering(
     engine: IntakeEngine, db: Database, clock: FixedClock
 ) -> None:
-    configure_jobs(JobContext(db=db, clock=clock))
+    configure_jobs(JobContext(db=db, clock=clock, expire_holds=expire_holds))
     chat = Chat(engine, db)
     to_method(chat)
     chat.tap(slot_labels(chat)[0])
@@ -305,5 +305,5 @@ def test_a_time_stays_held_while_the_owner_keeps_answering(
     assert bookings(db)[0].hold_expires_at == clock.now() + timedelta(minutes=45)
     chat.say("0991234567")
     chat.tap(texts.SUBMIT)
-    assert "受け付けました" in chat.text and held_status(db) == ["held"]
+    assert "受け付けました" in chat.text and held_status(db) == ["requested"]
     assert bookings(db)[0].consultation_id is not None

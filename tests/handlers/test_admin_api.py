@@ -89,9 +89,9 @@ def test_the_detail_has_answers_and_history(
     detail = client.get(f"/api/consultations/{item['id']}", headers=admin_headers).json()
     assert detail["answers"]["contact_name"] == "薩摩 花子"
     assert detail["answers"]["phone"] == "099-123-4567"
-    assert [h["kind"] for h in detail["history"]] == ["submitted"]
+    assert [h["kind"] for h in detail["history"]] == ["submitted", "booking_requested"]
     [booking] = detail["bookings"]
-    assert booking["status"] == "held" and booking["method"] == "online"
+    assert booking["status"] == "requested" and booking["method"] == "online"
     assert booking["starts_at"].endswith("+09:00") and booking["coordinator_id"]
     assert client.get("/api/consultations/999999", headers=admin_headers).status_code == 404
     assert client.get("/api/consultations/abc", headers=admin_headers).status_code == 422
@@ -179,7 +179,10 @@ def test_a_row_under_another_key_is_listed_and_shown_as_undecryptable(
     assert detail["answers"]["company_name"] == "株式会社さつま製作所"
     assert detail["answers"]["contact_name"] is None and detail["answers"]["description"] is None
     assert detail["undecryptable"] == ["contact_name", "phone", "email", "description"]
-    assert detail["municipality"] == "霧島市" and [h["kind"] for h in detail["history"]] == ["submitted"]
+    assert detail["municipality"] == "霧島市" and [h["kind"] for h in detail["history"]] == [
+        "submitted",
+        "booking_requested",
+    ]
 
     fine = client.get(f"/api/consultations/{readable['id']}", headers=admin_headers).json()
     assert fine["answers"]["contact_name"] == "薩摩 花子" and fine["undecryptable"] == []

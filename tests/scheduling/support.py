@@ -1,4 +1,4 @@
-"""Helpers of the scheduling tests: times, configs, the booking schema and iCalendar documents."""
+"""Helpers of the scheduling tests: times, configs, the migrated booking tables and iCalendar documents."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, text
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy import Engine, insert, text
 
 from config.scheduling import SchedulingConfig
 from scheduling.availability import JST
-from storage.base import NAMING
-from storage.bookings import Booking
+from storage.database import upgrade_schema
+from storage.models import Company, Consultation, Contact
 
 RADICALE_USER, RADICALE_PASSWORD = "yamada-dav", "s3cret-pass"
 RADICALE_SECOND_USER = "second"
@@ -49,29 +48,45 @@ def make_config(coordinators: list[dict[str, Any]] | None = None, **rules: Any) 
     )
 
 
-def booking_schema() -> MetaData:
-    """The booking table beside one-column stand-ins for the consultation and contact tables it refers to."""
-    metadata = MetaData(naming_convention=NAMING)
-    Table("consultation", metadata, Column("id", Integer, primary_key=True))
-    Table("contact", metadata, Column("id", Integer, primary_key=True))
-    table = Booking.__table__.to_metadata(metadata)
-    for constraint in table.constraints:
-        if isinstance(constraint, ExcludeConstraint):
-            # to_metadata() drops the dialect condition; the constraint exists on PostgreSQL only.
-            constraint.ddl_if(dialect="postgresql")
-    return metadata
-
-
 def prepare_booking_tables(engine: Engine, consultations: int = 60) -> None:
-    """Creates the tables and consultations 1..n."""
-    metadata = booking_schema()
+    """Migrates the database as `madoguchi db upgrade` does, and adds consultations 1..n (of one contact
+    and company) for the bookings to belong to."""
+    upgrade_schema(engine.url.render_as_string(hide_password=False))
+    now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
-        metadata.create_all(conn)
         conn.execute(
-            insert(metadata.tables["consultation"]), [{"id": i} for i in range(1, consultations + 1)]
+            insert(Contact.__table__), {"id": 1, "channel": "web", "created_at": now, "updated_at": now}
         )
+        conn.execute(insert(Company.__table__), {"id": 1, "name": "テスト商店", "created_at": now})
+        conn.execute(
+            insert(Consultation.__table__),
+            [
+                {
+                    "id": i,
+                    "reference": f"202611-{i:05d}",
+                    "status": "submitted",
+                    "channel": "web",
+                    "contact_id": 1,
+                    "company_id": 1,
+                    "industry": "I",
+                    "municipality_code": "46201",
+                    "region": "kagoshima",
+                    "employee_band": "1-5",
+                    "category": "other",
+                    "description": "",
+                    "dx_stage": "none",
+                    "method": "online",
+                    "notice_version": "test",
+                    "submitted_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(1, consultations + 1)
+            ],
+        )
+        if engine.dialect.name == "postgresql":  # the ids were given: the sequences follow them
+            for table in ("contact", "company", "consultation"):
+                conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
 
 
 def ics_document(*events: str) -> bytes:

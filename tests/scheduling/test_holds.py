@@ -1,4 +1,5 @@
-"""Holds and bookings: placing, refusing overlaps, releasing, expiring, moving, on SQLite and PostgreSQL."""
+"""Holds and bookings: placing, refusing overlaps, releasing, expiring, moving, on SQLite and PostgreSQL
+(the status changes through the life cycle, bot.lifecycle)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduling.holds import expire_holds, move_booking, place_hold, release_hold
+from bot.lifecycle import BookingStatus, expire_holds, hold_slot, move_booking, transition_booking
+from scheduling.holds import place_hold
 from scheduling.slots import Slot
 from storage.bookings import (
     Booking,
-    change_booking_status,
     get_active_booking,
     list_active_bookings,
     list_bookings_for_consultation,
@@ -42,7 +43,15 @@ def hold(
     sessions: sessionmaker[Session], consultation_id: int, chosen: Slot, clock: FixedClock
 ) -> Booking | None:
     with sessions() as session, session.begin():
-        return place_hold(session=session, consultation_id=consultation_id, slot=chosen, clock=clock)
+        return hold_slot(session=session, consultation_id=consultation_id, slot=chosen, clock=clock)
+
+
+def change(session: Session, booking_id: int, *path: BookingStatus, clock: FixedClock) -> bool:
+    """Moves the booking along `path` through the life cycle; whether every step was taken."""
+    return all(
+        transition_booking(session=session, booking_id=booking_id, to=to, actor="test", now=clock.now())
+        for to in path
+    )
 
 
 def statuses(sessions: sessionmaker[Session]) -> dict[int, str]:
@@ -112,8 +121,8 @@ def test_release_frees_the_slot_once(session_factory: sessionmaker[Session], clo
     booking = hold(session_factory, 1, slot(10), clock)
     assert booking is not None
     with session_factory() as session, session.begin():
-        assert release_hold(session=session, booking_id=booking.id, clock=clock)
-        assert not release_hold(session=session, booking_id=booking.id, clock=clock)
+        assert change(session, booking.id, BookingStatus.CANCELLED, clock=clock)
+        assert not change(session, booking.id, BookingStatus.CANCELLED, clock=clock)
     assert hold(session_factory, 2, slot(10), clock) is not None
 
 
@@ -122,19 +131,13 @@ def test_expired_holds_free_their_slots(session_factory: sessionmaker[Session], 
     approved = hold(session_factory, 2, slot(14), clock)
     assert booking is not None and approved is not None
     with session_factory() as session, session.begin():
-        assert change_booking_status(
-            session=session,
-            booking_id=approved.id,
-            from_statuses=("held",),
-            to_status="approved",
-            now=clock.now(),
-        )
-        assert expire_holds(session=session, clock=clock) == []
+        assert change(session, approved.id, BookingStatus.REQUESTED, BookingStatus.CONFIRMED, clock=clock)
+        assert expire_holds(session, clock) == []
     clock.advance(hours=24)
     with session_factory() as session, session.begin():
-        assert expire_holds(session=session, clock=clock) == [booking.id]
-        assert expire_holds(session=session, clock=clock) == []
-    assert statuses(session_factory) == {booking.id: "expired", approved.id: "approved"}
+        assert expire_holds(session, clock) == [booking.id]
+        assert expire_holds(session, clock) == []
+    assert statuses(session_factory) == {booking.id: "expired", approved.id: "confirmed"}
     assert hold(session_factory, 3, slot(10), clock) is not None
     assert hold(session_factory, 4, slot(14), clock) is None
 
@@ -161,29 +164,28 @@ def test_approval_is_a_compare_and_set(session_factory: sessionmaker[Session], c
     booking = hold(session_factory, 1, slot(10), clock)
     assert booking is not None
     with session_factory() as session, session.begin():
-        args = {"session": session, "booking_id": booking.id, "from_statuses": ("held",), "now": clock.now()}
-        assert change_booking_status(**args, to_status="approved")
-        assert not change_booking_status(**args, to_status="declined")
+        args = {"session": session, "booking_id": booking.id, "actor": "test", "now": clock.now()}
+        assert transition_booking(**args, to=BookingStatus.REQUESTED)
+        assert transition_booking(**args, to=BookingStatus.CONFIRMED, expected_from=BookingStatus.REQUESTED)
+        assert not transition_booking(
+            **args, to=BookingStatus.DECLINED, expected_from=BookingStatus.REQUESTED
+        )
         stored = session.get(Booking, booking.id)
-        assert stored is not None and stored.status == "approved" and stored.hold_expires_at is None
+        assert stored is not None and stored.status == "confirmed" and stored.hold_expires_at is None
         with pytest.raises(ValueError):
-            change_booking_status(**args, to_status="maybe")
+            transition_booking(**args, to="maybe")  # type: ignore[arg-type]
 
 
 def test_declined_and_cancelled_bookings_do_not_block(
     session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
-    for n, final in enumerate(("declined", "cancelled", "done", "no_show"), start=1):
+    B = BookingStatus
+    paths = ((B.REQUESTED, B.DECLINED), (B.CANCELLED,), (B.REQUESTED, B.CONFIRMED, B.DONE))
+    for n, path in enumerate((*paths, (B.REQUESTED, B.CONFIRMED, B.NO_SHOW)), start=1):
         booking = hold(session_factory, n, slot(10), clock)
         assert booking is not None
         with session_factory() as session, session.begin():
-            assert change_booking_status(
-                session=session,
-                booking_id=booking.id,
-                from_statuses=("held",),
-                to_status=final,
-                now=clock.now(),
-            )
+            assert change(session, booking.id, *path, clock=clock)
 
 
 def test_a_booking_moves_only_to_a_free_range(

@@ -8,6 +8,7 @@ import caldav
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.lifecycle import BookingStatus, move_booking, transition_booking
 from config import load_desk_config
 from config.scheduling import SchedulingConfig
 from scheduling.calendars import CalendarService
@@ -15,7 +16,7 @@ from scheduling.holds import place_hold, sync_booking_to_calendar
 from scheduling.labels import label_slot
 from scheduling.propose import calendar_still_free, propose_slots
 from scheduling.slots import Proposal, SlotRequest
-from storage.bookings import change_booking_status, get_booking
+from storage.bookings import get_booking
 from storage.clock import JST, FixedClock
 from tests.scheduling.support import (
     RADICALE_PASSWORD,
@@ -169,43 +170,32 @@ def test_an_approved_booking_is_written_moved_and_removed_in_caldav(
     with session_factory() as session, session.begin():
         booking = place_hold(session=session, consultation_id=1, slot=offered[0], clock=clock)
         assert booking is not None
-        assert change_booking_status(
-            session=session,
-            booking_id=booking.id,
-            from_statuses=("held",),
-            to_status="approved",
-            now=clock.now(),
-        )
-        sync_booking_to_calendar(
-            session=session, calendars=calendars, booking=booking, summary="窓口相談（オンライン）"
-        )
+        for to in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):  # confirmed: written to the calendar
+            assert transition_booking(
+                session=session, booking_id=booking.id, to=to, actor="a", now=clock.now(), calendars=calendars
+            )
         assert booking.external_uid == f"madoguchi-booking-{booking.id}"
     busy = calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"]
     assert [(b.starts_at, b.ends_at) for b in busy.intervals] == [(offered[0].starts_at, offered[0].ends_at)]
 
-    from scheduling.holds import move_booking
-
-    with session_factory() as session, session.begin():
-        assert move_booking(session=session, booking_id=booking.id, slot=offered[2], clock=clock)
-        moved = get_booking(session=session, booking_id=booking.id)
-        assert moved is not None
-        sync_booking_to_calendar(
-            session=session, calendars=calendars, booking=moved, summary="窓口相談（オンライン）"
+    with session_factory() as session, session.begin():  # moved, and moved in the calendar
+        assert move_booking(
+            session=session, booking_id=booking.id, slot=offered[2], clock=clock, calendars=calendars
         )
     busy = calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"]
     assert [b.starts_at for b in busy.intervals] == [offered[2].starts_at]
 
     with session_factory() as session, session.begin():
-        assert change_booking_status(
+        assert transition_booking(
             session=session,
             booking_id=booking.id,
-            from_statuses=("approved",),
-            to_status="cancelled",
+            to=BookingStatus.CANCELLED,
+            actor="a",
             now=clock.now(),
+            calendars=calendars,
         )
         cancelled = get_booking(session=session, booking_id=booking.id)
         assert cancelled is not None
-        sync_booking_to_calendar(session=session, calendars=calendars, booking=cancelled, summary="")
         assert cancelled.external_uid is None
     assert calendars.busy(["a"], jst(2026, 11, 26), jst(2026, 12, 17))["a"].intervals == ()
 
@@ -245,7 +235,7 @@ def test_a_booking_reassigned_to_another_coordinator_leaves_the_first_calendar(
     with session_factory() as session, session.begin():
         booking = place_hold(session=session, consultation_id=1, slot=offered, clock=clock)
         assert booking is not None
-        booking.status = "approved"
+        booking.status = "confirmed"
         sync_booking_to_calendar(session=session, calendars=calendars, booking=booking, summary="窓口相談")
         first = booking.coordinator_id
         other = "b" if first == "a" else "a"

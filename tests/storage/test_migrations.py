@@ -74,3 +74,70 @@ def upgrade_schema_down(url: str) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.downgrade(cfg, "0001")
+
+
+def test_the_life_cycle_migration_renames_the_statuses_both_ways(empty_database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.database import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", empty_database_url.replace("%", "%%"))
+    upgrade_schema(empty_database_url, "0005")
+    engine = create_engine(empty_database_url)
+    now = "2026-11-01 00:00:00+00:00"
+    booking = (
+        "INSERT INTO booking (id, consultation_id, contact_id, coordinator_id, starts_at, ends_at, blocked_from,"
+        " blocked_until, method, status, created_at, updated_at) VALUES (:id, :consultation, 1, 'a', :start,"
+        " :end, :start, :end, 'online', :status, :now, :now)"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO contact (id, channel, reachable, created_at, updated_at)"
+                              " VALUES (1, 'web', true, :now, :now)"), {"now": now})  # fmt: skip
+            conn.execute(
+                text("INSERT INTO company (id, name, created_at) VALUES (1, 'x', :now)"), {"now": now}
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO consultation (id, reference, status, channel, contact_id, company_id, industry,"
+                    " municipality_code, region, employee_band, category, description, dx_stage, method,"
+                    " notice_version, submitted_at, created_at, updated_at) VALUES (1, 'r', 'submitted', 'web',"
+                    " 1, 1, 'I', '46201', 'k', '1-5', 'other', '', 'none', 'online', 'v', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+            for n, (consultation, status) in enumerate(
+                ((1, "approved"), (1, "held"), (None, "held")), start=1
+            ):
+                start, end = f"2026-12-0{n} 01:00:00+00:00", f"2026-12-0{n} 02:00:00+00:00"
+                conn.execute(
+                    text(booking),
+                    {
+                        "id": n,
+                        "consultation": consultation,
+                        "status": status,
+                        "start": start,
+                        "end": end,
+                        "now": now,
+                    },
+                )
+        upgrade_schema(empty_database_url)
+        with engine.connect() as conn:
+            statuses = conn.execute(text("SELECT status FROM booking ORDER BY id")).scalars().all()
+        assert statuses == ["confirmed", "requested", "held"]
+        if engine.dialect.name == "postgresql":  # a requested booking takes its time as a held one did
+            with pytest.raises(Exception, match="ex_booking_no_overlap"), engine.begin() as conn:
+                conn.execute(
+                    text(booking),
+                    {"id": 9, "consultation": 1, "status": "requested", "now": now,
+                     "start": "2026-12-02 01:30:00+00:00", "end": "2026-12-02 03:00:00+00:00"},
+                )  # fmt: skip
+        command.downgrade(cfg, "0005")
+        with engine.connect() as conn:
+            statuses = conn.execute(text("SELECT status FROM booking ORDER BY id")).scalars().all()
+        assert statuses == ["approved", "held", "held"]
+    finally:
+        engine.dispose()

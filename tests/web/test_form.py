@@ -424,7 +424,7 @@ def test_choosing_a_time_holds_it_for_the_consultation(
     assert item["method_id"] == "onsite" and item["municipality"] == "霧島市"
     detail = client.get(f"/api/consultations/{item['id']}", headers=admin_headers).json()
     [booking] = detail["bookings"]
-    assert booking["status"] == "held"
+    assert booking["status"] == "requested"
     assert booking["starts_at"] == f"{value}:00+09:00"
     assert booking["coordinator_id"] == "example-tanaka"
     assert booking["method"] == "onsite"
@@ -474,7 +474,7 @@ def test_a_time_taken_meanwhile_gives_fresh_times_and_keeps_the_answers(
     retry = choose(client, taken, fresh[0][0])
     assert retry.status_code == 200
     with services.db.session() as session:
-        held = session.scalars(select(Booking).where(Booking.status == "held")).all()
+        held = session.scalars(select(Booking).where(Booking.status == "requested")).all()
         assert sorted(b.starts_at.astimezone(JST).strftime("%Y-%m-%dT%H:%M") for b in held) == sorted(
             [first, fresh[0][0]]
         )
