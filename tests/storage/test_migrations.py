@@ -141,3 +141,55 @@ def test_the_life_cycle_migration_renames_the_statuses_both_ways(empty_database_
         assert statuses == ["approved", "held", "held"]
     finally:
         engine.dispose()
+
+
+def test_a_database_of_the_last_release_keeps_its_bookings_and_history_through_every_migration(
+    empty_database_url: str,
+) -> None:
+    """0003 is what the last release ran; the later migrations rebuild the consultation table on SQLite,
+    which with foreign keys on had cascade-deleted every booking and history row."""
+    upgrade_schema(empty_database_url, "0003")
+    engine = create_engine(empty_database_url)
+    now = "2026-11-01 00:00:00+00:00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO contact (id, channel, reachable, created_at, updated_at)"
+                              " VALUES (1, 'web', true, :now, :now)"), {"now": now})  # fmt: skip
+            conn.execute(
+                text("INSERT INTO company (id, name, created_at) VALUES (1, 'x', :now)"), {"now": now}
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO consultation (id, reference, status, channel, contact_id, company_id, company_name,"
+                    " industry, municipality_code, region, employee_band, category, description, dx_stage,"
+                    " method, notice_version, submitted_at, created_at, updated_at) VALUES (1, 'r', 'submitted',"
+                    " 'web', 1, 1, 'x', 'I', '46201', 'k', '1-5', 'other', '', 'none', 'online', 'v', :now, :now,"
+                    " :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO booking (id, consultation_id, contact_id, coordinator_id, starts_at, ends_at,"
+                    " blocked_from, blocked_until, method, status, created_at, updated_at) VALUES (1, 1, 1,"
+                    " 'a', :start, :end, :start, :end, 'online', 'held', :now, :now)"
+                ),
+                {"start": "2026-12-01 01:00:00+00:00", "end": "2026-12-01 02:00:00+00:00", "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO consultation_event (id, consultation_id, kind, actor, detail, at)"
+                    " VALUES (1, 1, 'submitted', 'owner', '{}', :now)"
+                ),
+                {"now": now},
+            )
+        upgrade_schema(empty_database_url)
+        with engine.connect() as conn:
+            bookings = conn.execute(text("SELECT consultation_id, status FROM booking")).all()
+            events = conn.execute(text("SELECT kind FROM consultation_event")).scalars().all()
+            consultations = conn.execute(text("SELECT sole_trader FROM consultation")).scalars().all()
+        assert [tuple(b) for b in bookings] == [(1, "requested")]
+        assert events == ["submitted"]
+        assert [bool(s) for s in consultations] == [False]
+    finally:
+        engine.dispose()
