@@ -13,7 +13,8 @@ show the replies of the last turn: the engine's chat driver (tests/bot/chat.py),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +32,9 @@ class Shown:
 
     texts: tuple[str, ...]
     buttons: tuple[tuple[str, str], ...]
+    data_shown: bool = (
+        True  # False where the channel shows no postback data (the terminal's numbered buttons)
+    )
 
 
 class Conversant(Protocol):
@@ -72,6 +76,23 @@ TYPED_QUESTIONS: dict[Step, tuple[str, ...]] = {
     Step.CONTACT: (texts.ASK_CONTACT,),
 }
 
+# Where the channel shows no postback data (the terminal), every question is recognised by its text.
+ASKED_AS: dict[Step, tuple[str, ...]] = {
+    **TYPED_QUESTIONS,
+    Step.CONSENT: (texts.CONSENT.split("{")[0],),
+    Step.REUSE: (texts.REUSE.split("{")[0],),
+    Step.COMPANY_KIND: (texts.ASK_COMPANY_KIND,),
+    Step.INDUSTRY: (texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE),
+    Step.MUNICIPALITY: (texts.ASK_MUNICIPALITY,),
+    Step.EMPLOYEES: (texts.ASK_EMPLOYEES,),
+    Step.CATEGORY: (texts.ASK_CATEGORY, texts.ASK_CATEGORY_MORE),
+    Step.CATEGORY2: (texts.ASK_CATEGORY2,),
+    Step.DX_STAGE: (texts.ASK_DX_STAGE,),
+    Step.METHOD: (texts.ASK_METHOD,),
+    Step.SLOT: (texts.ASK_SLOT.split("{")[0], texts.ASK_SLOT_WHOLE_DAY),
+    Step.SUMMARY: (texts.SUMMARY.split("{")[0],),
+}
+
 STEPS = {str(s): s for s in Step}
 
 
@@ -81,6 +102,13 @@ def current_step(shown: Shown) -> Step | None:
         postback = decode(data)
         if postback is not None and postback.step in STEPS:
             return STEPS[postback.step]
+    if not shown.data_shown:  # the question printed last
+        screen = "\n" + "\n".join(shown.texts)
+        where = {
+            step: max(screen.rfind("\n" + start) for start in starts) for step, starts in ASKED_AS.items()
+        }
+        last = max(where, key=lambda step: where[step])
+        return last if where[last] >= 0 else None
     for text in reversed(shown.texts):
         for step, starts in TYPED_QUESTIONS.items():
             if any(text.startswith(start) for start in starts):
@@ -104,17 +132,16 @@ class Owner:
     def step(self) -> Step | None:
         return current_step(self.channel.shown())
 
-    def answer(self, step: Step, value: Any) -> None:
-        """Answers the question of `step` with `value`: taps its button, or types it."""
+    def move(self, step: Step, value: Any) -> tuple[str, str]:
+        """How `value` answers the question of `step`: ("tap", a button's label) or ("say", a text)."""
         labels = [label for label, _ in self.channel.shown().buttons]
         if value is FIRST:
             if not labels:
                 raise NoAnswer(f"step {step}: the script taps the first button, but there is none")
-            self.channel.tap(labels[0])
-        elif value in labels:
-            self.channel.tap(value)
-        else:
-            self.channel.say(str(value))
+            return "tap", labels[0]
+        if value in labels:
+            return "tap", value
+        return "say", str(value)
 
     def walk_to(self, target: Step, **overrides: Any) -> None:
         """Answers every question (from the table, or `overrides` keyed by step name) until `target` is asked."""
@@ -122,11 +149,17 @@ class Owner:
 
     def answer_until(self, target: Step | None, **overrides: Any) -> None:
         """Like walk_to; with target None, answers until the bot asks nothing this script knows (submitted)."""
+        for kind, text in self.moves(target, **overrides):
+            self.channel.tap(text) if kind == "tap" else self.channel.say(text)
+
+    def moves(self, target: Step | None, **overrides: Any) -> Iterator[tuple[str, str]]:
+        """The owner's moves up to `target`, each decided from what the channel shows when it is asked for
+        (for a channel that asks the owner, like the terminal, rather than being told)."""
         unknown = set(overrides) - set(STEPS)
         assert not unknown, f"no such step: {sorted(unknown)}"
         script = {**self.answers, **{STEPS[k]: v for k, v in overrides.items()}}
         if not self.started and self.step() is None:
-            self.channel.say(START)
+            yield "say", START
         self.started = True
         tries: dict[Step, int] = {}
         answered: Step | None = None
@@ -152,7 +185,7 @@ class Owner:
             tries[step] = tries.get(step, 0) + 1
             if tries[step] > 3:
                 raise NoAnswer(f"step {step}: the answer {script[step]!r} did not move on: {shown.texts}")
-            self.answer(step, script[step])
+            yield self.move(step, script[step])
             answered = step
         raise NoAnswer(f"step {target} was not reached")
 
@@ -182,3 +215,32 @@ class LineChannel:
             tuple(m.get("text", "") for m in messages),
             tuple((a["label"], a.get("data", "")) for a in actions if "label" in a),
         )
+
+
+class TerminalChannel:
+    """`madoguchi chat` (handlers/terminal_chat.py) as the owner uses it. The terminal asks for each line, so
+    the owner's moves are drawn one by one (`lines`), each decided from the screen printed since the last;
+    a button is typed as its number."""
+
+    BUTTON = re.compile(r"^  \[(\d+)\] (.*)$", re.MULTILINE)
+
+    def __init__(self) -> None:
+        self.screen = ""  # what the terminal printed since the owner's last line
+
+    def shown(self) -> Shown:
+        buttons = tuple((m[2], "") for m in self.BUTTON.finditer(self.screen))
+        return Shown((self.screen,), buttons, data_shown=False)
+
+    def lines(self, owner: Owner, target: Step | None, **overrides: Any) -> Iterator[str]:
+        for kind, text in owner.moves(target, **overrides):
+            if kind == "say":
+                yield text
+                continue
+            found = [m[1] for m in self.BUTTON.finditer(self.screen) if m[2] == text]
+            assert found, f"no button {text!r} in:\n{self.screen}"
+            yield found[-1]
+
+    def say(self, text: str) -> object:
+        raise AssertionError("the terminal asks for each line: draw them from TerminalChannel.lines")
+
+    tap = say
