@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from io import StringIO
+from itertools import chain
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from handlers.services import Services
 from handlers.terminal_chat import run_chat
 from storage.bookings import Booking
 from storage.models import Consultation
+from tests.bot.test_owner import ORDER
 from tests.owner import Owner, TerminalChannel
 
 
@@ -97,3 +99,12 @@ def test_a_whole_request_ends_with_a_button_for_another(
         [booking] = session.scalars(select(Booking))
     assert consultation.reference in done
     assert booking.consultation_id == consultation.id and f"{booking.starts_at:%Y-%m-%d}" == "2026-12-10"
+
+
+def test_the_scripted_owner_meets_every_question_in_order_in_the_terminal_too(services: Services) -> None:
+    channel = TerminalChannel()
+    owner = Owner(channel, started=True)
+    terminal = Terminal(chain(["1"], channel.lines(owner, Step.SUMMARY)), channel)
+    assert run_chat(services, input_fn=terminal.input_fn(), output=terminal.output, visitor="t:2") == 0
+    assert owner.path == ORDER
+    assert "ご入力内容をご確認ください" in terminal.shown[-1]
