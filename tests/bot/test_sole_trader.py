@@ -109,13 +109,14 @@ def test_the_reuse_offer_keeps_a_sole_trader_a_sole_trader(chat: Chat, db: Datab
     chat.tap(texts.SUBMIT)
     chat.say("相談したい")
     assert f"{texts.SOLE_TRADER_LABEL}：{OWNER}" in chat.text
-    chat.tap(texts.REUSE_YES)
-    chat.tap(chat.buttons()[0].label)
-    chat.tap(texts.NO_SECOND)
-    chat.say("ホームページを作りたい")
-    chat.tap("まだこれから")
-    chat.tap("電話")
-    chat.say("0995-11-2222")
+    Owner(chat).walk_to(
+        Step.SUMMARY,
+        reuse=texts.REUSE_YES,
+        description="ホームページを作りたい",
+        dx_stage="まだこれから",
+        method="電話",
+        contact="0995-11-2222",
+    )
     assert f"{texts.SOLE_TRADER_LABEL}：{OWNER}" in chat.text
     chat.tap(texts.SUBMIT)
     with db.session() as session:
