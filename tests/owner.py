@@ -4,11 +4,13 @@ The owner answers whatever question the bot is asking now, from one table of def
 It recognises the step from the replies: a button's postback data is `<token>|<step>|<value>` (bot/postback.py);
 a free-text question with no buttons is recognised by its text (bot/texts.py). A test says
 `owner.walk_to(Step.SLOT, method="オンライン（Zoom等）", municipality="鹿屋")`; when a question is added or moved,
-only `ANSWERS` (and, for a new free-text question, `TYPED_QUESTIONS`) changes.
+only `ANSWERS` changes (and, for a new question without buttons, `TYPED_QUESTIONS`; for the terminal, which
+shows no postback data, `ASKED_AS`).
 
 The same script drives any channel through a small adapter that can say a text, tap a button by its label and
-show the replies of the last turn: the engine's chat driver (tests/bot/chat.py), the LINE stand-in user
-(tests/line/conftest.py) and the simulator's phone (tests/web/test_simulator.py).
+show the replies of the last turn: the engine's chat driver (tests/bot/chat.py `Chat.shown`), the LINE stand-in
+user (`LineChannel`), the simulator's phone (tests/web/test_simulator.py `Phone.shown`) and the terminal chat
+(`TerminalChannel`, which asks for each line, so the owner's `moves` are drawn one by one).
 """
 
 from __future__ import annotations
