@@ -8,6 +8,7 @@ from bot.engine import IntakeEngine, Turn
 from bot.messages import Button, Inbound, OutMessage
 from storage.contacts import get_or_create_contact
 from storage.database import Database
+from tests.owner import Shown
 
 
 @dataclass
@@ -40,6 +41,10 @@ class Chat:
 
     def tap(self, label: str) -> list[OutMessage]:
         return self.send(Inbound.tapped(self.button(label)))
+
+    def shown(self) -> Shown:
+        """The last turn as the scripted owner (tests/owner.py) reads it."""
+        return Shown(tuple(m.text for m in self.replies), tuple((b.label, b.data) for b in self.buttons()))
 
     @property
     def text(self) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.engine import COMMANDS, IntakeEngine
+from bot.intake import Step
 from bot.messages import Inbound
 from config import DeskConfig
 from storage.bookings import Booking
@@ -19,6 +20,7 @@ from storage.database import Database
 from storage.models import Consultation, Conversation
 from tests.bot.chat import Chat
 from tests.bot.test_slot_step import slot_labels, to_method
+from tests.owner import Owner
 
 DX_STRATEGY = "何から始めるか・DX戦略"
 VISIT = "会社に来てほしい（訪問）"
@@ -35,25 +37,17 @@ def stored(db: Database) -> list[Consultation]:
 
 
 def to_company_kind(chat: Chat) -> None:
-    chat.say("相談したい")
-    chat.tap(texts.CONSENT_YES)
+    Owner(chat).walk_to(Step.COMPANY_KIND)
     assert texts.ASK_COMPANY_KIND in chat.text
 
 
 def to_company(chat: Chat) -> None:
-    to_company_kind(chat)
-    chat.tap(texts.COMPANY_KIND_COMPANY)
+    Owner(chat).walk_to(Step.COMPANY)
     assert texts.ASK_COMPANY in chat.text
 
 
 def to_category2(chat: Chat) -> None:
-    to_company(chat)
-    chat.say("さつま商店")
-    chat.say("薩摩 花子")
-    chat.tap("製造業")
-    chat.say("霧島市")
-    chat.tap("1〜5人")
-    chat.tap(DX_STRATEGY)
+    Owner(chat).walk_to(Step.CATEGORY2, category=DX_STRATEGY)
     assert texts.ASK_CATEGORY2 in chat.text
 
 

@@ -7,12 +7,14 @@ from sqlalchemy import select, update
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.intake import Step
 from bot.messages import Inbound
 from config import DeskConfig
 from storage.clock import FixedClock
 from storage.database import Database
 from storage.models import Consent, Consultation, Conversation, Interaction
 from tests.bot.chat import Chat
+from tests.owner import Owner
 
 
 @pytest.fixture
@@ -120,11 +122,7 @@ def test_a_typed_answer_that_is_no_choice_is_re_asked(chat: Chat) -> None:
 
 
 def to_industry(chat: Chat) -> None:
-    chat.say("相談したい")
-    chat.tap("同意する")
-    chat.tap(texts.COMPANY_KIND_COMPANY)
-    chat.say("さつま商店")
-    chat.say("花子")
+    Owner(chat).walk_to(Step.INDUSTRY, company="さつま商店", contact_name="花子")
 
 
 def test_industries_come_in_pages_within_lines_limits(chat: Chat, desk: DeskConfig) -> None:

@@ -9,12 +9,14 @@ import pytest
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.intake import Step
 from bot.normalize import normalize
 from bot.places import PREFECTURES, Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
 from config import DeskConfig, Municipality, load_desk_config
 from storage.clock import FixedClock
 from storage.database import Database
 from tests.bot.chat import Chat
+from tests.owner import Owner
 
 _TO_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(ord("ぁ"), ord("ゖ") + 1)})
 _HALF_WIDTH = {
@@ -392,12 +394,7 @@ def chat(desk: DeskConfig, clock: FixedClock, db: Database) -> Chat:
 
 
 def to_place(chat: Chat) -> None:
-    chat.say("相談したい")
-    chat.tap("同意する")
-    chat.tap(texts.COMPANY_KIND_COMPANY)
-    chat.say("さつま商店")
-    chat.say("薩摩 花子")
-    chat.tap("製造業")
+    Owner(chat).walk_to(Step.MUNICIPALITY)
     assert texts.ASK_MUNICIPALITY in chat.text
 
 

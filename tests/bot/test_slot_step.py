@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.intake import Step
 from bot.lifecycle import expire_holds
 from bot.messages import DatePicker, Inbound
 from config import DeskConfig
@@ -19,6 +20,7 @@ from storage.clock import JST, FixedClock
 from storage.database import Database
 from storage.models import Consultation
 from tests.bot.chat import Chat
+from tests.owner import Owner
 
 SLOT_LABEL = re.compile(r"^\d{1,2}/\d{1,2}\((月|火|水|木|金|土|日)(・祝)?\) (\d{2}:\d{2}|終日)$")
 
@@ -31,18 +33,8 @@ def engine(desk: DeskConfig, clock: FixedClock) -> IntakeEngine:
 def to_method(
     chat: Chat, method: str = "オンライン（Zoom等）", place: str = "霧島市", category: str | None = None
 ) -> None:
-    chat.say("相談したい")
-    chat.tap("同意する")
-    chat.tap(texts.COMPANY_KIND_COMPANY)
-    chat.say("さつま商店")
-    chat.say("薩摩 花子")
-    chat.tap("製造業")
-    chat.say(place)
-    chat.tap("1〜5人")
-    chat.tap(category or chat.buttons()[0].label)
-    chat.tap("特になし")
-    chat.say("受発注をデジタル化したい")
-    chat.tap("検討中")
+    overrides = {"municipality": place, **({"category": category} if category else {})}
+    Owner(chat).walk_to(Step.METHOD, **overrides)
     chat.tap(method)
 
 

@@ -8,11 +8,13 @@ from sqlalchemy import select, text
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.intake import Step
 from config import DeskConfig
 from storage.clock import FixedClock
 from storage.database import Database
 from storage.models import Company, Consultation
 from tests.bot.chat import Chat
+from tests.owner import Owner
 
 OWNER = "西郷 吉之助"
 
@@ -23,24 +25,25 @@ def chat(desk: DeskConfig, clock: FixedClock, db: Database) -> Chat:
 
 
 def to_summary_as_sole_trader(chat: Chat) -> None:
-    chat.say("相談したい")
-    chat.tap("同意する")
+    owner = Owner(chat)
+    owner.walk_to(Step.COMPANY_KIND)
     assert texts.ASK_COMPANY_KIND in chat.text
     assert [b.label for b in chat.buttons()] == [texts.COMPANY_KIND_COMPANY, texts.COMPANY_KIND_SOLE]
-    chat.tap(texts.COMPANY_KIND_SOLE)
+    owner.walk_to(Step.COMPANY, company_kind=texts.COMPANY_KIND_SOLE)
     assert texts.ASK_OWNER_NAME in chat.text and "お名前で結構です" not in chat.text
-    chat.say(OWNER)
+    owner.walk_to(Step.CONTACT_NAME, company=OWNER)
     assert texts.ASK_CONTACT_NAME_SOLE in chat.text
-    chat.tap(texts.SAME_AS_OWNER)
-    chat.tap("農業・林業")
-    chat.say("霧島市")
-    chat.tap("なし（代表者のみ）")
-    chat.tap(chat.buttons()[0].label)
-    chat.tap(texts.NO_SECOND)
-    chat.say("お茶の通信販売を始めたい")
-    chat.tap("まだこれから")
-    chat.tap("電話")
-    chat.say("0995-11-2222")
+    owner.walk_to(
+        Step.SUMMARY,
+        contact_name=texts.SAME_AS_OWNER,
+        industry="農業・林業",
+        employees="なし（代表者のみ）",
+        category2=texts.NO_SECOND,
+        description="お茶の通信販売を始めたい",
+        dx_stage="まだこれから",
+        method="電話",
+        contact="0995-11-2222",
+    )
     assert "ご入力内容をご確認ください" in chat.text
 
 
@@ -106,13 +109,14 @@ def test_the_reuse_offer_keeps_a_sole_trader_a_sole_trader(chat: Chat, db: Datab
     chat.tap(texts.SUBMIT)
     chat.say("相談したい")
     assert f"{texts.SOLE_TRADER_LABEL}：{OWNER}" in chat.text
-    chat.tap(texts.REUSE_YES)
-    chat.tap(chat.buttons()[0].label)
-    chat.tap(texts.NO_SECOND)
-    chat.say("ホームページを作りたい")
-    chat.tap("まだこれから")
-    chat.tap("電話")
-    chat.say("0995-11-2222")
+    Owner(chat).walk_to(
+        Step.SUMMARY,
+        reuse=texts.REUSE_YES,
+        description="ホームページを作りたい",
+        dx_stage="まだこれから",
+        method="電話",
+        contact="0995-11-2222",
+    )
     assert f"{texts.SOLE_TRADER_LABEL}：{OWNER}" in chat.text
     chat.tap(texts.SUBMIT)
     with db.session() as session:

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from bot import texts
+from bot.intake import Step
 from storage.contacts import find_contact
 from storage.database import Database
 from storage.inbox import purge_raw_bodies
@@ -17,6 +18,7 @@ from storage.models import InboxEvent, Interaction
 from tests.idle import wait_servers_idle
 from tests.line.conftest import ADMIN, InProcessServer, LineUser
 from tests.line.standin import Delivery, LineStandIn
+from tests.owner import LineChannel, Owner
 
 
 def interactions(db: Database) -> list[Interaction]:
@@ -144,22 +146,20 @@ def test_a_whole_intake_through_the_webhook_ends_in_the_admin_api(
     server = start_server()
     user = LineUser(server.url, standin)
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
-    last = user.tap(last, texts.START_BUTTON)
-    last = user.tap(last, "同意する")
-    assert texts.ASK_COMPANY_KIND in last.texts[-1]
-    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
-    assert texts.ASK_COMPANY in last.texts[-1]
-    user.say("株式会社さつま製作所")
-    last = user.say("薩摩 花子")
-    last = user.tap(last, "製造業")
-    last = user.say("国分")
-    last = user.tap(last, "6〜20人")
-    last = user.tap(last, labels_of(last)[1])
-    last = user.tap(last, "特になし")
-    last = user.say("紙の受発注をやめて、在庫と一緒に管理したいです。😀")
-    last = user.tap(last, "検討中")
-    last = user.tap(last, "オンライン（Zoom等）")
-    last = user.tap(last, texts.DECIDE_LATER)  # times offered; picking one is tests/line/test_slots.py
+    line = LineChannel(user, user.tap(last, texts.START_BUTTON))
+    owner = Owner(line)
+    owner.walk_to(Step.COMPANY_KIND)
+    assert texts.ASK_COMPANY_KIND in line.last.texts[-1]
+    owner.walk_to(Step.COMPANY)
+    assert texts.ASK_COMPANY in line.last.texts[-1]
+    owner.walk_to(Step.CATEGORY, company="株式会社さつま製作所", municipality="国分", employees="6〜20人")
+    line.tap(labels_of(line.last)[1])
+    owner.walk_to(
+        Step.CONTACT,
+        description="紙の受発注をやめて、在庫と一緒に管理したいです。😀",
+        slot=texts.DECIDE_LATER,  # times offered; picking one is tests/line/test_slots.py
+    )
+    last = line.last
     assert "電話番号" in "\n".join(last.texts)
     last = user.say("099-123-4567 hanako@example.jp")
     assert "ご入力内容をご確認ください" in "\n".join(last.texts)

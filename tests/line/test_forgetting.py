@@ -9,11 +9,13 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from bot import texts
+from bot.intake import Step
 from storage.crypto import Keyring
 from storage.database import Database
 from storage.models import Consent, Conversation, InboxEvent, Interaction, OutboxMessage
 from tests.line.conftest import InProcessServer, LineUser
 from tests.line.standin import Delivery, LineStandIn
+from tests.owner import LineChannel, Owner
 from tests.privacy import count_tables, find_in_database
 
 
@@ -52,13 +54,13 @@ def test_cancelling_on_line_deletes_everything_typed(
     server = start_server()
     user = LineUser(server.url, standin)
     last: Delivery = user.say("相談を申し込みたいです")
-    last = user.tap(last, texts.CONSENT_YES)
-    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
-    user.say("株式会社しらす企画")
-    last = user.say("薩摩 次郎")
-    last = user.tap(last, "製造業")
-    last = user.say("国分")
-    last = user.tap(last, "6〜20人")
+    Owner(LineChannel(user, last)).walk_to(
+        Step.CATEGORY,
+        company="株式会社しらす企画",
+        contact_name="薩摩 次郎",
+        municipality="国分",
+        employees="6〜20人",
+    )
     user.say("戻る")
     last = user.say("戻る")
     assert "いまの回答：霧島市" in "\n".join(last.texts)  # a read-back of what was typed, sent and kept

@@ -30,6 +30,7 @@ from storage.conversations import get_conversation
 from storage.database import Database
 from tests.bot.chat import Chat
 from tests.line.standin import RICH_MENU_CONTENT, TOKEN, LineStandIn
+from tests.owner import Owner
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -235,9 +236,7 @@ def test_bookings_is_not_taken_for_a_new_request_and_says_where_to_ask(
 def test_a_menu_tap_in_the_middle_of_the_intake_is_answered_and_the_question_asked_again(
     chat: Chat, db: Database, label: str
 ) -> None:
-    chat.say("相談したい")
-    chat.tap(texts.CONSENT_YES)
-    chat.tap(texts.COMPANY_KIND_COMPANY)
+    Owner(chat).walk_to(Step.COMPANY)
     assert texts.ASK_COMPANY in chat.text
     chat.say(menu_text(label))
     assert chat.replies[-1].text.startswith(texts.ASK_COMPANY)  # not taken for the company's name

@@ -10,9 +10,11 @@ import httpx
 import jpholiday
 
 from bot import texts
+from bot.intake import Step
 from storage.clock import JST
 from tests.line.conftest import ADMIN, InProcessServer, LineUser
 from tests.line.standin import Delivery, LineStandIn
+from tests.owner import LineChannel, Owner
 
 SLOT_LABEL = re.compile(r"^(\d{1,2})/(\d{1,2})\(([月火水木金土日])(・祝)?\) (\d{2}):(\d{2})$")
 
@@ -41,18 +43,16 @@ def slot_days(delivery: Delivery, today: date) -> list[date]:
 
 def to_method_step(user: LineUser) -> Delivery:
     last = user.send(user.event("follow", follow={"isUnblocked": False}))
-    last = user.tap(last, texts.START_BUTTON)
-    last = user.tap(last, "同意する")
-    last = user.tap(last, texts.COMPANY_KIND_COMPANY)
-    user.say("有限会社みなみ商店")
-    last = user.say("南 一郎")
-    last = user.tap(last, "卸売・小売業")
-    last = user.say("鹿屋")
-    last = user.tap(last, "1〜5人")
-    last = user.tap(last, [a["label"] for a in actions_of(last)][0])
-    last = user.tap(last, "特になし")
-    last = user.say("ネットショップを始めたいです。")
-    return user.tap(last, "検討中")
+    line = LineChannel(user, user.tap(last, texts.START_BUTTON))
+    Owner(line).walk_to(
+        Step.METHOD,
+        company="有限会社みなみ商店",
+        contact_name="南 一郎",
+        industry="卸売・小売業",
+        municipality="鹿屋",
+        description="ネットショップを始めたいです。",
+    )
+    return line.last
 
 
 def test_an_online_meeting_is_offered_real_times_and_the_picker_and_ends_held(

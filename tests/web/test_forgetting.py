@@ -7,10 +7,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot import texts
+from bot.intake import Step
 from handlers.services import Services
 from storage.bookings import Booking
 from storage.crypto import Keyring
 from storage.models import Consent, Conversation, Interaction
+from tests.owner import Owner
 from tests.privacy import count_tables, find_in_database
 from tests.web.test_simulator import Phone, to_meeting_times
 
@@ -102,10 +104,7 @@ def test_a_conversation_submitted_before_keeps_its_log(
 
     phone = Phone(client)
     complete_intake(phone, company="第一商店")
-    phone.say("相談したい")
-    phone.tap(texts.REUSE_NO)
-    phone.tap(texts.COMPANY_KIND_COMPANY)
-    phone.say("第二商店")
+    Owner(phone).walk_to(Step.CONTACT_NAME, company="第二商店")  # 新しく入力する, then a new name
     phone.say("やめる")
     phone.tap(texts.CANCEL_YES)
     assert scan(services, keyring, ["第二商店"]) == []

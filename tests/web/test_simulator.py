@@ -9,12 +9,14 @@ from fastapi.testclient import TestClient
 
 from bot import texts
 from bot.engine import IntakeEngine
+from bot.intake import Step
 from config import DeskConfig
 from handlers.app import create_app
 from handlers.services import Services
 from storage.clock import FixedClock
 from storage.database import Database
 from tests.conftest import make_settings
+from tests.owner import Owner, Shown
 
 
 class Phone:
@@ -55,26 +57,31 @@ class Phone:
     def text(self) -> str:
         return "\n".join(m["text"] for m in self.replies)
 
+    def shown(self) -> Shown:
+        """The last turn as the scripted owner (tests/owner.py) reads it: the chips are the last reply's."""
+        chips = [a for a in self.replies[-1]["actions"] if a["type"] == "button"] if self.replies else []
+        return Shown(tuple(m["text"] for m in self.replies), tuple((a["label"], a["data"]) for a in chips))
+
 
 def to_meeting_times(phone: Phone, company: str = "霧島テスト製作所") -> None:
     """Answers every question up to the meeting times of an online consultation."""
     phone.start()
-    phone.say("相談したい")
+    owner = Owner(phone)
+    owner.walk_to(Step.CONSENT)
     assert "個人情報" in phone.text
-    phone.tap(texts.CONSENT_YES)
+    owner.walk_to(Step.COMPANY_KIND)
     assert texts.ASK_COMPANY_KIND in phone.text
-    phone.tap(texts.COMPANY_KIND_COMPANY)
+    owner.walk_to(Step.COMPANY)
     assert texts.ASK_COMPANY in phone.text
-    phone.say(company)
-    phone.say("鹿児島 花子")
-    phone.tap("製造業")
-    phone.say("国分")
-    phone.tap("6〜20人")
-    phone.tap("業務効率化（会計・勤怠等）")
-    phone.tap(texts.NO_SECOND)
-    phone.say("紙の注文書をやめて、受発注を効率化したい。\n在庫の管理も見直したいです。")
-    phone.tap("検討中")
-    phone.tap("オンライン（Zoom等）")
+    owner.walk_to(
+        Step.SLOT,
+        company=company,
+        contact_name="鹿児島 花子",
+        municipality="国分",
+        employees="6〜20人",
+        category="業務効率化（会計・勤怠等）",
+        description="紙の注文書をやめて、受発注を効率化したい。\n在庫の管理も見直したいです。",
+    )
     assert "ご都合のよい日時" in phone.text  # the simulator offers the same slots as LINE
 
 
@@ -134,9 +141,7 @@ def test_whole_intake_ends_in_a_consultation_in_the_admin_api(
 def test_a_sticker_gets_a_friendly_re_prompt_and_the_question_again(client: TestClient) -> None:
     phone = Phone(client)
     phone.start()
-    phone.say("相談したい")
-    phone.tap(texts.CONSENT_YES)
-    phone.tap(texts.COMPANY_KIND_COMPANY)
+    Owner(phone).walk_to(Step.COMPANY)
     phone.send({"kind": "sticker"})
     assert texts.NON_TEXT_TYPED in phone.text
     assert texts.ASK_COMPANY in phone.text
@@ -147,11 +152,10 @@ def test_a_sticker_gets_a_friendly_re_prompt_and_the_question_again(client: Test
 def test_a_button_from_an_earlier_question_is_recognised_as_stale(client: TestClient) -> None:
     phone = Phone(client)
     phone.start()
-    phone.say("相談したい")
+    owner = Owner(phone)
+    owner.walk_to(Step.CONSENT)
     consent = phone.chip(texts.CONSENT_YES)
-    phone.tap(texts.CONSENT_YES)
-    phone.tap(texts.COMPANY_KIND_COMPANY)
-    phone.say("桜島商店")
+    owner.walk_to(Step.CONTACT_NAME, company="桜島商店")
     phone.send({"kind": "postback", "data": consent["data"], "text": consent["display"]})
     assert texts.STALE_BUTTON in phone.text
     assert texts.ASK_CONTACT_NAME in phone.text
@@ -160,11 +164,7 @@ def test_a_button_from_an_earlier_question_is_recognised_as_stale(client: TestCl
 def test_history_restores_the_chat_and_its_open_quick_replies(client: TestClient) -> None:
     phone = Phone(client)
     phone.start()
-    phone.say("相談したい")
-    phone.tap(texts.CONSENT_YES)
-    phone.tap(texts.COMPANY_KIND_COMPANY)
-    phone.say("桜島商店")
-    phone.say("鹿児島 太郎")
+    Owner(phone).walk_to(Step.INDUSTRY, company="桜島商店", contact_name="鹿児島 太郎")
 
     history = client.get("/sim/api/history").json()
     directions = [m["direction"] for m in history["messages"]]

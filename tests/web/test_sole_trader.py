@@ -9,10 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot import texts
+from bot.intake import Step
 from config import DeskConfig
 from handlers.services import Services
 from handlers.web.form import FIELD_NAMES, MESSAGES
 from storage.crypto import Keyring, generate_key
+from tests.owner import Owner
 from tests.privacy import find_in_database
 from tests.web.test_form import form_token, post_form, valid_fields
 from tests.web.test_simulator import Phone
@@ -23,21 +25,20 @@ NO_KEY = Keyring([generate_key()])  # decrypts nothing: with it, only values sto
 
 def walk_as_sole_trader(phone: Phone) -> None:
     phone.start()
-    phone.say("相談したい")
-    phone.tap(texts.CONSENT_YES)
-    phone.tap(texts.COMPANY_KIND_SOLE)
+    owner = Owner(phone)
+    owner.walk_to(Step.COMPANY, company_kind=texts.COMPANY_KIND_SOLE)
     assert texts.ASK_OWNER_NAME in phone.text
-    phone.say(OWNER)
-    phone.tap(texts.SAME_AS_OWNER)
-    phone.tap("宿泊・飲食")
-    phone.say("指宿市")
-    phone.tap("1〜5人")
-    phone.tap(phone.replies[-1]["actions"][0]["label"])
-    phone.tap(texts.NO_SECOND)
-    phone.say("予約の受付をネットでしたい")
-    phone.tap("まだこれから")
-    phone.tap("電話")
-    phone.say("0993-22-3333")
+    owner.walk_to(
+        Step.SUMMARY,
+        company=OWNER,
+        contact_name=texts.SAME_AS_OWNER,
+        industry="宿泊・飲食",
+        municipality="指宿市",
+        description="予約の受付をネットでしたい",
+        dx_stage="まだこれから",
+        method="電話",
+        contact="0993-22-3333",
+    )
     assert f"{texts.SOLE_TRADER_LABEL}：{OWNER}" in phone.text
     phone.tap(texts.SUBMIT)
     assert "受け付けました" in phone.text
