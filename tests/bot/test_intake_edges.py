@@ -353,5 +353,5 @@ def test_back_at_the_first_question_says_how_to_start_over(chat: Chat) -> None:
     to_company_kind(chat)
     chat.say("戻る")
     assert texts.CANNOT_GO_BACK in chat.text and texts.ASK_COMPANY_KIND in chat.text
-    said = re.search(r"「(.+?)」と送ると", texts.CANNOT_GO_BACK)
+    said = re.search(r"「(.+?)」とお送りください", texts.CANNOT_GO_BACK)
     assert said and said[1] in COMMANDS["restart"]
