@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.models  # noqa: F401
@@ -76,6 +76,23 @@ def upgrade_schema_down(url: str) -> None:
     command.downgrade(cfg, "0001")
 
 
+def insert_consultation(conn: Connection, now: str) -> None:
+    """A contact, a company and a submitted consultation (id 1), in columns every revision since 0003 has."""
+    conn.execute(text("INSERT INTO contact (id, channel, reachable, created_at, updated_at)"
+                      " VALUES (1, 'web', true, :now, :now)"), {"now": now})  # fmt: skip
+    conn.execute(text("INSERT INTO company (id, name, created_at) VALUES (1, 'x', :now)"), {"now": now})
+    conn.execute(
+        text(
+            "INSERT INTO consultation (id, reference, status, channel, contact_id, company_id, company_name,"
+            " industry, municipality_code, region, employee_band, category, description, dx_stage,"
+            " method, notice_version, submitted_at, created_at, updated_at) VALUES (1, 'r', 'submitted',"
+            " 'web', 1, 1, 'x', 'I', '46201', 'k', '1-5', 'other', '', 'none', 'online', 'v', :now, :now,"
+            " :now)"
+        ),
+        {"now": now},
+    )
+
+
 def test_the_life_cycle_migration_renames_the_statuses_both_ways(empty_database_url: str) -> None:
     from alembic import command
     from alembic.config import Config
@@ -95,20 +112,7 @@ def test_the_life_cycle_migration_renames_the_statuses_both_ways(empty_database_
     )
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO contact (id, channel, reachable, created_at, updated_at)"
-                              " VALUES (1, 'web', true, :now, :now)"), {"now": now})  # fmt: skip
-            conn.execute(
-                text("INSERT INTO company (id, name, created_at) VALUES (1, 'x', :now)"), {"now": now}
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO consultation (id, reference, status, channel, contact_id, company_id, industry,"
-                    " municipality_code, region, employee_band, category, description, dx_stage, method,"
-                    " notice_version, submitted_at, created_at, updated_at) VALUES (1, 'r', 'submitted', 'web',"
-                    " 1, 1, 'I', '46201', 'k', '1-5', 'other', '', 'none', 'online', 'v', :now, :now, :now)"
-                ),
-                {"now": now},
-            )
+            insert_consultation(conn, now)
             for n, (consultation, status) in enumerate(
                 ((1, "approved"), (1, "held"), (None, "held")), start=1
             ):
@@ -153,21 +157,7 @@ def test_a_database_of_the_last_release_keeps_its_bookings_and_history_through_e
     now = "2026-11-01 00:00:00+00:00"
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO contact (id, channel, reachable, created_at, updated_at)"
-                              " VALUES (1, 'web', true, :now, :now)"), {"now": now})  # fmt: skip
-            conn.execute(
-                text("INSERT INTO company (id, name, created_at) VALUES (1, 'x', :now)"), {"now": now}
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO consultation (id, reference, status, channel, contact_id, company_id, company_name,"
-                    " industry, municipality_code, region, employee_band, category, description, dx_stage,"
-                    " method, notice_version, submitted_at, created_at, updated_at) VALUES (1, 'r', 'submitted',"
-                    " 'web', 1, 1, 'x', 'I', '46201', 'k', '1-5', 'other', '', 'none', 'online', 'v', :now, :now,"
-                    " :now)"
-                ),
-                {"now": now},
-            )
+            insert_consultation(conn, now)
             conn.execute(
                 text(
                     "INSERT INTO booking (id, consultation_id, contact_id, coordinator_id, starts_at, ends_at,"
