@@ -16,24 +16,12 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.intake import (
-    FLOW,
-    STEPS,
-    Advance,
-    Answer,
-    Consented,
-    Ctx,
-    Decline,
-    EditField,
-    Stay,
-    Step,
-    Submit,
-    next_step,
-)
+from bot.intake import FLOW, STEPS, Step, next_step
 from bot.messages import Action, Button, Inbound, OutMessage, check_reply
 from bot.normalize import clean_text, has_visible, normalize
 from bot.postback import decode, encode
 from bot.slots import SlotBook
+from bot.steps import Advance, Answer, Consented, Ctx, Decline, EditField, Stay, Submit
 from bot.submission import previous_answers, submit_intake
 from config import DeskConfig
 from scheduling import CalendarService, Slot
@@ -279,7 +267,7 @@ class IntakeEngine:
         self,
         conversation: Conversation,
         ctx: Ctx,
-        target: Step,
+        target: str,
         *,
         editing: bool = False,
         remember: bool = True,

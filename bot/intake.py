@@ -1,30 +1,44 @@
 """The intake conversation: from 「相談したい」 to a complete consultation request.
 
 The whole flow is the table `STEPS` at the bottom of this file, in the order the owner meets the
-questions; docs/intake.md has its diagram. Each step has an `ask` (the question and its buttons) and
-an `answer` (validate, store, and say whether to move on). The engine (bot/engine.py) does what is
-common to every step: commands (戻る, やめる, …), stale buttons, non-text messages, edit mode, history.
+questions; docs/intake.md has its diagram. The kinds of step (free text, a choice, yes/no) and what a step
+answers are in bot/steps.py, the slot step in bot/slot_step.py, how answers read back in bot/readback.py.
+The engine (bot/engine.py) does what is common to every step: commands (戻る, やめる, …), stale buttons,
+non-text messages, edit mode, history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from enum import StrEnum
-from typing import Any, Literal
 
 from bot import texts
-from bot.messages import Action, Button, DatePicker, Inbound, OutMessage
-from bot.normalize import clean_text, is_emoji_only, match_choice, normalize
+from bot.messages import Action, OutMessage
+from bot.normalize import is_emoji_only, normalize
 from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
-from bot.postback import encode
-from bot.slots import SlotBook, parse_picker_value, picker_value
-from bot.validation import COMPANY_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, check_text, parse_contact
-from config import Choice, DeskConfig
-from scheduling import Proposal, Slot, label_slot, label_slot_range
+from bot.readback import summary_lines
+from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
+from bot.steps import (
+    Advance,
+    Answer,
+    Consented,
+    Ctx,
+    Decline,
+    EditField,
+    Result,
+    Stay,
+    StepSpec,
+    Submit,
+    choice_step,
+    match_label,
+    text_step,
+    with_current,
+    yes_no_step,
+)
+from bot.validation import COMPANY_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, parse_contact
 
 FLOW = "intake"
-PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replies
 
 
 class Step(StrEnum):
@@ -47,243 +61,6 @@ class Step(StrEnum):
     EDIT = "edit"
 
 
-@dataclass
-class Ctx:
-    """What a step sees: the desk, the answers so far and how to label its buttons."""
-
-    desk: DeskConfig
-    token: str
-    step: Step
-    answers: dict[str, Any]
-    previous: dict[str, Any] | None = None  # the owner's last consultation, for reuse
-    slots: SlotBook | None = None  # coordinators' free times and holds, for meetings
-
-    def button(self, label: str, value: str, step: Step | None = None) -> Button:
-        return Button(label, encode(self.token, str(step or self.step), value), display=label)
-
-
-# What an answer does
-@dataclass
-class Advance:
-    """The answer is stored; move to the next step."""
-
-    replies: list[OutMessage] = field(default_factory=list)
-
-
-@dataclass
-class Stay:
-    """Stay on this step and say this (a re-prompt, another page of buttons, a follow-up question)."""
-
-    replies: list[OutMessage]
-
-
-@dataclass
-class Consented:
-    """The owner accepted the privacy notice: record it, then move on."""
-
-
-@dataclass
-class Decline:
-    """The owner declined the privacy notice: end, keeping nothing but that fact."""
-
-
-@dataclass
-class EditField:
-    """Go to one question and come back to the summary."""
-
-    step: Step
-
-
-@dataclass
-class Submit:
-    """Store the consultation."""
-
-
-Result = Advance | Stay | Consented | Decline | EditField | Submit
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An inbound message as a step sees it: typed text, or the value of one of its own buttons."""
-
-    text: str = ""
-    value: str | None = None
-    inbound: Inbound | None = None
-
-    @property
-    def typed(self) -> bool:
-        return self.value is None
-
-
-def _choices(desk: DeskConfig, kind: str) -> Sequence[Choice]:
-    return getattr(desk, kind)
-
-
-def _label(desk: DeskConfig, kind: str, choice_id: str | None) -> str:
-    found = desk.choice(kind, choice_id) if choice_id else None
-    return found.label if found else ""
-
-
-def _paged(
-    ctx: Ctx,
-    choices: Sequence[Choice],
-    page: int,
-    more_label: str,
-    exclude: str | None = None,
-    extra: Sequence[Action] = (),
-) -> tuple[Action, ...]:
-    items = [c for c in choices if c.id != exclude]
-    room = PAGE_SIZE - len(extra)
-    pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
-    page = max(0, min(page, len(pages) - 1))
-    actions: list[Action] = [*extra, *(ctx.button(c.label, f"id:{c.id}") for c in pages[page])]
-    if page > 0:
-        actions.append(ctx.button(texts.PREV_PAGE, f"page:{page - 1}"))
-    if page < len(pages) - 1:
-        actions.append(ctx.button(more_label, f"page:{page + 1}"))
-    return tuple(actions)
-
-
-def _with_current(ctx: Ctx, text: str, field_name: str) -> str:
-    current = describe_answer(ctx.desk, ctx.answers, field_name)
-    return f"{text}\n{texts.CURRENT_ANSWER.format(answer=current)}" if current else text
-
-
-# Step kinds
-AnsweredBy = Literal["text", "buttons", "either"]
-# What a message the step cannot use (a sticker, an image, nothing visible) is answered with.
-UNUSABLE = {
-    "text": (texts.NON_TEXT_TYPED, texts.EMPTY),
-    "buttons": (texts.NON_TEXT_BUTTONS, texts.CHOOSE_FROM_BUTTONS),
-    "either": (texts.NON_TEXT, texts.TYPE_OR_CHOOSE),
-}
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    ask: Callable[[Ctx, int], list[OutMessage]]
-    answer: Callable[[Ctx, Answer], Result]
-    field: str | None = None  # the answer this step fills (for 戻る and the summary's edit list)
-    when: Callable[[Ctx], bool] = lambda ctx: True
-    then_while_editing: Step | None = None  # a step that must follow this one even when editing
-    answered_by: AnsweredBy = "buttons"  # typed text, a button, or either (what to ask for after a sticker)
-    # The question again after an answer it could not use, led by `notice` (default: notice, then the question).
-    reask: Callable[[Ctx, str], list[OutMessage]] | None = None
-
-    def again(self, ctx: Ctx, notice: str) -> list[OutMessage]:
-        """The notice and the question again, as short as the step allows."""
-        if self.reask is not None:
-            return self.reask(ctx, notice)
-        return [OutMessage(notice), *self.ask(ctx, 0)]
-
-    def unusable(self, ctx: Ctx, *, non_text: bool) -> list[OutMessage]:
-        """The answer to a sticker or image (non_text), or to a text with nothing visible in it."""
-        sticker, blank = UNUSABLE[self.answered_by]
-        return self.again(ctx, sticker if non_text else blank)
-
-
-def text_step(field_name: str, prompt: str, limit: int) -> StepSpec:
-    """A free-text question with a length limit."""
-
-    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-        return [OutMessage(_with_current(ctx, prompt.format(limit=f"{limit:,}"), field_name))]
-
-    def answer(ctx: Ctx, reply: Answer) -> Result:
-        if reply.value is not None or is_emoji_only(reply.text):
-            return Stay([OutMessage(texts.NON_TEXT_TYPED), *ask(ctx)])
-        error = check_text(reply.text, limit)
-        if error:
-            return Stay([OutMessage(error)])
-        ctx.answers[field_name] = clean_text(reply.text)
-        return Advance()
-
-    return StepSpec(ask, answer, field=field_name, answered_by="text")
-
-
-# What owners type for "none" (特になし) where a question offers it.
-NONE_WORDS = {
-    normalize(word)
-    for word in (
-        "なし", "無し", "ない", "無い", "特になし", "とくになし", "特に無し", "特にない", "とくにない", "特に無い",
-        "ありません", "特にありません", "とくにありません", "なしで", "特になしで", "ないです",
-    )
-}  # fmt: skip
-
-
-def choice_step(
-    field_name: str,
-    kind: str,
-    prompt: str,
-    more_prompt: str = "",
-    more_label: str = "",
-    exclude: Callable[[Ctx], str | None] = lambda ctx: None,
-    none_label: str | None = None,
-) -> StepSpec:
-    """A question answered by one of the desk's choices, paged when there are more than fit."""
-
-    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-        extra = [ctx.button(none_label, "none")] if none_label else []
-        actions = _paged(ctx, _choices(ctx.desk, kind), page, more_label, exclude(ctx), extra)
-        text = more_prompt if page and more_prompt else prompt
-        return [OutMessage(_with_current(ctx, text, field_name), actions)]
-
-    def answer(ctx: Ctx, reply: Answer) -> Result:
-        options = [c for c in _choices(ctx.desk, kind) if c.id != exclude(ctx)]
-        chosen: Choice | None = None
-        if reply.value is not None:
-            if reply.value.startswith("page:"):
-                return Stay(ask(ctx, int(reply.value.removeprefix("page:") or 0)))
-            if reply.value == "none" and none_label:
-                ctx.answers[field_name] = None
-                return Advance()
-            chosen = next((c for c in options if f"id:{c.id}" == reply.value), None)
-        else:
-            if none_label and normalize(reply.text) in NONE_WORDS | {normalize(none_label)}:
-                ctx.answers[field_name] = None
-                return Advance()
-            chosen = match_choice(reply.text, options)
-        if chosen is None:
-            notice = (
-                texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
-            )
-            return Stay([OutMessage(notice), *ask(ctx, 0)])
-        ctx.answers[field_name] = chosen.id
-        return Advance()
-
-    return StepSpec(ask, answer, field=field_name)
-
-
-def yes_no_step(
-    prompt: Callable[[Ctx], str],
-    yes: str,
-    no: str,
-    on_yes: Callable[[Ctx], Result],
-    on_no: Callable[[Ctx], Result],
-) -> StepSpec:
-    """A question with two buttons; typed text is matched to their labels."""
-
-    def ask(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-        return [OutMessage(prompt(ctx), (ctx.button(yes, "yes"), ctx.button(no, "no")))]
-
-    def answer(ctx: Ctx, reply: Answer) -> Result:
-        said = reply.value or _match_label(reply.text, {"yes": (yes, "はい", "同意"), "no": (no, "いいえ")})
-        if said == "yes":
-            return on_yes(ctx)
-        if said == "no":
-            return on_no(ctx)
-        return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *ask(ctx, 0)])
-
-    return StepSpec(ask, answer)
-
-
-def _match_label(text: str, options: dict[str, Sequence[str]]) -> str | None:
-    said = normalize(text)
-    for value, labels in options.items():
-        if said and any(said == normalize(label) for label in labels):
-            return value
-    return None
-
-
 # The steps with their own logic
 def _consent_buttons(ctx: Ctx) -> tuple[Action, ...]:
     return (ctx.button(texts.CONSENT_YES, "yes"), ctx.button(texts.CONSENT_NO, "no"))
@@ -300,7 +77,7 @@ def _reask_consent(ctx: Ctx, notice: str) -> list[OutMessage]:
 
 
 def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
-    said = reply.value or _match_label(
+    said = reply.value or match_label(
         reply.text,
         {
             "yes": (texts.CONSENT_YES, "はい", "同意します", "同意", "同意しました"),
@@ -344,11 +121,11 @@ _KIND_WORDS: dict[str, Sequence[str]] = {
 
 def _ask_company_kind(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     actions = (ctx.button(texts.COMPANY_KIND_COMPANY, "company"), ctx.button(texts.COMPANY_KIND_SOLE, "sole"))
-    return [OutMessage(_with_current(ctx, texts.ASK_COMPANY_KIND, "sole_trader"), actions)]
+    return [OutMessage(with_current(ctx, texts.ASK_COMPANY_KIND, "sole_trader"), actions)]
 
 
 def _answer_company_kind(ctx: Ctx, reply: Answer) -> Result:
-    said = reply.value if reply.value in _KIND_WORDS else _match_label(reply.text, _KIND_WORDS)
+    said = reply.value if reply.value in _KIND_WORDS else match_label(reply.text, _KIND_WORDS)
     if said is None:
         notice = texts.NOT_A_CHOICE.format(text=reply.text[:30]) if reply.typed else texts.CHOOSE_FROM_BUTTONS
         return Stay([OutMessage(notice), *_ask_company_kind(ctx)])
@@ -389,7 +166,7 @@ def _ask_contact_name(ctx: Ctx, page: int = 0) -> list[OutMessage]:
 def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
     if not ctx.answers.get("sole_trader"):
         return _CONTACT_NAME.answer(ctx, reply)
-    if reply.value == "same" or (reply.typed and _match_label(reply.text, {"same": (texts.SAME_AS_OWNER,)})):
+    if reply.value == "same" or (reply.typed and match_label(reply.text, {"same": (texts.SAME_AS_OWNER,)})):
         ctx.answers["contact_name"] = ctx.answers.get("company_name")
         return Advance()
     result = _CONTACT_NAME_SOLE.answer(ctx, reply)
@@ -408,7 +185,7 @@ def _reuse(ctx: Ctx) -> Result:
 
 def _ask_municipality(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     areas = tuple(ctx.button(a.label, f"area:{a.id}") for a in ctx.desk.areas)
-    return [OutMessage(_with_current(ctx, texts.ASK_MUNICIPALITY, "municipality"), areas)]
+    return [OutMessage(with_current(ctx, texts.ASK_MUNICIPALITY, "municipality"), areas)]
 
 
 def _municipality_buttons(ctx: Ctx, codes: Sequence[str]) -> list[Action]:
@@ -474,165 +251,17 @@ def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
     return Stay(_ask_municipality(ctx))
 
 
-def _slot_applies(ctx: Ctx) -> bool:
-    return ctx.slots is not None and ctx.slots.wants_slot(ctx.answers)
-
-
-def _slot_due(ctx: Ctx) -> bool:
-    """A meeting whose time is not chosen yet, or whose chosen time no longer suits the answers."""
-    if not _slot_applies(ctx) or ctx.answers.get("slot_later"):
-        return False
-    chosen = ctx.answers.get("slot")
-    assert ctx.slots is not None
-    return not chosen or not ctx.slots.fits(Slot.from_dict(chosen), ctx.answers)
-
-
 def _answer_method(ctx: Ctx, reply: Answer) -> Result:
     result = _METHOD.answer(ctx, reply)
-    if isinstance(result, Advance) and not _slot_applies(ctx) and ctx.slots is not None:
+    if isinstance(result, Advance) and not slot_applies(ctx) and ctx.slots is not None:
         ctx.slots.release()
         ctx.answers.pop("slot", None)
         ctx.answers.pop("slot_later", None)
     return result
 
 
-def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
-    """The free times as buttons, or why there are none; remembers what was offered."""
-    assert ctx.slots is not None
-    ctx.answers.pop("_methods", None)  # offered again below when no coordinator takes the method
-    proposal: Proposal = ctx.slots.propose(ctx.answers, around)
-    later = ctx.button(texts.DECIDE_LATER, "later")
-    picker: list[Action] = []
-    if proposal.window_start and proposal.window_end:
-        # It opens at the moment asked about, or at the first working hour (not at midnight, which a tap on
-        # 決定 would ask for); LINE refuses an initial value outside min and max.
-        opens = around or ctx.slots.picker_opens(ctx.answers) or proposal.window_start
-        picker = [
-            DatePicker(
-                texts.OTHER_TIME,
-                encode(ctx.token, str(Step.SLOT), "picker"),
-                initial=picker_value(min(max(opens, proposal.window_start), proposal.window_end)),
-                min=picker_value(proposal.window_start),
-                max=picker_value(proposal.window_end),
-            )
-        ]
-    island_online = (ctx.button(texts.SWITCH_TO_ONLINE, "online"), later)
-    if proposal.status == "online_only":
-        return [OutMessage(texts.ISLAND_ONLINE, island_online)]
-    if proposal.status == "no_coordinator" and proposal.alternative_method is None:
-        return _no_coordinator_prompt(ctx, later)
-    if proposal.status == "ok" and proposal.slots:
-        offered = proposal.slots[:11]
-        ctx.answers["_offered"] = {s.token: s.as_dict() for s in offered}
-        minutes = ctx.desk.scheduling.rules.duration_minutes.get(ctx.answers["method"], 60)
-        if around is not None:
-            text = texts.SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}")
-        elif offered[0].whole_day:
-            text = texts.ASK_SLOT_WHOLE_DAY
-        else:
-            text = texts.ASK_SLOT.format(minutes=minutes)
-        buttons = [ctx.button(label_slot(s), f"pick:{s.token}") for s in offered]
-        return [OutMessage(text, (*buttons, *picker, later))]
-    if around is not None:
-        return [OutMessage(texts.NO_SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}"), (*picker, later))]
-    if proposal.alternative_method == "online":  # no island visit to offer: online is, at once
-        return [OutMessage(texts.ISLAND_ONLINE, island_online)]
-    reason = texts.CALENDAR_UNAVAILABLE if proposal.status == "calendar_unavailable" else texts.NO_SLOTS
-    # The picker helps only when coordinators are there but the next days are full.
-    return [
-        OutMessage(
-            reason, (ctx.button(texts.NEXT, "later"), *(picker if proposal.status == "no_slots" else ()))
-        )
-    ]
-
-
-def _no_coordinator_prompt(ctx: Ctx, later: Button) -> list[OutMessage]:
-    """Says that no coordinator takes this method for the category (and place), and offers what exists."""
-    assert ctx.slots is not None
-    desk, answers = ctx.desk, ctx.answers
-    category = _label(desk, "categories", answers.get("category") or "other")
-    if answers["method"] == "onsite":
-        place = desk.municipality_by_code.get(answers.get("municipality") or "")
-        text = texts.NO_COORDINATOR_VISIT.format(place=place.name if place else "", category=category)
-    else:
-        method = desk.choice("methods", answers["method"])
-        text = texts.NO_COORDINATOR_METHOD.format(method=method.name if method else "", category=category)
-    others = ctx.slots.other_methods(answers)
-    answers["_methods"] = others
-    buttons = [ctx.button(_label(desk, "methods", m), f"method:{m}") for m in others]
-    follow = texts.NO_COORDINATOR_OTHERS if others else texts.NO_COORDINATOR_LATER
-    return [OutMessage(f"{text}\n{follow}", (*buttons, later))]
-
-
-def _switch_method(ctx: Ctx, method: str) -> Result:
-    """Takes another method offered when none takes the first: its times, or on to the contact step."""
-    assert ctx.slots is not None
-    ctx.answers["method"] = method
-    ctx.answers.pop("_methods", None)
-    if _slot_applies(ctx):
-        return Stay(_slot_prompt(ctx))
-    ctx.slots.release()
-    for key in ("slot", "slot_later", "_offered"):
-        ctx.answers.pop(key, None)
-    return Advance()
-
-
-def _ask_slot(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    chosen = ctx.answers.get("slot")
-    if chosen and ctx.slots is not None and not ctx.slots.fits(Slot.from_dict(chosen), ctx.answers):
-        return [OutMessage(texts.SLOT_REVIEW), *_slot_prompt(ctx)]
-    return _slot_prompt(ctx)
-
-
-def _take_slot(ctx: Ctx, slot: Slot) -> Result:
-    assert ctx.slots is not None
-    if not ctx.slots.hold(slot):
-        return Stay([OutMessage(texts.SLOT_TAKEN), *_slot_prompt(ctx)])
-    ctx.answers["slot"] = slot.as_dict()
-    ctx.answers.pop("slot_later", None)
-    ctx.answers.pop("_offered", None)
-    return Advance()
-
-
-def _answer_slot(ctx: Ctx, reply: Answer) -> Result:
-    assert ctx.slots is not None
-    offered: dict[str, dict[str, Any]] = ctx.answers.get("_offered") or {}
-    methods: list[str] = ctx.answers.get("_methods") or []
-    value = reply.value
-    if value is None:  # typed: one of the offered labels, an offered method, or "later"
-        said = normalize(reply.text)
-        value = next(
-            (f"pick:{t}" for t, d in offered.items() if normalize(label_slot(Slot.from_dict(d))) == said),
-            "later" if said and said in {normalize(texts.DECIDE_LATER), normalize(texts.NEXT)} else None,
-        )
-        method = match_choice(reply.text, [m for m in ctx.desk.methods if m.id in methods])
-        if value is None and method is not None:
-            value = f"method:{method.id}"
-    if value == "later":
-        ctx.slots.release()
-        ctx.answers.pop("slot", None)
-        ctx.answers.pop("_methods", None)
-        ctx.answers["slot_later"] = True
-        return Advance()
-    if value and value.startswith("method:") and value[7:] in methods:
-        return _switch_method(ctx, value[7:])
-    if value == "online":
-        ctx.answers["method"] = "online"
-        return Stay(_slot_prompt(ctx))
-    if value == "picker":
-        params = reply.inbound.params if reply.inbound else {}
-        around = parse_picker_value(params.get("datetime") or params.get("date") or "")
-        if around is None:
-            return Stay([OutMessage(texts.PICKER_INVALID), *_slot_prompt(ctx)])
-        return Stay(_slot_prompt(ctx, around))
-    if value and value.startswith("pick:") and value[5:] in offered:
-        return _take_slot(ctx, Slot.from_dict(offered[value[5:]]))
-    notice = texts.STALE_BUTTON if value else texts.CHOOSE_FROM_BUTTONS
-    return Stay([OutMessage(notice), *_slot_prompt(ctx)])
-
-
 def _ask_contact(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    return [OutMessage(_with_current(ctx, texts.ASK_CONTACT, "contact"))]
+    return [OutMessage(with_current(ctx, texts.ASK_CONTACT, "contact"))]
 
 
 def _answer_contact(ctx: Ctx, reply: Answer) -> Result:
@@ -646,14 +275,14 @@ def _answer_contact(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _ask_summary(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    keys = tuple(k for k in texts.SUMMARY_LABELS if k != "slot" or _slot_applies(ctx))
+    keys = tuple(k for k in texts.SUMMARY_LABELS if k != "slot" or slot_applies(ctx))
     summary = summary_lines(ctx.desk, ctx.answers, keys)
     actions = (ctx.button(texts.SUBMIT, "submit"), ctx.button(texts.EDIT, "edit"))
     return [OutMessage(texts.SUMMARY.format(summary=summary), actions)]
 
 
 def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
-    said = reply.value or _match_label(
+    said = reply.value or match_label(
         reply.text,
         {"submit": (texts.SUBMIT, "送信", "送信する", "はい"), "edit": (texts.EDIT, "修正", "修正する")},
     )
@@ -667,8 +296,8 @@ def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
 def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
     by_field: dict[str, Step] = {}
     for step, spec in STEPS.items():
-        if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or _slot_applies(ctx)):
-            by_field.setdefault(spec.field, step)
+        if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or slot_applies(ctx)):
+            by_field.setdefault(spec.field, Step(step))
     labels = {**texts.EDIT_LABELS}
     if ctx.answers.get("sole_trader"):
         labels["company_name"] = texts.SOLE_TRADER_EDIT_LABEL
@@ -683,9 +312,7 @@ def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
 
 def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
     fields = _editable(ctx)
-    if reply.value == "summary" or (
-        reply.typed and _match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})
-    ):
+    if reply.value == "summary" or (reply.typed and match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})):
         return EditField(Step.SUMMARY)
     if reply.value and reply.value.startswith("step:"):
         target = next((step for _, step in fields if f"step:{step}" == reply.value), None)
@@ -714,7 +341,7 @@ def _never(ctx: Ctx) -> bool:
 
 
 # The intake conversation, in the order the owner meets it.
-STEPS: dict[Step, StepSpec] = {
+STEPS: dict[str, StepSpec] = {
     Step.CONSENT: StepSpec(_ask_consent, _answer_consent, reask=_reask_consent),
     Step.REUSE: replace(
         yes_no_step(
@@ -771,12 +398,12 @@ STEPS: dict[Step, StepSpec] = {
     Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
     Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
     Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
-    Step.SLOT: StepSpec(_ask_slot, _answer_slot, field="slot", when=_slot_due),
+    Step.SLOT: StepSpec(ask_slot, answer_slot, field="slot", when=slot_due),
     Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text"),
     Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
     Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary
 }
-ORDER: list[Step] = list(STEPS)
+ORDER: list[Step] = [Step(name) for name in STEPS]
 
 
 def next_step(ctx: Ctx, after: Step) -> Step:
@@ -785,47 +412,3 @@ def next_step(ctx: Ctx, after: Step) -> Step:
         if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
             return step
     return Step.SUMMARY
-
-
-# How answers read back to the owner
-def describe_answer(desk: DeskConfig, answers: dict[str, Any], key: str) -> str:
-    """One answer as the owner would read it, or '' when it is not given yet."""
-    value = answers.get(key)
-    match key:
-        case "sole_trader":
-            if value is None:
-                return ""
-            return texts.COMPANY_KIND_SOLE if value else texts.COMPANY_KIND_COMPANY
-        case "industry":
-            return _label(desk, "industries", value)
-        case "municipality":
-            m = desk.municipality_by_code.get(value or "")
-            return m.name if m else ""
-        case "employees":
-            return _label(desk, "employee_bands", value)
-        case "category":
-            second = answers.get("category2")
-            extra = texts.SUMMARY_SECOND.format(name=_label(desk, "categories", second)) if second else ""
-            return _label(desk, "categories", value) + extra if value else ""
-        case "category2":
-            return _label(desk, "categories", value)
-        case "dx_stage":
-            return _label(desk, "dx_stages", value)
-        case "method":
-            return _label(desk, "methods", value)
-        case "contact":
-            return " / ".join(v for v in (answers.get("phone"), answers.get("email")) if v)
-        case "slot":
-            if value:
-                return label_slot_range(Slot.from_dict(value))
-            return texts.SLOT_LATER_SUMMARY if answers.get("slot_later") else ""
-        case _:
-            return str(value) if value else ""
-
-
-def summary_lines(desk: DeskConfig, answers: dict[str, Any], keys: Sequence[str]) -> str:
-    """The answers as 「label：value」 lines."""
-    labels = {**texts.SUMMARY_LABELS}
-    if answers.get("sole_trader"):
-        labels["company_name"] = texts.SOLE_TRADER_LABEL
-    return "\n".join(f"{labels[k]}：{describe_answer(desk, answers, k) or '—'}" for k in keys)

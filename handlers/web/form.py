@@ -28,8 +28,8 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
 from bot import texts
-from bot.intake import describe_answer, summary_lines
 from bot.normalize import clean_text, is_emoji_only
+from bot.readback import describe_answer, summary_lines
 from bot.slots import SlotBook
 from bot.submission import submit_intake
 from bot.validation import (
