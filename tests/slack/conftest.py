@@ -1,0 +1,23 @@
+"""Slack fixtures: the Web API stand-in on a free port, and the real slack_sdk client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from tests.slack.standin import BOT_TOKEN, SlackStandIn
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    server = SlackStandIn().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack_client(slack: SlackStandIn) -> WebClient:
+    """slack_sdk's WebClient with the app's bot token, talking to the stand-in."""
+    return WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=5)
