@@ -409,6 +409,7 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 return
             method = parts.path.removeprefix("/api/")
             args = _arguments(parts.query, headers, raw)
+            answer: dict[str, Any] | None
             if args is None:
                 status, answer, retry_after = 200, {"ok": False, "error": "invalid_json"}, None
             else:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
+from typing import Any
 
-from slack_bolt import App, BoltRequest
-from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt import Ack, App, BoltRequest
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,6 +26,10 @@ from tests.slack.standin import BOT_TOKEN, COORDINATORS, INTAKE_CHANNEL, SlackSt
 
 COORDINATOR = next(iter(COORDINATORS))
 VERIFIER = SignatureVerifier(SIGNING_SECRET)
+
+
+def bolt_headers(body: bytes, secret: str = SIGNING_SECRET) -> dict[str, str | Sequence[str]]:
+    return dict(signed_headers(body, secret=secret))
 
 
 def test_slack_sdks_verifier_accepts_what_the_helper_signs() -> None:
@@ -57,15 +63,15 @@ def test_a_bolt_app_answers_a_signed_command_through_the_standin(slack: SlackSta
     )
 
     @app.command("/madoguchi")
-    def today(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+    def today(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         client.chat_postEphemeral(
             channel=body["channel_id"], user=body["user_id"], text="本日の予定はありません"
         )
 
     body = command_body("/madoguchi", "today", user_id=COORDINATOR, channel_id=INTAKE_CHANNEL)
-    forged = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers(body, secret="forged")))
-    signed = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers(body)))
+    forged = app.dispatch(BoltRequest(body=body.decode(), headers=bolt_headers(body, "forged")))
+    signed = app.dispatch(BoltRequest(body=body.decode(), headers=bolt_headers(body)))
 
     assert (forged.status, signed.status) == (401, 200)
     assert [c.method for c in slack.calls()] == ["auth.test", "chat.postEphemeral"]
@@ -92,14 +98,12 @@ def test_an_async_bolt_app_opens_a_modal_on_the_standin(slack: SlackStandIn) -> 
         )
 
         @app.action("propose")
-        async def propose(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        async def propose(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
             await ack()
             await client.views_open(trigger_id=body["trigger_id"], view=view)
 
         body = interaction_body(click)
-        response = await app.async_dispatch(
-            AsyncBoltRequest(body=body.decode(), headers=signed_headers(body))
-        )
+        response = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=bolt_headers(body)))
         return response.status
 
     assert asyncio.run(click_propose()) == 200

@@ -315,7 +315,8 @@ def test_a_post_accepted_before_the_connection_dropped_is_posted_again_by_a_retr
 
 def test_a_slow_slack_delays_the_method_it_is_told_of(slack: SlackStandIn, slack_client: WebClient) -> None:
     slack.delay(0.3, method="chat.postMessage")
-    impatient = WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=0.1, retry_handlers=[])
+    # slack_sdk types its timeout as int but hands it to urllib, which takes a float.
+    impatient = WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=0.1, retry_handlers=[])  # type: ignore[arg-type]
 
     slack_client.auth_test()
     slack_client.chat_postMessage(channel=INTAKE_CHANNEL, text="遅れて届きます")
