@@ -78,7 +78,9 @@ class Message:
             shown["subtype"] = "thread_broadcast"
         if self.thread_ts is not None:
             shown["thread_ts"] = self.thread_ts
-            shown["parent_user_id"] = workspace.message(self.channel, self.thread_ts).user
+            parent = workspace.channels[self.channel].messages.get(self.thread_ts)
+            if parent is not None:  # a reply to a ts Slack never had shows in no thread
+                shown["parent_user_id"] = parent.user
         elif self.replies:
             replies = [workspace.message(self.channel, ts) for ts in self.replies]
             users = list(dict.fromkeys(r.user for r in replies))
@@ -221,7 +223,7 @@ class Workspace:
             problems = message_blocks(blocks)
             if problems:
                 raise invalid("invalid_blocks", problems)
-        text = args.get("text")
+        text = args.get("text", args.get("markdown_text"))  # markdown_text stands for text
         if text is not None and not isinstance(text, str):
             text = str(text)
         if required and not text and not blocks and not args.get("attachments"):
