@@ -7,13 +7,18 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
+from config import DeskConfig
 from tests.slack.standin import BOT_TOKEN, SlackStandIn
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    server = SlackStandIn().start()
-    yield server
+def slack(desk: DeskConfig) -> Iterator[SlackStandIn]:
+    """The stand-in, its workspace knowing the shipped desk's coordinators that have a Slack id."""
+    server = SlackStandIn()
+    for coordinator in desk.scheduling.coordinators:
+        if coordinator.slack_user_id:
+            server.add_user(coordinator.slack_user_id, coordinator.name, email=coordinator.email or None)
+    yield server.start()
     server.close()
 
 
