@@ -7,7 +7,8 @@ metadata), ephemeral messages apart (`chat.postEphemeral`), history and threads 
 (`conversations.history`, `conversations.replies`), DMs (`conversations.open`), users (`users.info`), modals
 and the home tab (`views.open`, `views.push`, `views.update`, `views.publish`, trigger ids valid 3 s and once)
 and external file uploads (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`), so
-`files_upload_v2` works end to end. A bearer token is required (`not_authed`, `invalid_auth`).
+`files_upload_v2` works end to end, and response URLs (`responses.py`). A bearer token is required
+(`not_authed`, `invalid_auth`).
 
 Told to, it misbehaves: 429 with `Retry-After` for the next calls, 5xx, a dropped connection (optionally
 after accepting the call: the caller cannot know it went through), an outage, a slow Slack, and Slack's
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.slack.responses import ResponseUrls
 from tests.slack.surfaces import Surfaces, Upload, View
 from tests.slack.transport import QuietServer, handler_for
 from tests.slack.workspace import (
@@ -94,6 +96,7 @@ class SlackStandIn:
         self.lock = threading.Lock()
         self.workspace = Workspace(lambda: int(time.time() * 1_000_000))
         self.surfaces = Surfaces(self.workspace)
+        self.response_urls = ResponseUrls(self.workspace)
         self.add_channel(INTAKE_CHANNEL, INTAKE_CHANNEL_NAME)
         for user_id, name in COORDINATORS.items():
             self.add_user(user_id, name)
@@ -118,9 +121,10 @@ class SlackStandIn:
         self.server.server_close()
 
     # What tests set up
-    def add_channel(self, channel_id: str, name: str) -> None:
+    def add_channel(self, channel_id: str, name: str, *, member: bool = True) -> None:
+        """A channel; `member=False`: the app was not invited (posting and reading are not_in_channel)."""
         with self.lock:
-            self.workspace.channels[channel_id] = Channel(channel_id, name)
+            self.workspace.channels[channel_id] = Channel(channel_id, name, member=member)
 
     def add_user(
         self, user_id: str, real_name: str, *, email: str | None = None, is_bot: bool = False
@@ -146,6 +150,11 @@ class SlackStandIn:
         """The trigger_id an interaction of `user` carries: one views.open or views.push within `ttl` s."""
         with self.lock:
             return self.surfaces.issue_trigger(user, ttl)
+
+    def issue_response_url(self, channel: str, user: str, *, message_ts: str | None = None) -> str:
+        """The response_url an interaction (on the message `message_ts`) or a slash command carries."""
+        with self.lock:
+            return f"{self.url}/response/{self.response_urls.issue(channel, user, message_ts)}"
 
     def post_as_user(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> str:
         """A person's message in a channel or thread (what the Events API will tell the app about)."""
@@ -234,6 +243,11 @@ class SlackStandIn:
     def home(self, user: str) -> View | None:
         with self.lock:
             return self.surfaces.views.get(self.surfaces.homes.get(user, ""))
+
+    def responses(self, url: str) -> list[dict[str, Any]]:
+        """What was accepted at a response URL, in order."""
+        with self.lock:
+            return list(self.response_urls.urls[url.rsplit("/", 1)[1]].bodies)
 
     def files(self) -> list[Upload]:
         """Files shared with files.completeUploadExternal, in order, with their bytes."""
@@ -342,6 +356,10 @@ class SlackStandIn:
             return handler(args)
         except SlackError as refused:
             return refused.answer()
+
+    def post_response(self, url_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            return self.response_urls.post(url_id, raw)
 
     def receive_upload(self, file_id: str, data: bytes) -> bool:
         with self.lock:

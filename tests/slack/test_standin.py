@@ -4,6 +4,7 @@ paging, metadata, ephemeral messages, modals, DMs, file uploads, tokens, and the
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from slack_sdk import WebClient
@@ -15,6 +16,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookClient
 
 from tests.slack.standin import BOT_TOKEN, COORDINATORS, INTAKE_CHANNEL, MANAGER, SlackStandIn
 
@@ -342,3 +344,44 @@ def test_the_async_client_posts_and_reads_a_thread(slack: SlackStandIn) -> None:
         "chat.postMessage",
         "conversations.replies",
     ]
+
+
+def test_a_channel_the_app_was_not_invited_to_is_not_in_channel(
+    slack: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack.add_channel("C0ELSEWHERE", "general", member=False)
+
+    errors = []
+    for call in (
+        lambda: slack_client.chat_postMessage(channel="C0ELSEWHERE", text="申込み"),
+        lambda: slack_client.conversations_history(channel="C0ELSEWHERE"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        errors.append(refused.value.response["error"])
+
+    assert errors == ["not_in_channel", "not_in_channel"]
+    assert slack.messages("C0ELSEWHERE") == []
+
+
+def test_a_response_url_takes_five_answers_and_acts_on_the_original(
+    slack: SlackStandIn, slack_client: WebClient
+) -> None:
+    card = slack_client.chat_postMessage(channel=INTAKE_CHANNEL, text="申込み")["ts"]
+    url = slack.issue_response_url(INTAKE_CHANNEL, COORDINATOR, message_ts=card)
+    webhook = WebhookClient(url)
+
+    refused = webhook.send(
+        text="申込み", blocks=[{"type": "header", "text": {"type": "plain_text", "text": "長" * 151}}]
+    )
+    answers = [webhook.send(text=f"確認{i}") for i in range(3)]
+    replaced = webhook.send(text="承認しました", replace_original=True)
+    in_channel = webhook.send(text="ご案内", response_type="in_channel")
+    spent = webhook.send(text="六回目")
+
+    assert (refused.status_code, json.loads(refused.body)["error"]) == (400, "invalid_blocks")
+    assert [a.status_code for a in [*answers, replaced, in_channel]] == [200] * 5
+    assert (spent.status_code, json.loads(spent.body)["error"]) == (404, "used_url")
+    assert [e.text for e in slack.ephemerals(COORDINATOR)] == ["確認0", "確認1", "確認2"]
+    assert [m["text"] for m in slack.messages()] == ["承認しました", "ご案内"]
+    assert [b["text"] for b in slack.responses(url)] == ["確認0", "確認1", "確認2", "承認しました", "ご案内"]

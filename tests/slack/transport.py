@@ -1,6 +1,7 @@
 """The Slack stand-in's HTTP side: Web API calls at `/api/{method}` (arguments from the query string and a
 form or JSON body, the token from `Authorization: Bearer` or a `token` argument, as Slack takes them) and
-the upload URLs that files.getUploadURLExternal hands out, at `/upload/v1/{file id}`."""
+the upload URLs that files.getUploadURLExternal hands out, at `/upload/v1/{file id}`, and response URLs, at
+`/response/{id}`."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(
                     200 if accepted else 404, f"OK - {len(raw)}" if accepted else "Not Found", "text/plain"
                 )
+                return
+            if parts.path.startswith("/response/"):
+                status, response = standin.post_response(parts.path.rsplit("/", 1)[1], raw)
+                self._send(status, json.dumps(response))
                 return
             if not parts.path.startswith("/api/"):
                 self._send(404, json.dumps({"ok": False, "error": "unknown_method"}))

@@ -117,6 +117,7 @@ class Channel:
     name: str
     messages: dict[str, Message] = field(default_factory=dict)  # ts -> message, in posting order
     im_user: str | None = None
+    member: bool = True  # the app is in the channel (else posting and reading it is not_in_channel)
 
 
 def flag(value: Any) -> bool:
@@ -200,6 +201,13 @@ class Workspace:
                     return channel
         raise SlackError("channel_not_found")
 
+    def joined(self, ref: Any) -> Channel:
+        """A channel the app may post to and read."""
+        channel = self.channel(ref)
+        if not channel.member:
+            raise SlackError("not_in_channel")
+        return channel
+
     def message(self, channel: str, ts: Any) -> Message:
         found = self.channels[channel].messages.get(ts) if isinstance(ts, str) else None
         if found is None:
@@ -256,7 +264,7 @@ class Workspace:
         return message
 
     def post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self.channel(args.get("channel"))
+        channel = self.joined(args.get("channel"))
         text, blocks = self._content(args, required=True)
         metadata = self._metadata(args)
         answer: dict[str, Any] = {"ok": True, "channel": channel.id}
@@ -340,7 +348,7 @@ class Workspace:
     # Reading
     def history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages (and thread broadcasts), newest first, paged by cursor."""
-        channel = self.channel(args.get("channel"))
+        channel = self.joined(args.get("channel"))
         window = _window(args)
         shown = [
             m
@@ -354,7 +362,7 @@ class Workspace:
 
     def replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread, the parent first, then its replies oldest first; `ts` may name any of them."""
-        channel = self.channel(args.get("channel"))
+        channel = self.joined(args.get("channel"))
         ts = args.get("ts")
         if not isinstance(ts, str) or ts not in channel.messages:
             raise SlackError("thread_not_found")
