@@ -195,9 +195,7 @@ class Registry:
         flat = {**stored, **(stored.get(EXTRA) or {}), **(stored.get(PERSONAL_EXTRA) or {})}
         shown: dict[str, Any] = {}
         for f in self._fields:
-            if personal and f.personal and not f.kind.in_columns(f):
-                shown.update(f.kind.admin(desk, f, flat))
-            elif not personal and not f.personal:
+            if personal and f.personal and not f.kind.in_columns(f) or not personal and not f.personal:
                 shown.update(f.kind.admin(desk, f, flat))
         return shown
 
@@ -366,7 +364,8 @@ FIELDS = Registry(
             Contact(),
             personal=True,
             form=FormInput(
-                section="ご連絡先", section_help="電話番号かメールアドレスの、少なくとも一つをご入力ください。"
+                section="ご連絡先",
+                section_help="電話番号かメールアドレスの、少なくとも一つをご入力ください。",
             ),
         ),
     ]

@@ -15,11 +15,11 @@ from dataclasses import replace
 from enum import StrEnum
 
 from bot import texts
-from bot.messages import Action, OutMessage
-from bot.normalize import is_emoji_only, normalize
 from bot.field_kinds import Meeting
 from bot.field_steps import step_for
 from bot.fields import FIELDS, label
+from bot.messages import Action, OutMessage
+from bot.normalize import is_emoji_only, normalize
 from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
 from bot.readback import summary_lines
 from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
@@ -255,6 +255,10 @@ def _method() -> StepSpec:
     return step_for(FIELDS["method"])
 
 
+def _ask_method(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return _method().ask(ctx, page)
+
+
 def _answer_method(ctx: Ctx, reply: Answer) -> Result:
     result = _method().answer(ctx, reply)
     if isinstance(result, Advance) and not slot_applies(ctx) and ctx.slots is not None:
@@ -383,14 +387,16 @@ def _own_steps() -> dict[str, dict[str, StepSpec]]:
         },
         "method": {
             Step.METHOD: StepSpec(
-                lambda ctx, page=0: _method().ask(ctx, page),
+                _ask_method,
                 _answer_method,
                 field="method",
                 then_while_editing=Step.SLOT,
             )
         },
         "slot": {Step.SLOT: StepSpec(ask_slot, answer_slot, field="slot", when=slot_due)},
-        "contact": {Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text")},
+        "contact": {
+            Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text")
+        },
     }
 
 

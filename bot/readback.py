@@ -24,6 +24,4 @@ def describe_answer(desk: DeskConfig, answers: Mapping[str, Any], key: str) -> s
 
 def summary_lines(desk: DeskConfig, answers: Mapping[str, Any], keys: Sequence[str]) -> str:
     """The answers as 「label：value」 lines."""
-    return "\n".join(
-        f"{label(FIELDS[k], answers)}：{describe_answer(desk, answers, k) or '—'}" for k in keys
-    )
+    return "\n".join(f"{label(FIELDS[k], answers)}：{describe_answer(desk, answers, k) or '—'}" for k in keys)

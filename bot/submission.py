@@ -56,7 +56,9 @@ def submit_intake(
 
 def submitted_reply(desk: DeskConfig, consultation: Consultation) -> str:
     """What the owner is told once the consultation is stored: its reference and how the desk gets back."""
-    how = {"phone": texts.HOW_BY_PHONE, "email": texts.HOW_BY_EMAIL}.get(consultation.method, texts.HOW_EITHER)
+    how = {"phone": texts.HOW_BY_PHONE, "email": texts.HOW_BY_EMAIL}.get(
+        consultation.method, texts.HOW_EITHER
+    )
     return texts.SUBMITTED.format(
         reference=consultation.reference, how=how, phone=desk.desk.phone, hours=desk.desk.hours
     )

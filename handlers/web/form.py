@@ -16,10 +16,10 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -298,7 +298,9 @@ def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
 
 
 def _summary_keys(book: SlotBook, answers: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(f.key for f in FIELDS.summary() if not isinstance(f.kind, Meeting) or book.wants_slot(answers))
+    return tuple(
+        f.key for f in FIELDS.summary() if not isinstance(f.kind, Meeting) or book.wants_slot(answers)
+    )
 
 
 def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> Stored:
