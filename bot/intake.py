@@ -24,6 +24,7 @@ from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_pl
 from bot.readback import summary_lines
 from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
 from bot.steps import (
+    PAGE_SIZE,
     Advance,
     Answer,
     Consented,
@@ -316,8 +317,16 @@ def _editable(ctx: Ctx) -> list[tuple[str, str]]:
 
 
 def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    actions = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
-    actions.append(ctx.button(texts.BACK_TO_SUMMARY, "summary"))
+    """The answers to change as buttons, paged when there are more than fit beside 確認画面に戻る."""
+    items = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
+    room = PAGE_SIZE + 1 if len(items) <= PAGE_SIZE + 1 else PAGE_SIZE - 1  # leaves room for 前へ and 次へ
+    pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
+    page = max(0, min(page, len(pages) - 1))
+    actions = [*pages[page], ctx.button(texts.BACK_TO_SUMMARY, "summary")]
+    if page > 0:
+        actions.append(ctx.button(texts.PREV_PAGE, f"page:{page - 1}"))
+    if page < len(pages) - 1:
+        actions.append(ctx.button(texts.EDIT_MORE, f"page:{page + 1}"))
     return [OutMessage(texts.ASK_EDIT_FIELD, tuple(actions))]
 
 
@@ -325,6 +334,8 @@ def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
     fields = _editable(ctx)
     if reply.value == "summary" or (reply.typed and match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})):
         return EditField(Step.SUMMARY)
+    if reply.value and reply.value.startswith("page:"):
+        return Stay(_ask_edit(ctx, int(reply.value.removeprefix("page:") or 0)))
     if reply.value and reply.value.startswith("step:"):
         target = next((step for _, step in fields if f"step:{step}" == reply.value), None)
         if target:

@@ -65,6 +65,7 @@ SUBMIT = "この内容で送信"
 EDIT = "内容を修正する"
 ASK_EDIT_FIELD = "修正する項目をお選びください。"
 BACK_TO_SUMMARY = "確認画面に戻る"
+EDIT_MORE = "その他の項目"
 SUBMITTED = (
     "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
     "担当のコーディネーターから、2営業日以内に{how}ご連絡します。\n"
