@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA, IncompleteIntake
+from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA, IncompleteIntake, label
 from config import DeskConfig
 from storage.clock import JST, Clock
 from storage.consultations import create_consultation, latest_consultation
@@ -18,6 +18,7 @@ from storage.models import Consultation, Contact
 __all__ = [
     "IncompleteIntake",
     "consultation_fields",
+    "consultation_lines",
     "previous_answers",
     "stored_values",
     "submit_intake",
@@ -70,6 +71,24 @@ def stored_values(consultation: Consultation) -> dict[str, Any]:
     values = {column: getattr(consultation, column) for column in FIELDS.columns()}
     values[EXTRA] = consultation.extra
     values[PERSONAL_EXTRA] = consultation.personal_extra
+    return values
+
+
+def consultation_lines(
+    desk: DeskConfig, consultation: Consultation, *, personal: bool = False
+) -> list[tuple[str, str]]:
+    """A stored consultation's answers as (label, words) in the registry's order, for a card or a report; the
+    personal ones only when asked for (reading them needs the consultation's encrypted columns)."""
+    readable = [f for f in FIELDS if f.kind.slots(f) and (personal or not f.personal)]
+    clear = set(FIELDS.personal_columns())
+    values = stored_values(consultation) if personal else _clear_values(consultation, clear)
+    answers = FIELDS.answers_from(values, readable)
+    return [(label(f, answers), f.kind.describe(desk, f, answers) or "—") for f in readable if f.summary]
+
+
+def _clear_values(consultation: Consultation, personal_columns: set[str]) -> dict[str, Any]:
+    values = {c: getattr(consultation, c) for c in FIELDS.columns() if c not in personal_columns}
+    values[EXTRA] = consultation.extra
     return values
 
 

@@ -101,7 +101,6 @@ ASKED_AS: dict[str, tuple[str, ...]] = {
 }
 
 
-
 class _Steps:
     """The intake's step names, read from the flow each time (a test may add a question to the registry)."""
 

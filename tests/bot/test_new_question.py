@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.engine import IntakeEngine
 from bot.intake import STEPS, Step
+from bot.submission import consultation_lines
 from config import DeskConfig
 from storage.clock import FixedClock
 from storage.database import Database
@@ -62,7 +63,9 @@ def test_a_new_question_is_edited_from_the_summary(chat: Chat) -> None:
     owner.walk_to(Step.SUMMARY, founded="1998年")
     chat.tap(texts.EDIT)
     first = [b.label for b in chat.buttons()]
-    assert len(first) <= 13 and texts.EDIT_MORE in first and texts.BACK_TO_SUMMARY in first  # fourteen answers
+    assert (
+        len(first) <= 13 and texts.EDIT_MORE in first and texts.BACK_TO_SUMMARY in first
+    )  # fourteen answers
     chat.tap(texts.EDIT_MORE)
     labels = first[: first.index(texts.BACK_TO_SUMMARY)] + [b.label for b in chat.buttons()]
     assert {FOUNDED.label, WEBSITE.label, REFERRER.label} <= set(labels)
@@ -96,3 +99,21 @@ def test_without_the_new_questions_the_intake_does_not_ask_them(chat: Chat) -> N
     owner = Owner(chat)
     owner.walk_to(Step.SUMMARY)
     assert "founded" not in owner.path and "創業年" not in chat.text
+
+
+@pytest.mark.usefixtures("questions")
+def test_a_stored_consultation_reads_back_with_the_new_answers(
+    chat: Chat, db: Database, desk: DeskConfig
+) -> None:
+    Owner(chat).answer_until(None, founded="1998年", referrer="桜島 一郎")
+    with db.session() as session:
+        [stored] = session.scalars(select(Consultation))
+        clear = consultation_lines(desk, stored)
+        full = consultation_lines(desk, stored, personal=True)
+    assert ("創業年", "1998年") in clear and ("ホームページ", "ある") in clear
+    assert ("会社名・屋号", "さつま商店") in clear and ("所在地", "霧島市") in clear
+    assert not any(label in ("ご紹介者", "ご担当者", "ご相談内容", "ご連絡先") for label, _ in clear)
+    assert ("ご紹介者", "桜島 一郎") in full and ("ご連絡先", "0991234567") in full
+    assert [label for label, _ in full].index("ご紹介者") == [label for label, _ in full].index(
+        "ご担当者"
+    ) + 1

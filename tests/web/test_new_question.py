@@ -29,11 +29,16 @@ def questions() -> Iterator[None]:
 def test_the_form_asks_the_new_questions_with_their_labels_and_limits(client: TestClient) -> None:
     page = client.get("/form").text
     assert FIELD_NAMES["founded"] == FOUNDED.form.label and FIELD_NAMES["referrer"] == REFERRER.form.label
-    assert '<label class="title" for="founded">創業された年<span class="badge required">必須</span></label>' in page
+    assert (
+        '<label class="title" for="founded">創業された年<span class="badge required">必須</span></label>'
+        in page
+    )
     assert 'id="founded" name="founded" maxlength="20"' in page
     assert 'id="referrer" name="referrer" maxlength="30"' in page
     assert '<legend class="title" id="has_website-legend">ホームページの有無' in page
-    assert 'name="has_website" value="yes" id="has_website"' in page and 'name="has_website" value="no"' in page
+    assert (
+        'name="has_website" value="yes" id="has_website"' in page and 'name="has_website" value="no"' in page
+    )
     # in the registry's order: ご紹介者 after ご担当者, 創業年 and ホームページ after the 取り組み状況
     assert page.index('id="contact_name"') < page.index('id="referrer"') < page.index('id="industry"')
     assert page.index('name="dx_stage"') < page.index('id="founded"') < page.index('id="has_website"')
