@@ -103,6 +103,20 @@ class Kind:
     def controls(self, desk: DeskConfig, field: Field) -> list[Control]:
         return []
 
+    def _control(self, desk: DeskConfig, field: Field, widget: str, **details: Any) -> Control:
+        """The field's one input, with what its FormInput says ({limit} and {prefecture} filled in)."""
+        form, limit = field.form, getattr(self, "limit", 0)
+        return Control(
+            name=field.input_name,
+            label=form.label or field.label,
+            widget=form.widget or widget,
+            required=field.required,
+            message=form.message,
+            note=form.note,
+            help=form.help.format(limit=f"{limit:,}", prefecture=desk.desk.prefecture),
+            **details,
+        )
+
     def inputs(self, field: Field) -> dict[str, tuple[str, str]]:
         """The form's inputs of the field: (label, message) by input name."""
         return {field.input_name: (field.form.label or field.label, field.form.message)}
@@ -119,21 +133,8 @@ class Text(Kind):
     limit: int = 1000
 
     def controls(self, desk: DeskConfig, field: Field) -> list[Control]:
-        form = field.form
-        return [
-            Control(
-                name=field.input_name,
-                label=form.label or field.label,
-                widget=form.widget or "text",
-                required=field.required,
-                message=form.message,
-                note=form.note,
-                help=form.help.format(limit=f"{self.limit:,}", prefecture=desk.desk.prefecture),
-                maxlength=self.limit,
-                keep=self.limit * 2,
-                autocomplete=form.autocomplete,
-            )
-        ]
+        details = {"maxlength": self.limit, "keep": self.limit * 2, "autocomplete": field.form.autocomplete}
+        return [self._control(desk, field, "text", **details)]
 
     def check_form(self, desk: DeskConfig, field: Field, full: Mapping[str, str], answers: Values) -> Values:
         name = field.input_name
@@ -211,20 +212,9 @@ class Choice(Kind):
         return shown
 
     def controls(self, desk: DeskConfig, field: Field) -> list[Control]:
-        form = field.form
         options = tuple((c.id, c.label) for c in choices_of(desk, self.choices))
         return [
-            Control(
-                name=field.input_name,
-                label=form.label or field.label,
-                widget=form.widget or "select",
-                required=field.required,
-                message=form.message,
-                note=form.note,
-                help=form.help,
-                options=options,
-                empty=self.none_label or "お選びください",
-            )
+            self._control(desk, field, "select", options=options, empty=self.none_label or "お選びください")
         ]
 
     def check_form(self, desk: DeskConfig, field: Field, full: Mapping[str, str], answers: Values) -> Values:
@@ -268,19 +258,7 @@ class YesNo(Kind):
         return pairs[::-1] if self.no_first else pairs
 
     def controls(self, desk: DeskConfig, field: Field) -> list[Control]:
-        form = field.form
-        return [
-            Control(
-                name=field.input_name,
-                label=form.label or field.label,
-                widget="radio",
-                required=field.required,
-                message=form.message,
-                note=form.note,
-                help=form.help,
-                options=self.options(),
-            )
-        ]
+        return [self._control(desk, field, "radio", options=self.options())]
 
     def check_form(self, desk: DeskConfig, field: Field, full: Mapping[str, str], answers: Values) -> Values:
         value = full.get(field.input_name, "")
@@ -319,23 +297,11 @@ class Place(Kind):
         }
 
     def controls(self, desk: DeskConfig, field: Field) -> list[Control]:
-        form = field.form
         groups = tuple(
             (area.name, tuple((m.code, m.name) for m in desk.municipalities if m.area == area.id))
             for area in desk.areas
         )
-        return [
-            Control(
-                name=field.input_name,
-                label=form.label or field.label,
-                widget="select",
-                required=field.required,
-                message=form.message,
-                note=form.note,
-                help=form.help.format(prefecture=desk.desk.prefecture),
-                groups=groups,
-            )
-        ]
+        return [self._control(desk, field, "select", groups=groups)]
 
     def check_form(self, desk: DeskConfig, field: Field, full: Mapping[str, str], answers: Values) -> Values:
         value = full.get(field.input_name, "")

@@ -2,8 +2,9 @@
 
 The whole flow is the table `STEPS` at the bottom of this file, in the order the owner meets the
 questions: built from the field registry (bot/fields.py), a plain field's step from its kind
-(bot/field_steps.py), the others declared here; docs/intake.md has its diagram. The kinds of step (free text, a choice, yes/no) and what a step
-answers are in bot/steps.py, the slot step in bot/slot_step.py, how answers read back in bot/readback.py.
+(bot/field_steps.py), the others declared here; docs/intake.md has its diagram. The kinds of step (free
+text, a choice, yes/no) and what a step answers are in bot/steps.py, the place step in bot/place_step.py,
+the slot step in bot/slot_step.py, how answers read back in bot/readback.py.
 The engine (bot/engine.py) does what is common to every step: commands (戻る, やめる, …), stale buttons,
 non-text messages, edit mode, history.
 """
@@ -19,8 +20,8 @@ from bot.field_kinds import Meeting
 from bot.field_steps import step_for
 from bot.fields import FIELDS, label
 from bot.messages import Action, OutMessage
-from bot.normalize import is_emoji_only, normalize
-from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
+from bot.normalize import normalize
+from bot.place_step import answer_municipality, ask_municipality
 from bot.readback import summary_lines
 from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
 from bot.steps import (
@@ -184,74 +185,6 @@ def _reuse(ctx: Ctx) -> Result:
     return Advance()
 
 
-def _ask_municipality(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    areas = tuple(ctx.button(a.label, f"area:{a.id}") for a in ctx.desk.areas)
-    return [OutMessage(with_current(ctx, texts.ASK_MUNICIPALITY, "municipality"), areas)]
-
-
-def _municipality_buttons(ctx: Ctx, codes: Sequence[str]) -> list[Action]:
-    return [ctx.button(ctx.desk.municipality_by_code[c].name, f"muni:{c}") for c in codes]
-
-
-def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
-    desk = ctx.desk
-    value = reply.value
-    if value is not None:
-        if value.startswith("muni:") and value[5:] in desk.municipality_by_code:
-            ctx.answers["municipality"] = value[5:]
-            return Advance()
-        if value.startswith("area:"):
-            area = next((a for a in desk.areas if a.id == value[5:]), None)
-            if area:
-                codes = [m.code for m in desk.municipalities if m.area == area.id]
-                actions = [*_municipality_buttons(ctx, codes), ctx.button(texts.CHOOSE_AREA_AGAIN, "areas")]
-                return Stay(
-                    [OutMessage(texts.ASK_MUNICIPALITY_IN_AREA.format(area=area.name), tuple(actions))]
-                )
-        if value == "outside":
-            return Stay(
-                [
-                    OutMessage(
-                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                        _ask_municipality(ctx)[0].actions,
-                    )
-                ]
-            )
-        return Stay(_ask_municipality(ctx))
-    if is_emoji_only(reply.text):
-        return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
-    place = resolve_place(reply.text, desk)
-    match place:
-        case Found(municipality=m, typed_as=typed):
-            ctx.answers["municipality"] = m.code
-            # Say how a former town, a district or a reading was taken: 「国分 → 霧島市 としてお受けしました」.
-            taken = [OutMessage(texts.PLACE_TAKEN_AS.format(typed=typed, name=m.name))] if typed else []
-            return Advance(taken)
-        case Ambiguous(name=name, options=options, outside=outside):
-            actions = _municipality_buttons(ctx, [m.code for m in options])
-            if outside:
-                actions.append(ctx.button(texts.OUTSIDE_OPTION.format(name=outside)[:20], "outside"))
-            return Stay([OutMessage(texts.ASK_AMBIGUOUS.format(name=name), tuple(actions))])
-        case OutsidePrefecture():
-            return Stay(
-                [
-                    OutMessage(
-                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                        _ask_municipality(ctx)[0].actions,
-                    )
-                ]
-            )
-        case NotFound():
-            return Stay(
-                [
-                    OutMessage(
-                        texts.PLACE_NOT_FOUND.format(text=reply.text[:30]), _ask_municipality(ctx)[0].actions
-                    )
-                ]
-            )
-    return Stay(_ask_municipality(ctx))
-
-
 def _method() -> StepSpec:
     return step_for(FIELDS["method"])
 
@@ -388,8 +321,8 @@ def _own_steps() -> dict[str, dict[str, StepSpec]]:
         },
         "municipality": {
             Step.MUNICIPALITY: StepSpec(
-                _ask_municipality,
-                _answer_municipality,
+                ask_municipality,
+                answer_municipality,
                 field="municipality",
                 when=_not_reused,
                 then_while_editing=Step.SLOT,  # a visit's travel and coordinator depend on the place

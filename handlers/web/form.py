@@ -59,7 +59,7 @@ CSRF_COOKIE = "madoguchi_form"
 CSRF_FIELD = "csrf_token"
 CSRF_COOKIE_AGE = 60 * 60 * 24  # a day: long enough to write a description without losing it
 MAX_BODY = 64 * 1024  # the longest honest form is about 15 KB of URL-encoded Japanese
-MAX_FIELDS = 40
+SPARE_FIELDS = 25  # beyond the questions' inputs: consent, the token, the stage, the action, the time, …
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -377,7 +377,7 @@ async def _read_form(request: Request) -> dict[str, str]:
             raise _BadForm("too_large")
     try:
         pairs = parse_qsl(
-            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=_max_fields()
         )
     except ValueError as exc:
         raise _BadForm("format") from exc
@@ -385,6 +385,11 @@ async def _read_form(request: Request) -> dict[str, str]:
     for key, value in pairs:
         fields.setdefault(key, value)
     return fields
+
+
+def _max_fields() -> int:
+    """How many fields an honest form sends at most: one per input of the registry's questions, and the rest."""
+    return len(FIELD_NAMES) + SPARE_FIELDS
 
 
 def _cookie_token(request: Request) -> str | None:
