@@ -17,6 +17,7 @@ from storage.models import Consultation, Contact
 
 __all__ = [
     "IncompleteIntake",
+    "clear_values",
     "consultation_fields",
     "consultation_lines",
     "previous_answers",
@@ -80,14 +81,15 @@ def consultation_lines(
     """A stored consultation's answers as (label, words) in the registry's order, for a card or a report; the
     personal ones only when asked for (reading them needs the consultation's encrypted columns)."""
     readable = [f for f in FIELDS if f.kind.slots(f) and (personal or not f.personal)]
-    clear = set(FIELDS.personal_columns())
-    values = stored_values(consultation) if personal else _clear_values(consultation, clear)
+    values = stored_values(consultation) if personal else clear_values(consultation)
     answers = FIELDS.answers_from(values, readable)
     return [(label(f, answers), f.kind.describe(desk, f, answers) or "—") for f in readable if f.summary]
 
 
-def _clear_values(consultation: Consultation, personal_columns: set[str]) -> dict[str, Any]:
-    values = {c: getattr(consultation, c) for c in FIELDS.columns() if c not in personal_columns}
+def clear_values(consultation: Consultation) -> dict[str, Any]:
+    """A consultation's stored values that are not personal data: its encrypted columns need not be loaded."""
+    personal = set(FIELDS.personal_columns())
+    values = {c: getattr(consultation, c) for c in FIELDS.columns() if c not in personal}
     values[EXTRA] = consultation.extra
     return values
 

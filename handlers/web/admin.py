@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA
+from bot.fields import FIELDS, PERSONAL_EXTRA
+from bot.submission import clear_values
 from config import DeskConfig
 from handlers.services import Services
 from storage.bookings import list_bookings_for_consultation
@@ -19,7 +20,6 @@ from storage.consultations import (
     list_consultation_events,
     list_consultation_views,
 )
-from storage.models import Consultation
 
 router = APIRouter(prefix="/api")
 # The personal (encrypted) fields the list shows: none. Only these are decrypted for the list, so a row
@@ -45,14 +45,6 @@ def require_admin(request: Request, svc: Services = Depends(services)) -> None:
         raise HTTPException(status_code=401, detail="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _clear_values(c: Consultation) -> dict[str, Any]:
-    """The consultation's stored values that are not personal data (its encrypted columns are not loaded)."""
-    personal = set(FIELDS.personal_columns())
-    values = {column: getattr(c, column) for column in FIELDS.columns() if column not in personal}
-    values[EXTRA] = c.extra
-    return values
-
-
 def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any]:
     """The clear fields of a consultation (as the field registry shows them), its personal fields asked for,
     and `undecryptable`: the names of those that do not decrypt with the configured keys (shown as null)."""
@@ -63,7 +55,7 @@ def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any
         "status": c.status,
         "channel": c.channel,
         "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
-        **FIELDS.admin(desk, _clear_values(c), personal=False),
+        **FIELDS.admin(desk, clear_values(c), personal=False),
         **view.personal,
         "undecryptable": list(view.undecryptable),
     }
