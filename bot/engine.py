@@ -22,7 +22,7 @@ from bot.normalize import clean_text, has_visible, normalize
 from bot.postback import decode, encode
 from bot.slots import SlotBook
 from bot.steps import Advance, Answer, Consented, Ctx, Decline, EditField, Stay, Submit
-from bot.submission import previous_answers, submit_intake
+from bot.submission import previous_answers, submit_intake, submitted_reply
 from config import DeskConfig
 from scheduling import CalendarService, Slot
 from storage.clock import Clock
@@ -164,7 +164,7 @@ class IntakeEngine:
         if command:
             return self._run_command(session, contact, conversation, ctx, command)
 
-        spec = STEPS[Step(conversation.step)]
+        spec = STEPS[conversation.step]
         value: str | None = None
         if postback is not None:
             if postback.token != conversation.token:
@@ -254,7 +254,7 @@ class IntakeEngine:
         return Turn(self._ask(ctx))
 
     def _move_on(self, conversation: Conversation, ctx: Ctx, remember: bool = True) -> list[OutMessage]:
-        current = Step(conversation.step)
+        current = conversation.step
         if conversation.editing:
             follow = STEPS[current].then_while_editing
             if follow is not None and not STEPS[follow].when(ctx):
@@ -305,7 +305,7 @@ class IntakeEngine:
         history = [s for s in conversation.history if s not in (Step.EDIT, Step.CONSENT)]
         if not history:
             return Turn([OutMessage(texts.CANNOT_GO_BACK), *self._ask(ctx)])
-        previous = Step(history[-1])
+        previous = history[-1]
         conversation.history = history[:-1]
         return Turn(self._go(conversation, ctx, previous, remember=False))
 
@@ -434,18 +434,7 @@ class IntakeEngine:
         if slot and book is not None and book.wants_slot(conversation.answers):
             book.attach(consultation.id)
         delete_conversation(session=session, contact_id=contact.id)
-        answers = conversation.answers
-        how = (
-            texts.HOW_BY_PHONE
-            if answers.get("method") == "phone"
-            else texts.HOW_BY_EMAIL
-            if answers.get("method") == "email"
-            else texts.HOW_EITHER
-        )
-        desk = self.desk.desk
-        text = texts.SUBMITTED.format(
-            reference=consultation.reference, how=how, phone=desk.phone, hours=desk.hours
-        )
+        text = submitted_reply(self.desk, consultation)
         # Another request can start from the confirmation itself.
         return Turn(
             [OutMessage(text, (self._start_button(),))], consultation_id=consultation.id, events=["submitted"]
@@ -458,11 +447,9 @@ class IntakeEngine:
             return (self._start_button(),)
         if conversation.pending in CONFIRMATIONS:
             return self._confirmation_buttons(conversation, conversation.pending)
-        try:
-            ctx = self._ctx(session, contact, conversation)
-        except ValueError:  # a step this version no longer has
+        if conversation.step not in STEPS:  # a step this version no longer has
             return ()
-        asked = self._ask(ctx)
+        asked = self._ask(self._ctx(session, contact, conversation))
         return asked[-1].actions if asked else ()
 
     # Helpers
@@ -470,7 +457,7 @@ class IntakeEngine:
         return Ctx(
             self.desk,
             conversation.token,
-            Step(conversation.step),
+            conversation.step,
             dict(conversation.answers or {}),
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),

@@ -1,25 +1,31 @@
 """The intake conversation: from 「相談したい」 to a complete consultation request.
 
 The whole flow is the table `STEPS` at the bottom of this file, in the order the owner meets the
-questions; docs/intake.md has its diagram. The kinds of step (free text, a choice, yes/no) and what a step
-answers are in bot/steps.py, the slot step in bot/slot_step.py, how answers read back in bot/readback.py.
+questions: built from the field registry (bot/fields.py), a plain field's step from its kind
+(bot/field_steps.py), the others declared here; docs/intake.md has its diagram. The kinds of step (free
+text, a choice, yes/no) and what a step answers are in bot/steps.py, the place step in bot/place_step.py,
+the slot step in bot/slot_step.py, how answers read back in bot/readback.py.
 The engine (bot/engine.py) does what is common to every step: commands (戻る, やめる, …), stale buttons,
 non-text messages, edit mode, history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
 from bot import texts
+from bot.field_kinds import Meeting
+from bot.field_steps import step_for
+from bot.fields import FIELDS, label
 from bot.messages import Action, OutMessage
-from bot.normalize import is_emoji_only, normalize
-from bot.places import Ambiguous, Found, NotFound, OutsidePrefecture, resolve_place
+from bot.normalize import normalize
+from bot.place_step import answer_municipality, ask_municipality
 from bot.readback import summary_lines
 from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
 from bot.steps import (
+    PAGE_SIZE,
     Advance,
     Answer,
     Consented,
@@ -30,13 +36,12 @@ from bot.steps import (
     Stay,
     StepSpec,
     Submit,
-    choice_step,
     match_label,
     text_step,
     with_current,
     yes_no_step,
 )
-from bot.validation import COMPANY_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, parse_contact
+from bot.validation import CONTACT_NAME_MAX, parse_contact
 
 FLOW = "intake"
 
@@ -92,12 +97,9 @@ def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
     return Stay(_reask_consent(ctx, texts.CHOOSE_FROM_BUTTONS))
 
 
-REUSED_FIELDS = ("sole_trader", "company_name", "contact_name", "industry", "municipality", "employees")
-
-
 def _reuse_summary(ctx: Ctx) -> str:
     previous = ctx.previous or {}
-    shown = tuple(k for k in REUSED_FIELDS if k in texts.SUMMARY_LABELS)
+    shown = tuple(f.key for f in FIELDS.reusable() if f.summary)
     return texts.REUSE.format(summary=summary_lines(ctx.desk, previous, shown))
 
 
@@ -136,12 +138,13 @@ def _answer_company_kind(ctx: Ctx, reply: Answer) -> Result:
     return Advance()
 
 
-_COMPANY_NAME = text_step("company_name", texts.ASK_COMPANY, COMPANY_MAX)
 _OWNER_NAME = text_step("company_name", texts.ASK_OWNER_NAME, CONTACT_NAME_MAX)
 
 
 def _name_step(ctx: Ctx) -> StepSpec:
-    return _OWNER_NAME if ctx.answers.get("sole_trader") else _COMPANY_NAME
+    if ctx.answers.get("sole_trader"):
+        return _OWNER_NAME
+    return text_step("company_name", texts.ASK_COMPANY, FIELDS["company_name"].limit or 0)
 
 
 def _ask_company(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -152,8 +155,8 @@ def _answer_company(ctx: Ctx, reply: Answer) -> Result:
     return _name_step(ctx).answer(ctx, reply)
 
 
-_CONTACT_NAME = text_step("contact_name", texts.ASK_CONTACT_NAME, CONTACT_NAME_MAX)
-_CONTACT_NAME_SOLE = text_step("contact_name", texts.ASK_CONTACT_NAME_SOLE, CONTACT_NAME_MAX)
+_CONTACT_NAME = text_step("contact_name", texts.ASK_CONTACT_NAME, FIELDS["contact_name"].limit or 0)
+_CONTACT_NAME_SOLE = text_step("contact_name", texts.ASK_CONTACT_NAME_SOLE, FIELDS["contact_name"].limit or 0)
 
 
 def _ask_contact_name(ctx: Ctx, page: int = 0) -> list[OutMessage]:
@@ -177,82 +180,21 @@ def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _reuse(ctx: Ctx) -> Result:
-    for key in REUSED_FIELDS:
-        ctx.answers[key] = (ctx.previous or {}).get(key)
+    ctx.answers.update(ctx.previous or {})  # the reusable fields' answers (bot/submission.previous_answers)
     ctx.answers["_reused"] = True
     return Advance()
 
 
-def _ask_municipality(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    areas = tuple(ctx.button(a.label, f"area:{a.id}") for a in ctx.desk.areas)
-    return [OutMessage(with_current(ctx, texts.ASK_MUNICIPALITY, "municipality"), areas)]
+def _method() -> StepSpec:
+    return step_for(FIELDS["method"])
 
 
-def _municipality_buttons(ctx: Ctx, codes: Sequence[str]) -> list[Action]:
-    return [ctx.button(ctx.desk.municipality_by_code[c].name, f"muni:{c}") for c in codes]
-
-
-def _answer_municipality(ctx: Ctx, reply: Answer) -> Result:
-    desk = ctx.desk
-    value = reply.value
-    if value is not None:
-        if value.startswith("muni:") and value[5:] in desk.municipality_by_code:
-            ctx.answers["municipality"] = value[5:]
-            return Advance()
-        if value.startswith("area:"):
-            area = next((a for a in desk.areas if a.id == value[5:]), None)
-            if area:
-                codes = [m.code for m in desk.municipalities if m.area == area.id]
-                actions = [*_municipality_buttons(ctx, codes), ctx.button(texts.CHOOSE_AREA_AGAIN, "areas")]
-                return Stay(
-                    [OutMessage(texts.ASK_MUNICIPALITY_IN_AREA.format(area=area.name), tuple(actions))]
-                )
-        if value == "outside":
-            return Stay(
-                [
-                    OutMessage(
-                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                        _ask_municipality(ctx)[0].actions,
-                    )
-                ]
-            )
-        return Stay(_ask_municipality(ctx))
-    if is_emoji_only(reply.text):
-        return Stay([OutMessage(texts.NON_TEXT), *_ask_municipality(ctx)])
-    place = resolve_place(reply.text, desk)
-    match place:
-        case Found(municipality=m, typed_as=typed):
-            ctx.answers["municipality"] = m.code
-            # Say how a former town, a district or a reading was taken: 「国分 → 霧島市 としてお受けしました」.
-            taken = [OutMessage(texts.PLACE_TAKEN_AS.format(typed=typed, name=m.name))] if typed else []
-            return Advance(taken)
-        case Ambiguous(name=name, options=options, outside=outside):
-            actions = _municipality_buttons(ctx, [m.code for m in options])
-            if outside:
-                actions.append(ctx.button(texts.OUTSIDE_OPTION.format(name=outside)[:20], "outside"))
-            return Stay([OutMessage(texts.ASK_AMBIGUOUS.format(name=name), tuple(actions))])
-        case OutsidePrefecture():
-            return Stay(
-                [
-                    OutMessage(
-                        texts.OUTSIDE_PREFECTURE.format(prefecture=desk.desk.prefecture),
-                        _ask_municipality(ctx)[0].actions,
-                    )
-                ]
-            )
-        case NotFound():
-            return Stay(
-                [
-                    OutMessage(
-                        texts.PLACE_NOT_FOUND.format(text=reply.text[:30]), _ask_municipality(ctx)[0].actions
-                    )
-                ]
-            )
-    return Stay(_ask_municipality(ctx))
+def _ask_method(ctx: Ctx, page: int = 0) -> list[OutMessage]:
+    return _method().ask(ctx, page)
 
 
 def _answer_method(ctx: Ctx, reply: Answer) -> Result:
-    result = _METHOD.answer(ctx, reply)
+    result = _method().answer(ctx, reply)
     if isinstance(result, Advance) and not slot_applies(ctx) and ctx.slots is not None:
         ctx.slots.release()
         ctx.answers.pop("slot", None)
@@ -275,8 +217,7 @@ def _answer_contact(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _ask_summary(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    keys = tuple(k for k in texts.SUMMARY_LABELS if k != "slot" or slot_applies(ctx))
-    summary = summary_lines(ctx.desk, ctx.answers, keys)
+    summary = summary_lines(ctx.desk, ctx.answers, summary_keys(ctx))
     actions = (ctx.button(texts.SUBMIT, "submit"), ctx.button(texts.EDIT, "edit"))
     return [OutMessage(texts.SUMMARY.format(summary=summary), actions)]
 
@@ -293,20 +234,32 @@ def _answer_summary(ctx: Ctx, reply: Answer) -> Result:
     return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_summary(ctx)])
 
 
-def _editable(ctx: Ctx) -> list[tuple[str, Step]]:
-    by_field: dict[str, Step] = {}
+def summary_keys(ctx: Ctx) -> tuple[str, ...]:
+    """The fields the summary reads back (a meeting's time only when the owner wants to meet)."""
+    return tuple(f.key for f in FIELDS.summary() if not isinstance(f.kind, Meeting) or slot_applies(ctx))
+
+
+def _editable(ctx: Ctx) -> list[tuple[str, str]]:
+    by_field: dict[str, str] = {}
     for step, spec in STEPS.items():
-        if spec.field and spec.field in texts.EDIT_LABELS and (step != Step.SLOT or slot_applies(ctx)):
-            by_field.setdefault(spec.field, Step(step))
-    labels = {**texts.EDIT_LABELS}
-    if ctx.answers.get("sole_trader"):
-        labels["company_name"] = texts.SOLE_TRADER_EDIT_LABEL
-    return [(labels[f], by_field[f]) for f in texts.EDIT_LABELS if f in by_field]
+        if spec.field and (step != Step.SLOT or slot_applies(ctx)):
+            by_field.setdefault(spec.field, step)
+    return [
+        (label(f, ctx.answers, edit=True), by_field[f.key]) for f in FIELDS.summary() if f.key in by_field
+    ]
 
 
 def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
-    actions = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
-    actions.append(ctx.button(texts.BACK_TO_SUMMARY, "summary"))
+    """The answers to change as buttons, paged when there are more than fit beside 確認画面に戻る."""
+    items = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
+    room = PAGE_SIZE + 1 if len(items) <= PAGE_SIZE + 1 else PAGE_SIZE - 1  # leaves room for 前へ and 次へ
+    pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
+    page = max(0, min(page, len(pages) - 1))
+    actions = [*pages[page], ctx.button(texts.BACK_TO_SUMMARY, "summary")]
+    if page > 0:
+        actions.append(ctx.button(texts.PREV_PAGE, f"page:{page - 1}"))
+    if page < len(pages) - 1:
+        actions.append(ctx.button(texts.EDIT_MORE, f"page:{page + 1}"))
     return [OutMessage(texts.ASK_EDIT_FIELD, tuple(actions))]
 
 
@@ -314,6 +267,8 @@ def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
     fields = _editable(ctx)
     if reply.value == "summary" or (reply.typed and match_label(reply.text, {"s": (texts.BACK_TO_SUMMARY,)})):
         return EditField(Step.SUMMARY)
+    if reply.value and reply.value.startswith("page:"):
+        return Stay(_ask_edit(ctx, int(reply.value.removeprefix("page:") or 0)))
     if reply.value and reply.value.startswith("step:"):
         target = next((step for _, step in fields if f"step:{step}" == reply.value), None)
         if target:
@@ -323,9 +278,6 @@ def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
         if target:
             return EditField(target)
     return Stay([OutMessage(texts.CHOOSE_FROM_BUTTONS), *_ask_edit(ctx)])
-
-
-_METHOD = choice_step("method", "methods", texts.ASK_METHOD)
 
 
 def _has_previous(ctx: Ctx) -> bool:
@@ -340,75 +292,121 @@ def _never(ctx: Ctx) -> bool:
     return False
 
 
-# The intake conversation, in the order the owner meets it.
-STEPS: dict[str, StepSpec] = {
-    Step.CONSENT: StepSpec(_ask_consent, _answer_consent, reask=_reask_consent),
-    Step.REUSE: replace(
-        yes_no_step(
-            _reuse_summary, texts.REUSE_YES, texts.REUSE_NO, on_yes=_reuse, on_no=lambda ctx: Advance()
-        ),
-        when=_has_previous,
-    ),
-    Step.COMPANY_KIND: StepSpec(
-        _ask_company_kind,
-        _answer_company_kind,
-        field="company_name",  # the summary's 会社名・屋号 is edited from here: the kind, then the name
-        when=_not_reused,
-        then_while_editing=Step.COMPANY,
-    ),
-    Step.COMPANY: StepSpec(
-        _ask_company, _answer_company, field="company_name", when=_not_reused, answered_by="text"
-    ),
-    Step.CONTACT_NAME: StepSpec(
-        _ask_contact_name, _answer_contact_name, field="contact_name", when=_not_reused, answered_by="text"
-    ),
-    Step.INDUSTRY: replace(
-        choice_step("industry", "industries", texts.ASK_INDUSTRY, texts.ASK_INDUSTRY_MORE, texts.NEXT_PAGE),
-        when=_not_reused,
-    ),
-    Step.MUNICIPALITY: StepSpec(
-        _ask_municipality,
-        _answer_municipality,
-        field="municipality",
-        when=_not_reused,
-        then_while_editing=Step.SLOT,  # a visit's travel and coordinator depend on the place
-        answered_by="either",
-    ),
-    Step.EMPLOYEES: replace(
-        choice_step("employees", "employee_bands", texts.ASK_EMPLOYEES), when=_not_reused
-    ),
-    Step.CATEGORY: replace(
-        choice_step(
-            "category", "categories", texts.ASK_CATEGORY, texts.ASK_CATEGORY_MORE, texts.NEXT_PAGE_CATEGORY
-        ),
-        then_while_editing=Step.CATEGORY2,
-    ),
-    Step.CATEGORY2: replace(
-        choice_step(
-            "category2",
-            "categories",
-            texts.ASK_CATEGORY2,
-            texts.ASK_CATEGORY2,
-            texts.NEXT_PAGE_CATEGORY,
-            exclude=lambda ctx: ctx.answers.get("category"),
-            none_label=texts.NO_SECOND,
-        ),
-        then_while_editing=Step.SLOT,  # reached after the category: its coordinator may not take the new one
-    ),
-    Step.DESCRIPTION: text_step("description", texts.ASK_DESCRIPTION, DESCRIPTION_MAX),
-    Step.DX_STAGE: choice_step("dx_stage", "dx_stages", texts.ASK_DX_STAGE),
-    Step.METHOD: StepSpec(_METHOD.ask, _answer_method, field="method", then_while_editing=Step.SLOT),
-    Step.SLOT: StepSpec(ask_slot, answer_slot, field="slot", when=slot_due),
-    Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text"),
-    Step.SUMMARY: StepSpec(_ask_summary, _answer_summary),
-    Step.EDIT: StepSpec(_ask_edit, _answer_edit, when=_never),  # reached only from the summary
+# The steps of the fields that need logic of their own, by field key; every other field's step is built
+# from its kind (bot/field_steps.py).
+def _own_steps() -> dict[str, dict[str, StepSpec]]:
+    return {
+        "sole_trader": {
+            Step.COMPANY_KIND: StepSpec(
+                _ask_company_kind,
+                _answer_company_kind,
+                field="company_name",  # the summary's 会社名・屋号 is edited from here: the kind, then the name
+                when=_not_reused,
+                then_while_editing=Step.COMPANY,
+            )
+        },
+        "company_name": {
+            Step.COMPANY: StepSpec(
+                _ask_company, _answer_company, field="company_name", when=_not_reused, answered_by="text"
+            )
+        },
+        "contact_name": {
+            Step.CONTACT_NAME: StepSpec(
+                _ask_contact_name,
+                _answer_contact_name,
+                field="contact_name",
+                when=_not_reused,
+                answered_by="text",
+            )
+        },
+        "municipality": {
+            Step.MUNICIPALITY: StepSpec(
+                ask_municipality,
+                answer_municipality,
+                field="municipality",
+                when=_not_reused,
+                then_while_editing=Step.SLOT,  # a visit's travel and coordinator depend on the place
+                answered_by="either",
+            )
+        },
+        "method": {
+            Step.METHOD: StepSpec(
+                _ask_method,
+                _answer_method,
+                field="method",
+                then_while_editing=Step.SLOT,
+            )
+        },
+        "slot": {Step.SLOT: StepSpec(ask_slot, answer_slot, field="slot", when=slot_due)},
+        "contact": {
+            Step.CONTACT: StepSpec(_ask_contact, _answer_contact, field="contact", answered_by="text")
+        },
+    }
+
+
+# A step that must follow a plain field's even when editing it.
+_FOLLOWS: dict[str, str] = {
+    Step.CATEGORY: Step.CATEGORY2,
+    Step.CATEGORY2: Step.SLOT,  # reached after the category: its coordinator may not take the new one
 }
-ORDER: list[Step] = [Step(name) for name in STEPS]
 
 
-def next_step(ctx: Ctx, after: Step) -> Step:
+def build_steps() -> dict[str, StepSpec]:
+    """The intake conversation, in the order the owner meets it."""
+    steps: dict[str, StepSpec] = {
+        Step.CONSENT: StepSpec(_ask_consent, _answer_consent, reask=_reask_consent),
+        Step.REUSE: replace(
+            yes_no_step(
+                _reuse_summary, texts.REUSE_YES, texts.REUSE_NO, on_yes=_reuse, on_no=lambda ctx: Advance()
+            ),
+            when=_has_previous,
+        ),
+    }
+    own = _own_steps()
+    for f in FIELDS:
+        if f.key in own:
+            steps.update(own[f.key])
+            continue
+        spec = step_for(f)
+        if f.reusable:
+            spec = replace(spec, when=_not_reused)
+        if f.key in _FOLLOWS:
+            spec = replace(spec, then_while_editing=_FOLLOWS[f.key])
+        steps[f.key] = spec
+    steps[Step.SUMMARY] = StepSpec(_ask_summary, _answer_summary)
+    steps[Step.EDIT] = StepSpec(_ask_edit, _answer_edit, when=_never)  # reached only from the summary
+    return steps
+
+
+class _Steps(Mapping[str, StepSpec]):
+    """The intake's steps, built again when the field registry changes (a test adds a question)."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, StepSpec] = {}
+        self._version = -1
+
+    def _table(self) -> dict[str, StepSpec]:
+        if self._version != FIELDS.version:
+            self._built, self._version = build_steps(), FIELDS.version
+        return self._built
+
+    def __getitem__(self, step: str) -> StepSpec:
+        return self._table()[step]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+STEPS: Mapping[str, StepSpec] = _Steps()
+
+
+def next_step(ctx: Ctx, after: str) -> str:
     """The step that follows `after`, skipping those that do not apply."""
-    for step in ORDER[ORDER.index(after) + 1 :]:
+    order = list(STEPS)
+    for step in order[order.index(after) + 1 :]:
         if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
             return step
     return Step.SUMMARY

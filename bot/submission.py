@@ -1,59 +1,36 @@
-"""Turning a finished intake into a stored consultation, for every channel (chat and web form)."""
+"""Turning a finished intake into a stored consultation, for every channel (chat and web form), and the
+"受け付けました" reply both send."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import texts
+from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA, IncompleteIntake, label
 from config import DeskConfig
 from storage.clock import JST, Clock
 from storage.consultations import create_consultation, latest_consultation
 from storage.models import Consultation, Contact
 
-REQUIRED = (
-    "company_name",
-    "contact_name",
-    "industry",
-    "municipality",
-    "employees",
-    "category",
-    "description",
-    "dx_stage",
-    "method",
-)
+__all__ = [
+    "IncompleteIntake",
+    "clear_values",
+    "consultation_fields",
+    "consultation_lines",
+    "previous_answers",
+    "stored_values",
+    "submit_intake",
+    "submitted_reply",
+]
 
 
-class IncompleteIntake(ValueError):
-    """Answers are missing; the message names them."""
-
-
-def consultation_fields(desk: DeskConfig, answers: dict[str, Any]) -> dict[str, Any]:
-    """The consultation's columns from the intake answers."""
-    missing = [k for k in REQUIRED if not answers.get(k)]
-    if not (answers.get("phone") or answers.get("email")):
-        missing.append("phone/email")
-    if missing:
-        raise IncompleteIntake(", ".join(missing))
-    municipality = desk.municipality_by_code[answers["municipality"]]
-    sole_trader = bool(answers.get("sole_trader"))
+def consultation_fields(desk: DeskConfig, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The consultation's columns from the intake answers (IncompleteIntake names the missing ones)."""
     return {
-        # A sole trader without a trade name gave their own name: personal data, kept encrypted.
-        "company_name": None if sole_trader else answers["company_name"],
-        "sole_trader": sole_trader,
-        "owner_name": answers["company_name"] if sole_trader else None,
-        "contact_name": answers["contact_name"],
-        "phone": answers.get("phone"),
-        "email": answers.get("email"),
-        "industry": answers["industry"],
-        "municipality_code": municipality.code,
-        "region": municipality.region,
-        "employee_band": answers["employees"],
-        "category": answers["category"],
-        "category_secondary": answers.get("category2"),
-        "description": answers["description"],
-        "dx_stage": answers["dx_stage"],
-        "method": answers["method"],
+        **FIELDS.stored(desk, answers),
         "notice_version": answers.get("_consented") or desk.privacy_notice.version,
     }
 
@@ -64,7 +41,7 @@ def submit_intake(
     desk: DeskConfig,
     contact: Contact,
     channel: str,
-    answers: dict[str, Any],
+    answers: Mapping[str, Any],
     clock: Clock,
 ) -> Consultation:
     """Stores the consultation as submitted, with its company and history."""
@@ -79,16 +56,47 @@ def submit_intake(
     )
 
 
+def submitted_reply(desk: DeskConfig, consultation: Consultation) -> str:
+    """What the owner is told once the consultation is stored: its reference and how the desk gets back."""
+    how = {"phone": texts.HOW_BY_PHONE, "email": texts.HOW_BY_EMAIL}.get(
+        consultation.method, texts.HOW_EITHER
+    )
+    return texts.SUBMITTED.format(
+        reference=consultation.reference, how=how, phone=desk.desk.phone, hours=desk.desk.hours
+    )
+
+
+def stored_values(consultation: Consultation) -> dict[str, Any]:
+    """A consultation's stored values as the registry reads them: the fields' columns (decrypted: for a
+    loaded consultation), with extra and personal_extra."""
+    values = {column: getattr(consultation, column) for column in FIELDS.columns()}
+    values[EXTRA] = consultation.extra
+    values[PERSONAL_EXTRA] = consultation.personal_extra
+    return values
+
+
+def consultation_lines(
+    desk: DeskConfig, consultation: Consultation, *, personal: bool = False
+) -> list[tuple[str, str]]:
+    """A stored consultation's answers as (label, words) in the registry's order, for a card or a report; the
+    personal ones only when asked for (reading them needs the consultation's encrypted columns)."""
+    readable = [f for f in FIELDS if f.kind.slots(f) and (personal or not f.personal)]
+    values = stored_values(consultation) if personal else clear_values(consultation)
+    answers = FIELDS.answers_from(values, readable)
+    return [(label(f, answers), f.kind.describe(desk, f, answers) or "—") for f in readable if f.summary]
+
+
+def clear_values(consultation: Consultation) -> dict[str, Any]:
+    """A consultation's stored values that are not personal data: its encrypted columns need not be loaded."""
+    personal = set(FIELDS.personal_columns())
+    values = {c: getattr(consultation, c) for c in FIELDS.columns() if c not in personal}
+    values[EXTRA] = consultation.extra
+    return values
+
+
 def previous_answers(*, session: Session, contact_id: int) -> dict[str, Any] | None:
     """The company answers of the contact's last consultation, for a returning owner to reuse."""
     last = latest_consultation(session=session, contact_id=contact_id)
     if last is None:
         return None
-    return {
-        "sole_trader": last.sole_trader,
-        "company_name": last.owner_name if last.sole_trader else last.company_name,
-        "contact_name": last.contact_name,
-        "industry": last.industry,
-        "municipality": last.municipality_code,
-        "employees": last.employee_band,
-    }
+    return FIELDS.answers_from(stored_values(last), FIELDS.reusable())

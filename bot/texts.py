@@ -65,6 +65,7 @@ SUBMIT = "この内容で送信"
 EDIT = "内容を修正する"
 ASK_EDIT_FIELD = "修正する項目をお選びください。"
 BACK_TO_SUMMARY = "確認画面に戻る"
+EDIT_MORE = "その他の項目"
 SUBMITTED = (
     "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
     "担当のコーディネーターから、2営業日以内に{how}ご連絡します。\n"
@@ -74,21 +75,15 @@ HOW_BY_PHONE = "お電話で"
 HOW_BY_EMAIL = "メールで"
 HOW_EITHER = ""
 
-SUMMARY_LABELS = {
-    "company_name": "会社名・屋号",
-    "contact_name": "ご担当者",
-    "industry": "業種",
-    "municipality": "所在地",
-    "employees": "従業員数",
-    "category": "相談分野",
-    "description": "ご相談内容",
-    "dx_stage": "取り組み状況",
-    "method": "相談方法",
-    "slot": "ご希望の日時",
-    "contact": "ご連絡先",
-}
 SUMMARY_SECOND = "（ほか：{name}）"
-EDIT_LABELS = {**SUMMARY_LABELS, "slot": "希望日時"}
+# (The answers' labels, in the summary, the edit list and the web form, are the fields' in bot/fields.py.)
+
+# What the web form says of an answer it cannot use (besides each field's own message in bot/fields.py)
+FORM_EMOJI_ONLY = "文字でご入力ください。"
+FORM_SAME_CHOICE = "1つ目の分野とは違う分野をお選びください。"
+FORM_PHONE = "形式をご確認ください（例：099-123-4567）。"
+FORM_EMAIL = "形式をご確認ください（例：info@example.jp）。"
+FORM_METHOD_HELP = "来所・訪問・オンラインの場合は、次の画面でご希望の日時をお選びいただけます。"
 
 # A company or trade name, or a sole trader known by their own name (personal data)
 ASK_COMPANY_KIND = "会社名または屋号はありますか？\n個人で事業をされていて屋号がない場合は「個人で屋号なし」をお選びください。"

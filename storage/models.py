@@ -90,6 +90,9 @@ class Consultation(Base):
     dx_stage: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))
     notice_version: Mapped[str] = mapped_column(String(32))
+    # The answers of fields without a column of their own (bot/fields.py): in clear, and personal ones encrypted.
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    personal_extra: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     submitted_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,9 +3,11 @@
 The owner answers whatever question the bot is asking now, from one table of default answers keyed by step.
 It recognises the step from the replies: a button's postback data is `<token>|<step>|<value>` (bot/postback.py);
 a free-text question with no buttons is recognised by its text (bot/texts.py). A test says
-`owner.walk_to(Step.SLOT, method="オンライン（Zoom等）", municipality="鹿屋")`; when a question is added or moved,
-only `ANSWERS` changes (and, for a new question without buttons, `TYPED_QUESTIONS`; for the terminal, which
-shows no postback data, `ASKED_AS`).
+`owner.walk_to(Step.SLOT, method="オンライン（Zoom等）", municipality="鹿屋")`. A question of the field registry
+(bot/fields.py) that the table does not know is answered by its field's kind (a text's sample, a choice's first
+button) and recognised by its prompt, so a question added to the registry needs no change here; a question moved
+needs none either. Only a question with a step of its own needs a row in `ANSWERS` (and, without buttons, in
+`TYPED_QUESTIONS`; for the terminal, which shows no postback data, in `ASKED_AS`).
 
 The same script drives any channel through a small adapter that can say a text, tap a button by its label and
 show the replies of the last turn: the engine's chat driver (tests/bot/chat.py `Chat.shown`), the LINE stand-in
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import texts
+from bot.field_kinds import Text
+from bot.fields import FIELDS
+from bot.intake import STEPS as INTAKE_STEPS
 from bot.intake import Step
 from bot.postback import decode
 
@@ -51,7 +56,7 @@ class Conversant(Protocol):
 
 # The default answer to each question, in the order the intake asks them. A string is a button's label (tapped
 # when the question shows it, typed otherwise) or a text to type; FIRST taps the first button.
-ANSWERS: dict[Step, Any] = {
+ANSWERS: dict[str, Any] = {
     Step.CONSENT: texts.CONSENT_YES,
     Step.REUSE: texts.REUSE_NO,
     Step.COMPANY_KIND: texts.COMPANY_KIND_COMPANY,
@@ -71,7 +76,7 @@ ANSWERS: dict[Step, Any] = {
 }
 
 # How a question without buttons is recognised: the start of its text.
-TYPED_QUESTIONS: dict[Step, tuple[str, ...]] = {
+TYPED_QUESTIONS: dict[str, tuple[str, ...]] = {
     Step.COMPANY: (texts.ASK_COMPANY, texts.ASK_OWNER_NAME),
     Step.CONTACT_NAME: (texts.ASK_CONTACT_NAME, texts.ASK_CONTACT_NAME_SOLE),
     Step.DESCRIPTION: (texts.ASK_DESCRIPTION.split("{")[0],),
@@ -79,7 +84,7 @@ TYPED_QUESTIONS: dict[Step, tuple[str, ...]] = {
 }
 
 # Where the channel shows no postback data (the terminal), every question is recognised by its text.
-ASKED_AS: dict[Step, tuple[str, ...]] = {
+ASKED_AS: dict[str, tuple[str, ...]] = {
     **TYPED_QUESTIONS,
     Step.CONSENT: (texts.CONSENT.split("{")[0],),
     Step.REUSE: (texts.REUSE.split("{")[0],),
@@ -95,10 +100,49 @@ ASKED_AS: dict[Step, tuple[str, ...]] = {
     Step.SUMMARY: (texts.SUMMARY.split("{")[0],),
 }
 
-STEPS = {str(s): s for s in Step}
+
+class _Steps:
+    """The intake's step names, read from the flow each time (a test may add a question to the registry)."""
+
+    def __contains__(self, step: object) -> bool:
+        return step in INTAKE_STEPS
+
+    def __getitem__(self, step: str) -> str:
+        return next(s for s in INTAKE_STEPS if s == step)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(INTAKE_STEPS)
 
 
-def current_step(shown: Shown) -> Step | None:
+STEPS = _Steps()
+
+
+def _field_questions(*, typed_only: bool) -> dict[str, tuple[str, ...]]:
+    """The questions of registry fields whose step is built from the field, by the start of their prompt."""
+    return {
+        f.key: (f.prompt.split("{")[0],)
+        for f in FIELDS
+        if f.prompt and f.key in INTAKE_STEPS and (type(f.kind) is Text or not typed_only)
+    }
+
+
+def typed_questions() -> dict[str, tuple[str, ...]]:
+    return {**_field_questions(typed_only=True), **TYPED_QUESTIONS}
+
+
+def asked_as() -> dict[str, tuple[str, ...]]:
+    return {**_field_questions(typed_only=False), **ASKED_AS}
+
+
+def by_kind(step: str) -> Any:
+    """The answer to a registry question the table does not know, from its field's kind."""
+    field = FIELDS.get(step)
+    if field is None or step in ANSWERS or step not in INTAKE_STEPS:
+        return None
+    return FIRST if field.kind.sample is None else field.kind.sample
+
+
+def current_step(shown: Shown) -> str | None:
     """The question the bot is asking now, or None when the replies ask none this script knows."""
     for _, data in reversed(shown.buttons):
         postback = decode(data)
@@ -107,12 +151,12 @@ def current_step(shown: Shown) -> Step | None:
     if not shown.data_shown:  # the question printed last
         screen = "\n" + "\n".join(shown.texts)
         where = {
-            step: max(screen.rfind("\n" + start) for start in starts) for step, starts in ASKED_AS.items()
+            step: max(screen.rfind("\n" + start) for start in starts) for step, starts in asked_as().items()
         }
         last = max(where, key=lambda step: where[step])
         return last if where[last] >= 0 else None
     for text in reversed(shown.texts):
-        for step, starts in TYPED_QUESTIONS.items():
+        for step, starts in typed_questions().items():
             if any(text.startswith(start) for start in starts):
                 return step
     return None
@@ -127,14 +171,14 @@ class Owner:
     """A scripted owner talking through one channel."""
 
     channel: Conversant
-    answers: Mapping[Step, Any] = field(default_factory=lambda: dict(ANSWERS))
+    answers: Mapping[str, Any] = field(default_factory=lambda: dict(ANSWERS))
     started: bool = False
-    path: list[Step] = field(default_factory=list)  # the questions met, in order (a re-ask counts once)
+    path: list[str] = field(default_factory=list)  # the questions met, in order (a re-ask counts once)
 
-    def step(self) -> Step | None:
+    def step(self) -> str | None:
         return current_step(self.channel.shown())
 
-    def move(self, step: Step, value: Any) -> tuple[str, str]:
+    def move(self, step: str, value: Any) -> tuple[str, str]:
         """How `value` answers the question of `step`: ("tap", a button's label) or ("say", a text)."""
         labels = [label for label, _ in self.channel.shown().buttons]
         if value is FIRST:
@@ -145,26 +189,26 @@ class Owner:
             return "tap", value
         return "say", str(value)
 
-    def walk_to(self, target: Step, **overrides: Any) -> None:
+    def walk_to(self, target: str, **overrides: Any) -> None:
         """Answers every question (from the table, or `overrides` keyed by step name) until `target` is asked."""
         self.answer_until(target, **overrides)
 
-    def answer_until(self, target: Step | None, **overrides: Any) -> None:
+    def answer_until(self, target: str | None, **overrides: Any) -> None:
         """Like walk_to; with target None, answers until the bot asks nothing this script knows (submitted)."""
         for kind, text in self.moves(target, **overrides):
             self.channel.tap(text) if kind == "tap" else self.channel.say(text)
 
-    def moves(self, target: Step | None, **overrides: Any) -> Iterator[tuple[str, str]]:
+    def moves(self, target: str | None, **overrides: Any) -> Iterator[tuple[str, str]]:
         """The owner's moves up to `target`, each decided from what the channel shows when it is asked for
         (for a channel that asks the owner, like the terminal, rather than being told)."""
-        unknown = set(overrides) - set(STEPS)
+        unknown = {k for k in overrides if k not in STEPS}
         assert not unknown, f"no such step: {sorted(unknown)}"
-        script = {**self.answers, **{STEPS[k]: v for k, v in overrides.items()}}
+        script: dict[str, Any] = {**self.answers, **{STEPS[k]: v for k, v in overrides.items()}}
         if not self.started and self.step() is None:
             yield "say", START
         self.started = True
-        tries: dict[Step, int] = {}
-        answered: Step | None = None
+        tries: dict[str, int] = {}
+        answered: str | None = None
         for _ in range(60):
             shown = self.channel.shown()
             step = current_step(shown)
@@ -182,6 +226,8 @@ class Owner:
                 raise NoAnswer(
                     f"waiting for step {target}, the bot asks nothing the script knows: {shown.texts}"
                 )
+            if step not in script and by_kind(step) is not None:
+                script[step] = by_kind(step)
             if step not in script:
                 raise NoAnswer(f"the scripted owner has no answer for step {step}: {shown.texts}")
             tries[step] = tries.get(step, 0) + 1
@@ -233,7 +279,7 @@ class TerminalChannel:
         buttons = tuple((m[2], "") for m in self.BUTTON.finditer(self.screen))
         return Shown((self.screen,), buttons, data_shown=False)
 
-    def lines(self, owner: Owner, target: Step | None, **overrides: Any) -> Iterator[str]:
+    def lines(self, owner: Owner, target: str | None, **overrides: Any) -> Iterator[str]:
         for kind, text in owner.moves(target, **overrides):
             if kind == "say":
                 yield text

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from bot.fields import FIELDS, PERSONAL_EXTRA
+from bot.submission import clear_values
 from config import DeskConfig
-from config.labels import choice_name, municipality_name, region_name
 from handlers.services import Services
 from storage.bookings import list_bookings_for_consultation
 from storage.clock import JST, month_bounds
@@ -45,8 +46,8 @@ def require_admin(request: Request, svc: Services = Depends(services)) -> None:
 
 
 def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any]:
-    """The clear fields of a consultation, its personal fields asked for, and `undecryptable`: the names of
-    those that do not decrypt with the configured keys (shown as null)."""
+    """The clear fields of a consultation (as the field registry shows them), its personal fields asked for,
+    and `undecryptable`: the names of those that do not decrypt with the configured keys (shown as null)."""
     c = view.consultation
     return {
         "id": c.id,
@@ -54,20 +55,7 @@ def consultation_item(desk: DeskConfig, view: ConsultationView) -> dict[str, Any
         "status": c.status,
         "channel": c.channel,
         "submitted_at": c.submitted_at.astimezone(JST).isoformat(),
-        "company_name": c.company_name,  # null for a sole trader: their own name is personal data
-        "sole_trader": c.sole_trader,
-        "municipality": municipality_name(desk, c.municipality_code),
-        "municipality_code": c.municipality_code,
-        "region": region_name(desk, c.region),
-        "industry": c.industry,
-        "industry_name": choice_name(desk, "industries", c.industry),
-        "employees": choice_name(desk, "employee_bands", c.employee_band),
-        "category": choice_name(desk, "categories", c.category),
-        "category_id": c.category,
-        "category_secondary": choice_name(desk, "categories", c.category_secondary),
-        "dx_stage": choice_name(desk, "dx_stages", c.dx_stage),
-        "method": choice_name(desk, "methods", c.method),
-        "method_id": c.method,
+        **FIELDS.admin(desk, clear_values(c), personal=False),
         **view.personal,
         "undecryptable": list(view.undecryptable),
     }
@@ -101,9 +89,11 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
             raise HTTPException(status_code=404, detail="not found")
         c = view.consultation
         item = consultation_item(svc.desk, ConsultationView(c, {}, ()))
+        personal = {k: v for k, v in view.personal.items() if k != PERSONAL_EXTRA}
         item["answers"] = {
             "company_name": c.company_name,
-            **view.personal,
+            **personal,
+            **FIELDS.admin(svc.desk, view.personal, personal=True),  # those without a column of their own
             "notice_version": c.notice_version,
         }
         item["undecryptable"] = list(view.undecryptable)

@@ -16,6 +16,7 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,18 +29,11 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
 from bot import texts
-from bot.normalize import clean_text, is_emoji_only
+from bot.field_kinds import SHORT_MAX, Control, Meeting
+from bot.fields import FIELDS, label
 from bot.readback import describe_answer, summary_lines
 from bot.slots import SlotBook
-from bot.submission import submit_intake
-from bot.validation import (
-    COMPANY_MAX,
-    CONTACT_NAME_MAX,
-    DESCRIPTION_MAX,
-    check_text,
-    normalize_email,
-    normalize_phone,
-)
+from bot.submission import submit_intake, submitted_reply
 from config import DeskConfig
 from handlers.services import Services
 from handlers.web.admin import services
@@ -65,76 +59,51 @@ CSRF_COOKIE = "madoguchi_form"
 CSRF_FIELD = "csrf_token"
 CSRF_COOKIE_AGE = 60 * 60 * 24  # a day: long enough to write a description without losing it
 MAX_BODY = 64 * 1024  # the longest honest form is about 15 KB of URL-encoded Japanese
-MAX_FIELDS = 40
-PHONE_MAX = 30
-EMAIL_MAX = 254
-SHORT_MAX = 64  # select and radio values
+SPARE_FIELDS = 25  # beyond the questions' inputs: consent, the token, the stage, the action, the time, …
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# The fields in the order of the form, with how much of each is kept for showing it again (checks see all).
-# These are also the answers the times page carries as hidden fields.
-_FIELD_LIMITS = {
-    "company_kind": SHORT_MAX,
-    "company_name": COMPANY_MAX * 2,
-    "contact_name": CONTACT_NAME_MAX * 2,
-    "industry": SHORT_MAX,
-    "employees": SHORT_MAX,
-    "municipality": SHORT_MAX,
-    "category": SHORT_MAX,
-    "category2": SHORT_MAX,
-    "description": DESCRIPTION_MAX * 2,
-    "dx_stage": SHORT_MAX,
-    "method": SHORT_MAX,
-    "phone": PHONE_MAX * 2,
-    "email": EMAIL_MAX,
-    "consent": SHORT_MAX,
-    "notice_version": SHORT_MAX,
-}
+NOT_FIELDS = ("consent", "notice_version")  # the form's inputs that are no question of the registry
 
-# Each field's name as its label shows it: the form's labels and every error line use these.
-FIELD_NAMES = {
-    "company_kind": "会社名・屋号の有無",
-    "company_name": "会社名・屋号（屋号なしの場合は事業主のお名前）",
-    "contact_name": "ご担当者のお名前",
-    "industry": "業種",
-    "employees": "従業員数",
-    "municipality": "事業所の所在地",
-    "category": "ご相談の分野",
-    "category2": "ほかに関係する分野",
-    "description": "ご相談したい内容",
-    "dx_stage": "デジタル化の取り組み状況",
-    "method": "ご希望の相談方法",
-    "phone": "電話番号",
-    "email": "メールアドレス",
-    "consent": "個人情報の取り扱い",
-    "slot": "ご希望の日時",
-    "around": "ほかの日から探す",
-}
 
-# Every sentence the form says, in one place for review. An error is shown as 「field name：message」.
-MESSAGES = {
-    "company_kind": "「法人・屋号あり」か「個人で屋号なし」をお選びください。",
-    "company_name": "会社名・屋号、またはお名前をご入力ください。",
-    "contact_name": "ご担当者のお名前をご入力ください。",
-    "industry": "一覧からお選びください。",
-    "municipality": "市町村を一覧からお選びください。",
-    "employees": "一覧からお選びください。",
-    "category": "一覧からお選びください。",
-    "category2": "一覧からお選びください（なければ「特になし」のままで結構です）。",
-    "category2_same": "1つ目の分野とは違う分野をお選びください。",
-    "description": "ご相談したい内容をご入力ください。",
-    "dx_stage": "近いものを一つお選びください。",
-    "method": "ご希望の方法を一つお選びください。",
-    "phone": "形式をご確認ください（例：099-123-4567）。",
-    "email": "形式をご確認ください（例：info@example.jp）。",
-    "contact_missing": "電話番号かメールアドレスを、少なくとも一つご入力ください。",
-    "emoji_only": "文字でご入力ください。",
-    "consent": "内容をお読みいただき、同意いただける場合はチェックをお入れください。",
-    "notice_changed": "内容が更新されました。ご確認のうえ、あらためて同意をお願いします。",
-    "summary": "入力内容に確認が必要な項目があります。",
-}
+class _Live(Mapping[str, str]):
+    """A table read from the field registry each time (a test may add a question)."""
+
+    def __init__(self, pick: int, extra: dict[str, str]) -> None:
+        self._pick, self._extra = pick, extra
+
+    def _table(self) -> dict[str, str]:
+        own = {name: pair[self._pick] for f in FIELDS.on_form() for name, pair in f.kind.inputs(f).items()}
+        return {**own, **self._extra}
+
+    def __getitem__(self, key: str) -> str:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+# Each input's name as its label shows it: the form's labels and every error line use these (bot/fields.py).
+FIELD_NAMES: Mapping[str, str] = _Live(
+    0, {"consent": "個人情報の取り扱い", "slot": "ご希望の日時", "around": "ほかの日から探す"}
+)
+
+# Every sentence the form says besides the fields' own (bot/fields.py). An error is shown as 「name：message」.
+MESSAGES: Mapping[str, str] = _Live(
+    1,
+    {
+        "category2_same": texts.FORM_SAME_CHOICE,
+        "contact_missing": texts.CONTACT_MISSING,
+        "emoji_only": texts.FORM_EMOJI_ONLY,
+        "consent": "内容をお読みいただき、同意いただける場合はチェックをお入れください。",
+        "notice_changed": "内容が更新されました。ご確認のうえ、あらためて同意をお願いします。",
+        "summary": "入力内容に確認が必要な項目があります。",
+    },
+)
 ERROR_PAGES = {
     "csrf": (
         "送信を確認できませんでした",
@@ -270,70 +239,53 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
     return response
 
 
+@dataclass(frozen=True)
+class _Row:
+    controls: list[Control]
+
+    @property
+    def pair(self) -> bool:
+        return len(self.controls) > 1
+
+
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    help: str
+    rows: list[_Row]
+
+
+def form_sections(desk: DeskConfig) -> list[_Section]:
+    """The form's cards, rows and inputs, from the registry: a field `beside` another joins its row."""
+    sections: list[_Section] = []
+    rows: dict[str, _Row] = {}
+    for f in FIELDS.on_form():
+        if f.form.section or not sections:
+            sections.append(_Section(f.form.section, f.form.section_help, []))
+        controls = f.kind.controls(desk, f)
+        if f.form.beside in rows:
+            rows[f.form.beside].controls.extend(controls)
+            continue
+        rows[f.key] = _Row(list(controls))
+        sections[-1].rows.append(rows[f.key])
+    return sections
+
+
+def form_controls(desk: DeskConfig) -> list[Control]:
+    """Every input of the form, in its order."""
+    return [c for section in form_sections(desk) for row in section.rows for c in row.controls]
+
+
 def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
     """Validates the submitted fields as the chat does; keeps every value for showing the form again."""
-    full = {key: _clean(raw.get(key, "")) for key in _FIELD_LIMITS}
-    values = {key: value[: _FIELD_LIMITS[key]] for key, value in full.items()}
+    controls = form_controls(desk)
+    keep = {**{c.name: c.keep for c in controls}, **dict.fromkeys(NOT_FIELDS, SHORT_MAX)}
+    full = {key: _clean(raw.get(key, "")) for key in keep}
+    values = {key: value[: keep[key]] for key, value in full.items()}
     check = FormCheck(values)
     errors, answers = check.errors, check.answers
-
-    for key, limit in (
-        ("company_name", COMPANY_MAX),
-        ("contact_name", CONTACT_NAME_MAX),
-        ("description", DESCRIPTION_MAX),
-    ):
-        value = clean_text(full[key]).strip()
-        if not value:
-            errors[key] = MESSAGES[key]
-        elif is_emoji_only(value):
-            errors[key] = MESSAGES["emoji_only"]
-        elif error := check_text(full[key], limit):
-            errors[key] = error
-        else:
-            answers[key] = value
-
-    if values["company_kind"] in ("company", "sole_trader"):
-        answers["sole_trader"] = values["company_kind"] == "sole_trader"  # then the name is personal data
-    else:
-        errors["company_kind"] = MESSAGES["company_kind"]
-
-    for key, kind in (
-        ("industry", "industries"),
-        ("employees", "employee_bands"),
-        ("category", "categories"),
-        ("dx_stage", "dx_stages"),
-        ("method", "methods"),
-    ):
-        if desk.choice(kind, values[key]) is None:
-            errors[key] = MESSAGES[key]
-        else:
-            answers[key] = values[key]
-
-    if values["municipality"] in desk.municipality_by_code:
-        answers["municipality"] = values["municipality"]
-    else:
-        errors["municipality"] = MESSAGES["municipality"]
-
-    second = values["category2"]
-    if second in ("", "none"):
-        answers["category2"] = None
-    elif desk.choice("categories", second) is None:
-        errors["category2"] = MESSAGES["category2"]
-    elif second == values["category"]:
-        errors["category2"] = MESSAGES["category2_same"]
-    else:
-        answers["category2"] = second
-
-    phone_text, email_text = full["phone"].strip(), full["email"].strip()
-    phone = normalize_phone(phone_text) if phone_text else None
-    email = normalize_email(email_text) if email_text else None
-    if phone_text and phone is None:
-        errors["phone"] = MESSAGES["phone"]
-    if email_text and email is None:
-        errors["email"] = MESSAGES["email"]
-    if not phone_text and not email_text:
-        errors["phone"] = MESSAGES["contact_missing"]
-    answers["phone"], answers["email"] = phone, email
+    for f in FIELDS.on_form():
+        errors.update(f.kind.check_form(desk, f, full, answers))
 
     if values["notice_version"] != desk.privacy_notice.version:
         errors["consent"] = MESSAGES["notice_changed"]
@@ -341,8 +293,14 @@ def check_form(desk: DeskConfig, raw: dict[str, str]) -> FormCheck:
     elif values["consent"] != "yes":
         errors["consent"] = MESSAGES["consent"]
     answers["_consented"] = desk.privacy_notice.version
-    check.errors = {key: errors[key] for key in _FIELD_LIMITS if key in errors}  # in the order of the form
+    check.errors = {key: errors[key] for key in keep if key in errors}  # in the order of the form
     return check
+
+
+def _summary_keys(book: SlotBook, answers: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        f.key for f in FIELDS.summary() if not isinstance(f.kind, Meeting) or book.wants_slot(answers)
+    )
 
 
 def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> Stored:
@@ -370,14 +328,13 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
             accepted=True,
             at=now,
         )
-        keys = tuple(k for k in texts.SUMMARY_LABELS if k != "slot" or book.wants_slot(answers))
         inbound = log_interaction(
             session=session,
             at=now,
             channel=CHANNEL,
             direction="in",
             kind="form",
-            text=summary_lines(desk, answers, keys),
+            text=summary_lines(desk, answers, _summary_keys(book, answers)),
             contact_id=contact.id,
         )
         consultation = submit_intake(
@@ -386,12 +343,7 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
         inbound.consultation_id = consultation.id
         if slot is not None:
             book.attach(consultation.id)
-        how = {"phone": texts.HOW_BY_PHONE, "email": texts.HOW_BY_EMAIL}.get(
-            answers["method"], texts.HOW_EITHER
-        )
-        message = texts.SUBMITTED.format(
-            reference=consultation.reference, how=how, phone=desk.desk.phone, hours=desk.desk.hours
-        )
+        message = submitted_reply(desk, consultation)
         log_interaction(
             session=session,
             at=now,
@@ -425,7 +377,7 @@ async def _read_form(request: Request) -> dict[str, str]:
             raise _BadForm("too_large")
     try:
         pairs = parse_qsl(
-            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=_max_fields()
         )
     except ValueError as exc:
         raise _BadForm("format") from exc
@@ -433,6 +385,11 @@ async def _read_form(request: Request) -> dict[str, str]:
     for key, value in pairs:
         fields.setdefault(key, value)
     return fields
+
+
+def _max_fields() -> int:
+    """How many fields an honest form sends at most: one per input of the registry's questions, and the rest."""
+    return len(FIELD_NAMES) + SPARE_FIELDS
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -485,28 +442,20 @@ def _form_page(
 ) -> HTMLResponse:
     """The answers page, empty or as sent (with the errors by field)."""
     nonce = _nonce()
-    areas = [(area, [m for m in desk.municipalities if m.area == area.id]) for area in desk.areas]
+    sections = form_sections(desk)
     html = _pages.get_template("form.html").render(
         page="form",
         desk=desk.desk,
         config=desk,
-        areas=areas,
+        sections=sections,
         values=values,
         errors=errors,
         names=FIELD_NAMES,
         summary=MESSAGES["summary"] if errors else "",
-        next_note=TIMES_TEXTS["next_note"],
         slot_methods=list(desk.scheduling.rules.slot_methods),
         token=token,
         csrf_field=CSRF_FIELD,
         nonce=nonce,
-        limits={
-            "company_name": COMPANY_MAX,
-            "contact_name": CONTACT_NAME_MAX,
-            "description": DESCRIPTION_MAX,
-            "phone": PHONE_MAX,
-            "email": EMAIL_MAX,
-        },
     )
     response = _html(html, status, nonce)
     _set_token_cookie(request, response, token)
@@ -538,11 +487,11 @@ async def _times_page(
         view=view,
         later_checked=view.later_checked and not errors,
         answered=[
-            (label, describe_answer(desk, check.answers, key))
-            for key, label in texts.SUMMARY_LABELS.items()
-            if key != "slot"
+            (label(f, check.answers), describe_answer(desk, check.answers, f.key))
+            for f in FIELDS.summary()
+            if not isinstance(f.kind, Meeting)
         ],
-        carried=[(key, check.values[key]) for key in _FIELD_LIMITS],
+        carried=[(key, check.values[key]) for key in check.values],
         token=token,
         csrf_field=CSRF_FIELD,
         nonce=nonce,
