@@ -85,7 +85,7 @@ def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
         },
     )
     if said == "yes":
-        ctx.answers["_consented"] = ctx.desk.privacy_notice.version
+        ctx.flags["consented"] = ctx.desk.privacy_notice.version
         return Consented()
     if said == "no":
         return Decline()
@@ -179,7 +179,7 @@ def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
 def _reuse(ctx: Ctx) -> Result:
     for key in REUSED_FIELDS:
         ctx.answers[key] = (ctx.previous or {}).get(key)
-    ctx.answers["_reused"] = True
+    ctx.flags["reused"] = True
     return Advance()
 
 
@@ -329,11 +329,11 @@ _METHOD = choice_step("method", "methods", texts.ASK_METHOD)
 
 
 def _has_previous(ctx: Ctx) -> bool:
-    return bool(ctx.previous) and not ctx.answers.get("_reused")
+    return bool(ctx.previous) and not ctx.flags.get("reused")
 
 
 def _not_reused(ctx: Ctx) -> bool:
-    return not ctx.answers.get("_reused")
+    return not ctx.flags.get("reused")
 
 
 def _never(ctx: Ctx) -> bool:
@@ -409,6 +409,6 @@ ORDER: list[Step] = [Step(name) for name in STEPS]
 def next_step(ctx: Ctx, after: Step) -> Step:
     """The step that follows `after`, skipping those that do not apply."""
     for step in ORDER[ORDER.index(after) + 1 :]:
-        if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
+        if STEPS[step].when(replace(ctx, step=step)):
             return step
     return Step.SUMMARY
