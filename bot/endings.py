@@ -70,7 +70,7 @@ def forget(
         ctx.slots.release()  # the time held for the owner goes back to the others at once
     where = Conversation(log_from_id=state.log_from_id, started_at=state.started_at)  # not added
     forget_conversation(session=session, contact=contact, conversation=where, now=clock.now())
-    state.ended = True
+    state.ended = state.removed = True
     # "forgotten": the channel empties the raw event of this very message too.
     return Turn([OutMessage(text, (start_button(),))], events=["forgotten"])
 

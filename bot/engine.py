@@ -94,7 +94,8 @@ class IntakeEngine:
         turn = self._idle(run, inbound, postback) if state is None else self._continue(run, inbound, postback)
         if run.state is not None:  # the one write of the conversation this turn
             if run.state.ended:
-                delete_conversation(session=session, contact_id=contact.id)
+                if not run.state.removed:
+                    delete_conversation(session=session, contact_id=contact.id)
             else:
                 session.add(run.state.save(row, contact.id))
         self._log_replies(session, contact, channel, turn)

@@ -73,6 +73,7 @@ class ConversationState:
     updated_at: datetime | None = None
     log_from_id: int | None = None
     ended: bool = False  # the conversation is over (submitted, finished, forgotten): its row goes
+    removed: bool = False  # its row is gone already (forgetting it deleted it)
 
     @classmethod
     def new(cls, flow: Flow, *, now: datetime, log_from_id: int | None) -> ConversationState:
