@@ -145,4 +145,6 @@ def run_command(command: str, ctx: Ctx, ask: list[OutMessage]) -> Result:
             return Goto(CONFIRM_CANCEL)  # a confirmation, asked over the question
         case "restart":
             return Restart([OutMessage(texts.RESTARTED)])
-    return Back()
+        case "back":
+            return Back()
+    return Stay(ask)  # a menu button this version does not know: the question again

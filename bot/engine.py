@@ -282,8 +282,8 @@ class IntakeEngine:
         target = get_flow(name)
         if target is None:
             return Turn(replies + self._ask_at(flow, state, self._ctx(run.session, run.contact, state)))
-        if name == state.flow:  # entered again from inside: it starts over
-            state.restart(flow)
+        if name == state.flow:  # entered again from inside: it starts over (what it parked stays parked)
+            state.history, state.editing = [], False
             return Turn(replies + self._begin_again(run, flow, state))
         if name == state.parked_flow:  # 相談する inside 予約確認: the parked intake goes on
             return self._finish(run, flow, state, Finish(replies))

@@ -247,3 +247,31 @@ def test_several_bookings_are_listed_and_one_is_chosen(engine: IntakeEngine, db:
     assert "ご予約が2件あります" in chat.text
     chat.tap(texts.BOOKINGS_DONE)
     assert texts.BOOKINGS_CLOSED in chat.text
+
+
+def test_bookings_again_inside_it_starts_it_over_and_keeps_the_parked_intake(
+    engine: IntakeEngine, db: Database
+) -> None:
+    chat = booked(engine, db)
+    Owner(chat).walk_to(Step.EMPLOYEES)
+    chat.say("予約確認")
+    chat.tap(texts.BOOKING_MOVE)
+    chat.say("予約確認")  # from the times back to the booking
+    assert "状況：仮のご予約" in chat.text and texts.BOOKING_MOVE in [b.label for b in chat.buttons()]
+    chat.say("最初から")  # the same inside 予約確認: its start, not the intake's
+    assert "状況：仮のご予約" in chat.text
+    chat.say("相談する")  # the menu's 相談する: back to the parked intake, its answers kept
+    assert texts.BACK_TO_INTAKE in chat.text and texts.ASK_EMPLOYEES in chat.replies[-1].text
+    row = conversation(db, chat)
+    assert row is not None and row.flow == "intake" and row.answers["company_name"] == "さつま商店"
+
+
+def test_consult_inside_bookings_entered_from_no_flow_starts_a_new_intake(
+    engine: IntakeEngine, db: Database
+) -> None:
+    chat = booked(engine, db)
+    chat.say("予約確認")
+    chat.say("相談する")
+    assert "前回と同じ会社の情報を使いますか" in chat.text
+    row = conversation(db, chat)
+    assert row is not None and row.flow == "intake" and not row.flags.get("parked")
