@@ -69,6 +69,22 @@ class OwnerBookings:
         )
         return list(self.session.scalars(query))
 
+    def open_requests(self) -> list[Consultation]:
+        """The owner's requests still open with no time booked (by phone, by e-mail, or a time to be agreed)."""
+        booked = select(Booking.consultation_id).where(
+            Booking.consultation_id.is_not(None), Booking.status.in_(ACTIVE_STATUSES)
+        )
+        query = (
+            select(Consultation)
+            .where(
+                Consultation.contact_id == self.contact_id,
+                Consultation.status.in_(WITHDRAWABLE),
+                Consultation.id.not_in(booked),
+            )
+            .order_by(Consultation.submitted_at, Consultation.id)
+        )
+        return list(self.session.scalars(query))
+
     def get(self, booking_id: Any) -> Booking | None:
         """One of the owner's active bookings, or None (not theirs, or no longer active)."""
         return next((b for b in self.active() if b.id == booking_id), None)

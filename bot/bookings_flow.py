@@ -4,7 +4,7 @@
                                                                           ├─ キャンセルする ─► cancel_booking ─► done
                                                                           ├─ 日時を変更したい ─► move (the slot step) ─► booking
                                                                           └─ 戻る ─► the list, or done
-    With nothing booked, it says so and offers 相談を申し込む. Entered in the middle of the intake, it keeps
+    With nothing booked, it says so (naming the requests still open without a time) and offers 相談を申し込む. Entered in the middle of the intake, it keeps
     the intake's place: leaving it (done, 戻る, 相談する) returns to the question the owner was at.
 
 The flow keeps only ids and offered times in its flags; what it shows is read afresh each turn.
@@ -43,12 +43,20 @@ def _chosen(ctx: Ctx) -> Booking | None:
 
 def begin(ctx: Ctx) -> str | Result:
     """The list, or straight the one booking; with none, a Finish that says so."""
+    assert ctx.bookings is not None
     active = _active(ctx)
     if not active:
-        if ctx.flags.get("from"):  # asked in the middle of another flow, which goes on
-            return Finish([OutMessage(texts.NO_BOOKINGS_DURING_INTAKE)])
+        requests = [c.reference for c in ctx.bookings.open_requests()]
+        said = (
+            texts.REQUESTS_WITHOUT_TIME.format(references="、".join(requests))
+            if requests
+            else texts.NO_BOOKINGS
+        )
         desk = ctx.desk.desk
-        return Finish([OutMessage(texts.NO_BOOKINGS.format(phone=desk.phone, hours=desk.hours))])
+        if ctx.flags.get("from"):  # asked in the middle of another flow, which goes on
+            return Finish([OutMessage(f"{said}\n{texts.INTAKE_GOES_ON}")])
+        more = texts.BOOKINGS_ELSEWHERE.format(phone=desk.phone, hours=desk.hours)
+        return Finish([OutMessage(f"{said}\n{more}")])
     if len(active) == 1:
         ctx.flags["booking"] = active[0].id
         return VIEW

@@ -209,11 +209,16 @@ CONSULTATION_STATUS_LABELS = {
 }
 
 # 予約確認: the owner's requests and bookings (bot/bookings_flow.py)
-NO_BOOKINGS = (
-    "いまご確認いただけるご予約はありません。\n新しいご相談は「相談を申し込む」からどうぞ。\n"
+NO_BOOKINGS = "いまご確認いただけるご予約はありません。"
+REQUESTS_WITHOUT_TIME = (
+    "日時の決まったご予約はありません。\n"
+    "お申し込み（受付番号：{references}）は受付済みです。担当のコーディネーターからご連絡します。"
+)
+BOOKINGS_ELSEWHERE = (
+    "新しいご相談は「相談を申し込む」からどうぞ。\n"
     "ご予約の確認・変更はお電話でも承ります。\n電話：{phone}\n受付時間：{hours}"
 )
-NO_BOOKINGS_DURING_INTAKE = "いまご確認いただけるご予約はありません。お申し込みの入力を続けます。"
+INTAKE_GOES_ON = "お申し込みの入力を続けます。"
 BOOKINGS_LIST = "ご予約が{count}件あります。ご確認になるご予約をお選びください。\n\n{lines}"
 BOOKING_VIEW = "ご予約の内容です。\n\n{lines}"
 BOOKING_LINES = "日時：{when}\n方法：{method}\n場所：{place}\n状況：{status}\n受付番号：{reference}"

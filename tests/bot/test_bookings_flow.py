@@ -165,10 +165,12 @@ def test_with_nothing_booked_it_says_so_and_offers_to_consult(
     assert "いまご確認いただけるご予約はありません" in chat.text and desk.desk.phone in chat.text
     assert [b.label for b in chat.buttons()] == [texts.START_BUTTON]
     assert conversation(db, chat) is None
-    # A request by phone has no time: still nothing to see here.
+    # A request by phone has no time to show: it is named, received, the desk to get in touch.
     Owner(chat).answer_until(None, method="電話")
     chat.say("予約確認")
-    assert "いまご確認いただけるご予約はありません" in chat.text
+    assert "日時の決まったご予約はありません" in chat.text
+    assert f"受付番号：{consultation(db).reference}" in chat.text and "ご連絡します" in chat.text
+    assert [b.label for b in chat.buttons()] == [texts.START_BUTTON]
     chat.tap(texts.START_BUTTON)
     assert "前回と同じ会社の情報を使いますか" in chat.text
 
