@@ -117,10 +117,11 @@ def submit(
     return Turn([reply], consultation_id=consultation.id, events=["submitted"])
 
 
-def finish(*, state: ConversationState | None, replies: list[OutMessage], offer_start: bool) -> Turn:
-    """A flow with nothing to store is done (the engine returns to a parked flow before this)."""
+def finish(*, state: ConversationState | None, replies: list[OutMessage]) -> Turn:
+    """A flow with nothing to store is done (the engine returns to a parked flow before this); the last
+    reply offers 相談を申し込む."""
     if state is not None:
         state.ended = True
-    if offer_start and replies and not replies[-1].actions:
+    if replies and not replies[-1].actions:
         replies = [*replies[:-1], OutMessage(replies[-1].text, (start_button(),))]
     return Turn(replies)

@@ -145,7 +145,7 @@ class IntakeEngine:
         begun = flow.begin(ctx) if flow.begin else flow.first
         if not isinstance(begun, str):  # nothing to do (予約確認 with nothing booked): no conversation
             replies = begun.replies if isinstance(begun, Finish | Stay) else []
-            return endings.finish(state=None, replies=list(replies), offer_start=True)
+            return endings.finish(state=None, replies=list(replies))
         run.state = state
         state.step = ctx.step = begun
         return Turn(ask(flow, ctx))
@@ -273,8 +273,7 @@ class IntakeEngine:
             )
         if not replies and flow.closing:
             replies = [OutMessage(flow.closing)]
-        offer = result.offer_start if isinstance(result, Finish) else True
-        return endings.finish(state=state, replies=replies, offer_start=offer)
+        return endings.finish(state=state, replies=replies)
 
     def _enter(
         self, run: _Turn, flow: Flow, state: ConversationState, name: str, replies: list[OutMessage]

@@ -119,7 +119,6 @@ class Finish:
     """The flow is done: back to the flow it interrupted (its question asked again), or to no flow."""
 
     replies: list[OutMessage] = field(default_factory=list)
-    offer_start: bool = True  # with no flow to go back to, the last reply offers 相談を申し込む
 
 
 @dataclass
