@@ -1,87 +1,72 @@
 """The conversation engine: takes one inbound message from any channel and returns the replies.
 
-What every step shares lives here: the commands that work anywhere (やめる, 戻る, 最初から, ヘルプ), stale
-buttons, stickers and images, the 24-hour resume offer, edit mode, and the interaction log. The
-questions themselves are in bot/intake.py.
+It runs whichever flow the conversation names (bot/flows.py): it loads the conversation's state once, lets
+the current step (or a command, bot/commands.py) answer with a result, carries that result out (move on,
+go to a step, enter another flow, end: bot/endings.py), saves the state once and logs both ways. What is
+common to every flow lives here: stale buttons, stickers and images, the 24-hour resume offer, edit mode.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from bot import texts
-from bot.intake import FLOW, STEPS, Step, next_step
-from bot.messages import Action, Button, Inbound, OutMessage, check_reply
-from bot.normalize import clean_text, has_visible, normalize
-from bot.postback import decode, encode
+from bot import endings, texts
+from bot.bookings import OwnerBookings
+from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
+from bot.endings import MENU, Turn, start_button
+from bot.flow import ConversationState, Flow, ask
+from bot.flows import FLOWS, get_flow
+from bot.messages import Action, Inbound, OutMessage, check_reply
+from bot.normalize import clean_text, has_visible
+from bot.postback import Postback, decode
 from bot.slots import SlotBook
-from bot.steps import Advance, Answer, Consented, Ctx, Decline, EditField, Stay, Submit
-from bot.submission import previous_answers, submit_intake, submitted_reply
+from bot.steps import (
+    Advance,
+    Answer,
+    Back,
+    Consented,
+    Ctx,
+    Decline,
+    EditField,
+    Enter,
+    Finish,
+    Forget,
+    Goto,
+    Restart,
+    Result,
+    Return,
+    Stay,
+    Submit,
+)
+from bot.submission import previous_answers
 from config import DeskConfig
-from scheduling import CalendarService, Slot
+from scheduling import CalendarService
 from storage.clock import Clock
-from storage.consultations import has_consent, record_consent
-from storage.conversations import delete_conversation, forget_conversation, get_conversation
+from storage.conversations import delete_conversation, get_conversation
 from storage.interactions import log_interaction
-from storage.models import Contact, Conversation, Interaction
+from storage.models import Contact, Interaction
+
+__all__ = ["COMMANDS", "MENU", "IntakeEngine", "Turn"]
 
 RESUME_AFTER = timedelta(hours=24)
-MENU = "menu"  # the postback step of buttons that are not part of a conversation
-
-COMMANDS = {
-    "cancel": (
-        "やめる", "キャンセル", "中止", "ちゅうし", "やめます", "中止する",
-        "やめたい", "やめて", "やめておく", "やめておきます", "やめとく", "やめときます", "辞める", "止める",
-        "止めます", "止めたい", "申し込みをやめる", "申込をやめる", "申し込みをやめたい",
-        "キャンセルする", "キャンセルします", "キャンセルしたい", "キャンセルで", "キャンセルお願いします",
-        "中止します", "中止したい", "中止で", "取り消し", "取消", "とりけし", "取り消す", "取り消したい",
-    ),
-    "back": (
-        "戻る", "もどる", "戻って", "一つ戻る", "戻りたい", "戻ります", "戻してください", "ひとつ戻る",
-        "1つ戻る", "前の質問", "前の質問に戻る",
-    ),
-    "restart": (
-        "最初から", "さいしょから", "はじめから", "最初からやり直す", "初めから", "始めから", "最初からやり直したい",
-        "最初からお願いします", "やり直す", "やりなおす", "やり直したい", "やり直し", "やりなおし", "入力し直す",
-    ),
-    "help": ("ヘルプ", "help", "へるぷ", "使い方", "つかいかた", "使いかた", "操作方法"),
-    # What the menu under the chat sends (texts.MENU_ITEMS), answered wherever the owner is
-    "inquiry": (texts.MENU_INQUIRY, "問い合わせ", "お問合せ", "問合せ", "お問い合せ", "連絡先", "窓口の連絡先"),
-    "bookings": (texts.MENU_BOOKINGS, "予約の確認", "予約を確認", "予約を確認したい", "予約状況"),
-    "start": (texts.START_BUTTON, texts.MENU_CONSULT),
-}  # fmt: skip
-_COMMAND_BY_TEXT = {normalize(word): name for name, words in COMMANDS.items() for word in words}
-# The questions asked before going on (the postback step, and its yes and no labels).
-CONFIRMATIONS = {
-    "cancel": (texts.CANCEL_YES, texts.CANCEL_NO),
-    "resume": (texts.RESUME_YES, texts.RESUME_NO),
-}
-_START_WORDS = ("相談", "申し込", "申込", "予約")
 
 
 @dataclass
-class Turn:
-    """The engine's answer to one inbound message."""
+class _Turn:
+    """One inbound message being answered: who, where, and the conversation's state (None: no flow)."""
 
-    replies: list[OutMessage]
-    consultation_id: int | None = None
-    events: list[str] = field(default_factory=list)  # e.g. "submitted", for the channels to act on
-
-
-def _command(inbound: Inbound) -> str | None:
-    if inbound.kind != "text":
-        return None
-    return _COMMAND_BY_TEXT.get(normalize(inbound.text))
+    session: Session
+    contact: Contact
+    channel: str
+    logged: Interaction
+    state: ConversationState | None
 
 
 class IntakeEngine:
-    """Runs the intake conversation for one contact at a time, inside the caller's transaction."""
+    """Runs the conversations (the intake, 予約確認) of one contact at a time, in the caller's transaction."""
 
     def __init__(self, desk: DeskConfig, clock: Clock, calendars: CalendarService | None = None) -> None:
         self.desk = desk
@@ -90,388 +75,274 @@ class IntakeEngine:
 
     # Entry points
     def handle(self, *, session: Session, contact: Contact, inbound: Inbound, channel: str) -> Turn:
-        """Logs the message, moves the conversation on, logs and returns the replies."""
-        now = self.clock.now()
-        conversation = get_conversation(session=session, contact_id=contact.id)
-        step = conversation.step if conversation else None
+        """Logs the message, moves the conversation on, saves it, logs and returns the replies."""
+        row = get_conversation(session=session, contact_id=contact.id)
+        state = ConversationState.load(row) if row is not None else None
         logged = log_interaction(
             session=session,
-            at=now,
+            at=self.clock.now(),
             channel=channel,
             direction="in",
             kind=inbound.kind,
             text=inbound.log_text(),
             contact_id=contact.id,
-            step=step,
+            step=state.step if state else None,
             external_message_id=inbound.message_id,
         )
-        turn = self._respond(session, contact, conversation, inbound, channel, logged)
+        run = _Turn(session, contact, channel, logged, state)
+        postback = decode(inbound.data) if inbound.kind == "postback" else None
+        turn = self._idle(run, inbound, postback) if state is None else self._continue(run, inbound, postback)
+        if run.state is not None:  # the one write of the conversation this turn
+            if run.state.ended:
+                if not run.state.removed:
+                    delete_conversation(session=session, contact_id=contact.id)
+            else:
+                session.add(run.state.save(row, contact.id))
         self._log_replies(session, contact, channel, turn)
         return turn
 
     def greet(self, *, session: Session, contact: Contact, channel: str) -> Turn:
         """The greeting for a new friend (LINE follow) or a new simulator visitor."""
-        turn = Turn([OutMessage(texts.FOLLOW.format(desk=self.desk.desk.name), (self._start_button(),))])
+        turn = Turn([OutMessage(texts.FOLLOW.format(desk=self.desk.desk.name), (start_button(),))])
         self._log_replies(session, contact, channel, turn)
         return turn
 
-    # The conversation
-    def _respond(
-        self,
-        session: Session,
-        contact: Contact,
-        conversation: Conversation | None,
-        inbound: Inbound,
-        channel: str,
-        logged: Interaction,
-    ) -> Turn:
-        postback = decode(inbound.data) if inbound.kind == "postback" else None
-        if conversation is None:
-            return self._idle(session, contact, inbound, postback, logged)
+    def open_actions(self, *, session: Session, contact: Contact) -> tuple[Action, ...]:
+        """The buttons of the question the conversation waits on (its first page), to restore a chat view."""
+        row = get_conversation(session=session, contact_id=contact.id)
+        if row is None:
+            return (start_button(),)
+        state = ConversationState.load(row)
+        flow = get_flow(state.flow)
+        if flow is None or flow.spec(state.step) is None:  # a flow or step this version no longer has
+            return ()
+        asked = ask(flow, self._ctx(session, contact, state))
+        return asked[-1].actions if asked else ()
 
-        ctx = self._ctx(session, contact, conversation)
-        turn = self._continue(session, contact, conversation, ctx, inbound, postback, channel)
-        state = inspect(conversation)
-        if state.persistent or state.pending:  # not ended (submitted, cancelled, declined) by this turn
-            conversation.answers = dict(ctx.answers)  # a new object, so the change is saved
-        return turn
+    # No flow yet
+    def _idle(self, run: _Turn, inbound: Inbound, postback: Postback | None) -> Turn:
+        command = command_of(inbound)
+        if postback is not None and postback.step == MENU:
+            command = postback.value
+        if command == "inquiry":
+            return Turn([OutMessage(menu_answer(self.desk, command), (start_button(),))])
+        for flow in FLOWS.values():
+            words = inbound.kind == "text" and any(word in inbound.text for word in flow.entry_words)
+            if command == flow.entry_command or words:
+                return self._start(run, flow)
+        greeting = texts.GREETING.format(desk=self.desk.desk.name)
+        submitted = {f.last for f in FLOWS.values() if f.ending == "submit"}  # the intake's summary
+        if postback is not None and postback.step in submitted:
+            return Turn([OutMessage(texts.ALREADY_SUBMITTED, (start_button(),))])
+        if postback is not None:
+            return Turn([OutMessage(texts.OLD_CONVERSATION + "\n" + greeting, (start_button(),))])
+        return Turn([OutMessage(greeting, (start_button(),))])
 
-    def _continue(
-        self,
-        session: Session,
-        contact: Contact,
-        conversation: Conversation,
-        ctx: Ctx,
-        inbound: Inbound,
-        postback: Any,
-        channel: str,
-    ) -> Turn:
+    def _start(self, run: _Turn, flow: Flow) -> Turn:
+        run.session.flush()  # the id of the message that starts it: the conversation's log begins there
+        state = ConversationState.new(flow, now=self.clock.now(), log_from_id=run.logged.id)
+        ctx = self._ctx(run.session, run.contact, state)
+        begun = flow.begin(ctx) if flow.begin else flow.first
+        if not isinstance(begun, str):  # nothing to do (予約確認 with nothing booked): no conversation
+            replies = begun.replies if isinstance(begun, Finish | Stay) else []
+            return endings.finish(state=None, replies=list(replies))
+        run.state = state
+        state.step = ctx.step = begun
+        return Turn(ask(flow, ctx))
+
+    # Inside a flow
+    def _continue(self, run: _Turn, inbound: Inbound, postback: Postback | None) -> Turn:
+        state = run.state
+        assert state is not None
+        flow = get_flow(state.flow)
+        spec = flow.spec(state.step) if flow is not None else None
+        if flow is None or spec is None:  # left by an older version: end it, politely
+            state.ended = True
+            return Turn([OutMessage(texts.FLOW_GONE, (start_button(),))])
         now = self.clock.now()
-        idle_for = now - conversation.updated_at
-        conversation.updated_at = now
-        if ctx.slots is not None and ctx.answers.get("slot"):
+        idle_for = now - state.updated_at if state.updated_at else timedelta(0)
+        state.updated_at = now
+        ctx = self._ctx(run.session, run.contact, state)
+        if ctx.slots is not None and state.answers.get("slot"):
             ctx.slots.keep()  # the owner is still answering: the time chosen stays theirs a while longer
+        if (
+            flow.resumable
+            and idle_for > RESUME_AFTER
+            and state.step not in (*flow.no_resume_at, CONFIRM_RESUME)
+        ):
+            return self._apply(run, flow, ctx, Goto(CONFIRM_RESUME))
 
-        if conversation.pending == "resume":
-            return self._answer_resume(session, contact, conversation, ctx, inbound)
-        if idle_for > RESUME_AFTER and conversation.step != Step.CONSENT:
-            conversation.pending = "resume"
-            return Turn([OutMessage(texts.RESUME, self._confirmation_buttons(conversation, "resume"))])
-        if conversation.pending == "cancel":
-            return self._answer_cancel(session, contact, conversation, ctx, inbound)
+        command = command_of(inbound) if spec.takes_commands else None
+        if postback is not None and postback.step == MENU and spec.takes_commands:
+            command = postback.value  # a menu button (相談を申し込む) tapped inside a flow
+        if command is not None:
+            question = ask(flow, ctx)
+            result = flow.on_command(command, ctx, question) if flow.on_command else None
+            return self._apply(run, flow, ctx, result or run_command(command, ctx, question))
 
-        command = _command(inbound)
-        if command:
-            return self._run_command(session, contact, conversation, ctx, command)
-
-        spec = STEPS[conversation.step]
         value: str | None = None
         if postback is not None:
-            if postback.token != conversation.token:
-                if postback.step == MENU:
-                    return Turn(self._ask(ctx))
+            if postback.token != state.token:
                 return Turn(spec.again(ctx, texts.OLD_CONVERSATION))
-            if postback.step != conversation.step:
+            if postback.step != state.step:
                 return Turn(spec.again(ctx, texts.STALE_BUTTON))
             value = postback.value
         elif inbound.kind != "text":
             return Turn(spec.unusable(ctx, non_text=True))
         elif not has_visible(inbound.text):
             return Turn(spec.unusable(ctx, non_text=False))
-
         text = clean_text(inbound.text) if postback is None else inbound.text
-        result = spec.answer(ctx, Answer(text, value, inbound))
-        conversation.answers = dict(ctx.answers)
+        return self._apply(run, flow, ctx, spec.answer(ctx, Answer(text, value, inbound)))
+
+    def _apply(self, run: _Turn, flow: Flow, ctx: Ctx, result: Result) -> Turn:
+        """Carries out what a step or a command answered."""
+        state = run.state
+        assert state is not None
         match result:
             case Stay(replies=replies):
                 return Turn(replies)
             case Advance(replies=replies):
-                return Turn(replies + self._move_on(conversation, ctx))
-            case EditField(step=target):
-                return Turn(
-                    self._go(conversation, ctx, target, editing=target not in (Step.SUMMARY, Step.EDIT))
-                )
+                return Turn(replies + self._move_on(flow, state, ctx))
             case Consented():
-                record_consent(
-                    session=session,
-                    contact_id=contact.id,
-                    accepted=True,
-                    at=self.clock.now(),
-                    notice_version=self.desk.privacy_notice.version,
+                endings.record_answer_to_notice(
+                    session=run.session, desk=self.desk, contact=run.contact, clock=self.clock, accepted=True
                 )
-                return Turn(self._move_on(conversation, ctx))
+                return Turn(self._move_on(flow, state, ctx))
+            case EditField(step=target):
+                spec = flow.spec(target)
+                state.go(target, editing=spec is not None and spec.field is not None)
+                return Turn(self._ask_at(flow, state, ctx))
+            case Goto(step=target, replies=replies):
+                state.interrupt(target) if target in CONFIRMATIONS else state.go(target)
+                return Turn(replies + self._ask_at(flow, state, ctx))
+            case Return(replies=replies):
+                state.resume()
+                return Turn(replies + self._ask_at(flow, state, ctx))
+            case Back():
+                state.flags.pop("return_to", None)
+                if state.back(flow.back_skips) is None:
+                    return Turn([OutMessage(texts.CANNOT_GO_BACK), *self._ask_at(flow, state, ctx)])
+                return Turn(self._ask_at(flow, state, ctx))
+            case Restart(replies=replies):
+                if ctx.slots is not None:
+                    ctx.slots.release()
+                state.restart(flow)
+                return Turn(replies + self._begin_again(run, flow, state))
+            case Forget(text=text):
+                return endings.forget(
+                    session=run.session,
+                    contact=run.contact,
+                    state=state,
+                    ctx=ctx,
+                    clock=self.clock,
+                    text=text,
+                )
             case Decline():
-                return self._decline(session, contact, conversation, ctx)
-            case Submit():
-                return self._submit(session, contact, conversation, channel, ctx)
+                return endings.decline(
+                    session=run.session,
+                    desk=self.desk,
+                    contact=run.contact,
+                    state=state,
+                    ctx=ctx,
+                    clock=self.clock,
+                )
+            case Submit() if flow.ending == "submit":
+                return endings.submit(
+                    session=run.session,
+                    flow=flow,
+                    contact=run.contact,
+                    state=state,
+                    ctx=ctx,
+                    clock=self.clock,
+                    channel=run.channel,
+                )
+            case Finish() | Submit():
+                return self._finish(run, flow, state, result)
+            case Enter(flow=name, replies=replies):
+                return self._enter(run, flow, state, name, replies)
         raise AssertionError(f"unknown step result {result!r}")
 
-    def _idle(
-        self, session: Session, contact: Contact, inbound: Inbound, postback: Any, logged: Interaction
-    ) -> Turn:
-        menu_command = _command(inbound)
-        if menu_command in ("inquiry", "bookings"):  # (予約確認 holds a start word: not an intake)
-            return Turn([OutMessage(self._menu_answer(menu_command), (self._start_button(),))])
-        wants_intake = (postback is not None and postback.step == MENU and postback.value == "start") or (
-            inbound.kind == "text" and any(word in inbound.text for word in _START_WORDS)
-        )
-        if wants_intake:
-            return self._start(session, contact, logged)
-        if postback is not None and postback.step == Step.SUMMARY:
-            return Turn([OutMessage(texts.ALREADY_SUBMITTED, (self._start_button(),))])
-        if postback is not None and postback.step != MENU:
+    def _finish(self, run: _Turn, flow: Flow, state: ConversationState, result: Finish | Submit) -> Turn:
+        replies = list(result.replies) if isinstance(result, Finish) else []
+        if state.unpark():  # back to the flow it interrupted, where the owner was
+            back = get_flow(state.flow)
+            assert back is not None
+            notice = [OutMessage(back.welcome_back)] if back.welcome_back else []
             return Turn(
-                [
-                    OutMessage(
-                        texts.OLD_CONVERSATION + "\n" + texts.GREETING.format(desk=self.desk.desk.name),
-                        (self._start_button(),),
-                    )
-                ]
+                replies + notice + self._ask_at(back, state, self._ctx(run.session, run.contact, state))
             )
-        return Turn([OutMessage(texts.GREETING.format(desk=self.desk.desk.name), (self._start_button(),))])
+        if not replies and flow.closing:
+            replies = [OutMessage(flow.closing)]
+        return endings.finish(state=state, replies=replies)
 
-    def _start(self, session: Session, contact: Contact, logged: Interaction) -> Turn:
-        session.flush()  # the id of the message that starts it: the conversation's log begins there
-        conversation = Conversation(
-            log_from_id=logged.id,
-            contact_id=contact.id,
-            flow=FLOW,
-            step=Step.CONSENT,
-            answers={},
-            history=[],
-            token=secrets.token_hex(4),
-            started_at=self.clock.now(),
-            updated_at=self.clock.now(),
-        )
-        session.add(conversation)
-        ctx = self._ctx(session, contact, conversation)
-        if has_consent(
-            session=session, contact_id=contact.id, notice_version=self.desk.privacy_notice.version
-        ):
-            ctx.answers["_consented"] = self.desk.privacy_notice.version
-            conversation.answers = dict(ctx.answers)
-            return Turn(self._move_on(conversation, ctx, remember=False))
-        return Turn(self._ask(ctx))
+    def _enter(
+        self, run: _Turn, flow: Flow, state: ConversationState, name: str, replies: list[OutMessage]
+    ) -> Turn:
+        target = get_flow(name)
+        if target is None:
+            return Turn(replies + self._ask_at(flow, state, self._ctx(run.session, run.contact, state)))
+        if name == state.flow:  # entered again from inside: it starts over (what it parked stays parked)
+            state.history, state.editing = [], False
+            return Turn(replies + self._begin_again(run, flow, state))
+        if name == state.parked_flow:  # 相談する inside 予約確認: the parked intake goes on
+            return self._finish(run, flow, state, Finish(replies))
+        fresh = ConversationState(target.name, target.first, state.token, flags={"from": state.flow})
+        probe = self._ctx(run.session, run.contact, fresh)
+        begun = target.begin(probe) if target.begin else target.first
+        if not isinstance(begun, str):  # nothing there (予約確認, nothing booked): the question again
+            said = begun.replies if isinstance(begun, Finish) else []
+            return Turn(
+                replies + said + self._ask_at(flow, state, self._ctx(run.session, run.contact, state))
+            )
+        probe.flags.pop("from", None)
+        if target.keeps_place and not state.parked_flow:
+            state.park(target)
+        else:
+            state.enter(target)
+            run.session.flush()
+            state.log_from_id = run.logged.id  # forgetting the new flow redacts from here
+        state.flags.update(probe.flags)
+        state.step = begun
+        return Turn(replies + self._ask_at(target, state, self._ctx(run.session, run.contact, state)))
 
-    def _move_on(self, conversation: Conversation, ctx: Ctx, remember: bool = True) -> list[OutMessage]:
-        current = conversation.step
-        if conversation.editing:
-            follow = STEPS[current].then_while_editing
-            if follow is not None and not STEPS[follow].when(ctx):
+    # Moving on
+    def _move_on(self, flow: Flow, state: ConversationState, ctx: Ctx) -> list[OutMessage]:
+        if state.editing:
+            spec = flow.spec(state.step)
+            follow = spec.then_while_editing if spec is not None else None
+            follow_spec = flow.spec(follow) if follow else None
+            if follow_spec is None or not follow_spec.when(replace(ctx, step=str(follow))):
                 follow = None
-            target = follow if follow else Step.SUMMARY
-            return self._go(conversation, ctx, target, editing=follow is not None, remember=False)
-        return self._go(conversation, ctx, next_step(ctx, current), remember=remember)
+            state.go(follow or flow.last, editing=follow is not None, remember=False)
+        else:
+            state.go(flow.next_step(ctx, state.step))
+        return self._ask_at(flow, state, ctx)
 
-    def _go(
-        self,
-        conversation: Conversation,
-        ctx: Ctx,
-        target: str,
-        *,
-        editing: bool = False,
-        remember: bool = True,
-    ) -> list[OutMessage]:
-        if remember and conversation.step != target:
-            conversation.history = [*conversation.history, conversation.step]
-        conversation.step = target
-        conversation.editing = editing
-        ctx.step = target
-        return self._ask(ctx)
+    def _begin_again(self, run: _Turn, flow: Flow, state: ConversationState) -> list[OutMessage]:
+        ctx = self._ctx(run.session, run.contact, state)
+        begun = flow.begin(ctx) if flow.begin else flow.first
+        if not isinstance(begun, str):  # nothing there any more (the last booking went meanwhile)
+            return self._apply(run, flow, ctx, begun).replies
+        state.step = begun
+        return self._ask_at(flow, state, ctx)
 
-    def _ask(self, ctx: Ctx) -> list[OutMessage]:
-        return STEPS[ctx.step].ask(ctx, 0)
-
-    # Commands that work anywhere
-    def _run_command(
-        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, command: str
-    ) -> Turn:
-        if command == "help":
-            return Turn(
-                [
-                    OutMessage(texts.HELP.format(phone=self.desk.desk.phone, hours=self.desk.desk.hours)),
-                    *self._ask(ctx),
-                ]
-            )
-        if command in ("inquiry", "bookings", "start"):
-            return Turn([OutMessage(self._menu_answer(command)), *self._ask(ctx)])
-        if command == "cancel":
-            conversation.pending = "cancel"
-            return Turn(
-                [OutMessage(texts.CONFIRM_CANCEL, self._confirmation_buttons(conversation, "cancel"))]
-            )
-        if command == "restart":
-            return Turn([OutMessage(texts.RESTARTED), *self._restart(conversation, ctx)])
-        history = [s for s in conversation.history if s not in (Step.EDIT, Step.CONSENT)]
-        if not history:
-            return Turn([OutMessage(texts.CANNOT_GO_BACK), *self._ask(ctx)])
-        previous = history[-1]
-        conversation.history = history[:-1]
-        return Turn(self._go(conversation, ctx, previous, remember=False))
-
-    def _menu_answer(self, command: str | None) -> str:
-        desk = self.desk.desk
-        if command == "inquiry":
-            lines = [texts.INQUIRY.format(desk=desk.name, phone=desk.phone, hours=desk.hours)]
-            return "\n".join(lines + ([texts.INQUIRY_EMAIL.format(email=desk.email)] if desk.email else []))
-        if command == "bookings":
-            return texts.BOOKINGS_SOON.format(phone=desk.phone, hours=desk.hours)
-        return texts.INTAKE_UNDER_WAY
-
-    def _restart(self, conversation: Conversation, ctx: Ctx) -> list[OutMessage]:
-        if ctx.slots is not None:
-            ctx.slots.release()
-        kept = {k: v for k, v in ctx.answers.items() if k == "_consented"}
-        ctx.answers.clear()
-        ctx.answers.update(kept)
-        conversation.answers = dict(kept)
-        conversation.history = []
-        conversation.pending = None
-        conversation.step = Step.CONSENT
-        if kept:
-            return self._go(conversation, ctx, next_step(ctx, Step.CONSENT), remember=False)
-        return self._go(conversation, ctx, Step.CONSENT, remember=False)
-
-    def _confirmation(
-        self,
-        conversation: Conversation,
-        inbound: Inbound,
-        step: str,
-        yes: tuple[str, ...],
-        no: tuple[str, ...],
-    ) -> str | None:
-        postback = decode(inbound.data) if inbound.kind == "postback" else None
-        if postback is not None and postback.token == conversation.token and postback.step == step:
-            return postback.value
-        said = normalize(inbound.text) if inbound.kind == "text" else ""
-        if said and said in {normalize(w) for w in yes}:
-            return "yes"
-        if said and said in {normalize(w) for w in no}:
-            return "no"
-        return None
-
-    def _answer_cancel(
-        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, inbound: Inbound
-    ) -> Turn:
-        said = self._confirmation(
-            conversation,
-            inbound,
-            "cancel",
-            (texts.CANCEL_YES, "はい", *COMMANDS["cancel"]),
-            (texts.CANCEL_NO, "いいえ", "続ける"),
-        )
-        if said == "yes":
-            return self._forget(session, contact, conversation, ctx, texts.CANCELLED)
-        conversation.pending = None  # いいえ, or anything else: the conversation goes on
-        return Turn([OutMessage(texts.NOT_CANCELLED), *self._ask(ctx)])
-
-    def _answer_resume(
-        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, inbound: Inbound
-    ) -> Turn:
-        said = self._confirmation(
-            conversation,
-            inbound,
-            "resume",
-            (texts.RESUME_YES, "はい", "続きから"),
-            (texts.RESUME_NO, *COMMANDS["restart"]),
-        )
-        if said is None:
-            return Turn(
-                [OutMessage(texts.CHOOSE_FROM_BUTTONS, self._confirmation_buttons(conversation, "resume"))]
-            )
-        conversation.pending = None
-        if said == "no":
-            return Turn(self._restart(conversation, ctx))
-        return Turn(self._ask(ctx))
-
-    # Endings
-    def _decline(self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx) -> Turn:
-        record_consent(
-            session=session,
-            contact_id=contact.id,
-            notice_version=self.desk.privacy_notice.version,
-            accepted=False,
-            at=self.clock.now(),
-        )
-        desk = self.desk.desk
-        text = texts.CONSENT_DECLINED.format(desk=desk.name, phone=desk.phone, hours=desk.hours)
-        return self._forget(session, contact, conversation, ctx, text)
-
-    def _forget(
-        self, session: Session, contact: Contact, conversation: Conversation, ctx: Ctx, text: str
-    ) -> Turn:
-        """Ends the conversation and deletes what the owner typed in it, as the reply then says."""
-        if ctx.slots is not None:
-            ctx.slots.release()  # the time held for the owner goes back to the others at once
-        forget_conversation(session=session, contact=contact, conversation=conversation, now=self.clock.now())
-        # "forgotten": the channel empties the raw event of this very message too.
-        return Turn([OutMessage(text, (self._start_button(),))], events=["forgotten"])
-
-    def _submit(
-        self, session: Session, contact: Contact, conversation: Conversation, channel: str, ctx: Ctx
-    ) -> Turn:
-        slot = conversation.answers.get("slot")
-        book = ctx.slots
-        if (
-            slot
-            and book is not None
-            and book.wants_slot(conversation.answers)
-            and not book.ensure_hold(Slot.from_dict(slot))
-        ):
-            conversation.answers = {k: v for k, v in conversation.answers.items() if k != "slot"}
-            ctx.answers = dict(conversation.answers)
-            return Turn(
-                [OutMessage(texts.SLOT_LAPSED), *self._go(conversation, ctx, Step.SLOT, editing=True)]
-            )
-        consultation = submit_intake(
-            session=session,
-            desk=self.desk,
-            contact=contact,
-            channel=channel,
-            answers=conversation.answers,
-            clock=self.clock,
-        )
-        if slot and book is not None and book.wants_slot(conversation.answers):
-            book.attach(consultation.id)
-        delete_conversation(session=session, contact_id=contact.id)
-        text = submitted_reply(self.desk, consultation)
-        # Another request can start from the confirmation itself.
-        return Turn(
-            [OutMessage(text, (self._start_button(),))], consultation_id=consultation.id, events=["submitted"]
-        )
-
-    def open_actions(self, *, session: Session, contact: Contact) -> tuple[Action, ...]:
-        """The buttons of the question the conversation waits on (its first page), to restore a chat view."""
-        conversation = get_conversation(session=session, contact_id=contact.id)
-        if conversation is None:
-            return (self._start_button(),)
-        if conversation.pending in CONFIRMATIONS:
-            return self._confirmation_buttons(conversation, conversation.pending)
-        if conversation.step not in STEPS:  # a step this version no longer has
-            return ()
-        asked = self._ask(self._ctx(session, contact, conversation))
-        return asked[-1].actions if asked else ()
+    def _ask_at(self, flow: Flow, state: ConversationState, ctx: Ctx) -> list[OutMessage]:
+        ctx.step = state.step
+        return ask(flow, ctx)
 
     # Helpers
-    def _ctx(self, session: Session, contact: Contact, conversation: Conversation) -> Ctx:
+    def _ctx(self, session: Session, contact: Contact, state: ConversationState) -> Ctx:
+        """What the steps see: the state's own answers and flags (changed in place), and the owner's books."""
         return Ctx(
             self.desk,
-            conversation.token,
-            conversation.step,
-            dict(conversation.answers or {}),
+            state.token,
+            state.step,
+            state.answers,
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
+            flags=state.flags,
+            bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id),
         )
-
-    def _confirmation_buttons(self, conversation: Conversation, kind: str) -> tuple[Button, ...]:
-        yes, no = CONFIRMATIONS[kind]
-        return (self._button(conversation, kind, yes, "yes"), self._button(conversation, kind, no, "no"))
-
-    def _button(self, conversation: Conversation, step: str, label: str, value: str) -> Button:
-        return Button(label, encode(conversation.token, step, value), display=label)
-
-    def _start_button(self) -> Button:
-        return Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON)
 
     def _log_replies(self, session: Session, contact: Contact, channel: str, turn: Turn) -> None:
         check_reply(turn.replies)

@@ -90,7 +90,7 @@ def _answer_consent(ctx: Ctx, reply: Answer) -> Result:
         },
     )
     if said == "yes":
-        ctx.answers["_consented"] = ctx.desk.privacy_notice.version
+        ctx.flags["consented"] = ctx.desk.privacy_notice.version
         return Consented()
     if said == "no":
         return Decline()
@@ -181,7 +181,7 @@ def _answer_contact_name(ctx: Ctx, reply: Answer) -> Result:
 
 def _reuse(ctx: Ctx) -> Result:
     ctx.answers.update(ctx.previous or {})  # the reusable fields' answers (bot/submission.previous_answers)
-    ctx.answers["_reused"] = True
+    ctx.flags["reused"] = True
     return Advance()
 
 
@@ -281,11 +281,11 @@ def _answer_edit(ctx: Ctx, reply: Answer) -> Result:
 
 
 def _has_previous(ctx: Ctx) -> bool:
-    return bool(ctx.previous) and not ctx.answers.get("_reused")
+    return bool(ctx.previous) and not ctx.flags.get("reused")
 
 
 def _not_reused(ctx: Ctx) -> bool:
-    return not ctx.answers.get("_reused")
+    return not ctx.flags.get("reused")
 
 
 def _never(ctx: Ctx) -> bool:
@@ -407,6 +407,6 @@ def next_step(ctx: Ctx, after: str) -> str:
     """The step that follows `after`, skipping those that do not apply."""
     order = list(STEPS)
     for step in order[order.index(after) + 1 :]:
-        if STEPS[step].when(Ctx(ctx.desk, ctx.token, step, ctx.answers, ctx.previous, ctx.slots)):
+        if STEPS[step].when(replace(ctx, step=step)):
             return step
     return Step.SUMMARY

@@ -35,7 +35,7 @@ def slot_due(ctx: Ctx) -> bool:
 def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
     """The free times as buttons, or why there are none; remembers what was offered."""
     assert ctx.slots is not None
-    ctx.answers.pop("_methods", None)  # offered again below when no coordinator takes the method
+    ctx.flags.pop("methods", None)  # offered again below when no coordinator takes the method
     proposal: Proposal = ctx.slots.propose(ctx.answers, around)
     later = ctx.button(texts.DECIDE_LATER, "later")
     picker: list[Action] = []
@@ -59,7 +59,7 @@ def _slot_prompt(ctx: Ctx, around: Any = None) -> list[OutMessage]:
         return _no_coordinator_prompt(ctx, later)
     if proposal.status == "ok" and proposal.slots:
         offered = proposal.slots[:11]
-        ctx.answers["_offered"] = {s.token: s.as_dict() for s in offered}
+        ctx.flags["offered"] = {s.token: s.as_dict() for s in offered}
         minutes = ctx.desk.scheduling.rules.duration_minutes.get(ctx.answers["method"], 60)
         if around is not None:
             text = texts.SLOTS_AROUND.format(moment=f"{around:%-m/%-d %H:%M}")
@@ -94,7 +94,7 @@ def _no_coordinator_prompt(ctx: Ctx, later: Button) -> list[OutMessage]:
         method = desk.choice("methods", answers["method"])
         text = texts.NO_COORDINATOR_METHOD.format(method=method.name if method else "", category=category)
     others = ctx.slots.other_methods(answers)
-    answers["_methods"] = others
+    ctx.flags["methods"] = others
     buttons = [ctx.button(choice_label(desk, "methods", m), f"method:{m}") for m in others]
     follow = texts.NO_COORDINATOR_OTHERS if others else texts.NO_COORDINATOR_LATER
     return [OutMessage(f"{text}\n{follow}", (*buttons, later))]
@@ -104,11 +104,12 @@ def _switch_method(ctx: Ctx, method: str) -> Result:
     """Takes another method offered when none takes the first: its times, or on to the contact step."""
     assert ctx.slots is not None
     ctx.answers["method"] = method
-    ctx.answers.pop("_methods", None)
+    ctx.flags.pop("methods", None)
     if slot_applies(ctx):
         return Stay(_slot_prompt(ctx))
     ctx.slots.release()
-    for key in ("slot", "slot_later", "_offered"):
+    ctx.flags.pop("offered", None)
+    for key in ("slot", "slot_later"):
         ctx.answers.pop(key, None)
     return Advance()
 
@@ -126,14 +127,14 @@ def _take_slot(ctx: Ctx, slot: Slot) -> Result:
         return Stay([OutMessage(texts.SLOT_TAKEN), *_slot_prompt(ctx)])
     ctx.answers["slot"] = slot.as_dict()
     ctx.answers.pop("slot_later", None)
-    ctx.answers.pop("_offered", None)
+    ctx.flags.pop("offered", None)
     return Advance()
 
 
 def answer_slot(ctx: Ctx, reply: Answer) -> Result:
     assert ctx.slots is not None
-    offered: dict[str, dict[str, Any]] = ctx.answers.get("_offered") or {}
-    methods: list[str] = ctx.answers.get("_methods") or []
+    offered: dict[str, dict[str, Any]] = ctx.flags.get("offered") or {}
+    methods: list[str] = ctx.flags.get("methods") or []
     value = reply.value
     if value is None:  # typed: one of the offered labels, an offered method, or "later"
         said = normalize(reply.text)
@@ -147,7 +148,7 @@ def answer_slot(ctx: Ctx, reply: Answer) -> Result:
     if value == "later":
         ctx.slots.release()
         ctx.answers.pop("slot", None)
-        ctx.answers.pop("_methods", None)
+        ctx.flags.pop("methods", None)
         ctx.answers["slot_later"] = True
         return Advance()
     if value and value.startswith("method:") and value[7:] in methods:

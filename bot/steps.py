@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot import texts
 from bot.messages import Action, Button, Inbound, OutMessage
@@ -20,12 +20,15 @@ from bot.slots import SlotBook
 from bot.validation import check_text
 from config import Choice, DeskConfig
 
+if TYPE_CHECKING:
+    from bot.bookings import OwnerBookings
+
 PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replies
 
 
 @dataclass
 class Ctx:
-    """What a step sees: the desk, the answers so far and how to label its buttons."""
+    """What a step sees: the desk, the answers so far, the flow's flags and how to label its buttons."""
 
     desk: DeskConfig
     token: str
@@ -33,6 +36,8 @@ class Ctx:
     answers: dict[str, Any]
     previous: dict[str, Any] | None = None  # the owner's last consultation, for reuse
     slots: SlotBook | None = None  # coordinators' free times and holds, for meetings
+    flags: dict[str, Any] = field(default_factory=dict)  # the flow's control flags (no personal data)
+    bookings: OwnerBookings | None = None  # the owner's requests and bookings (予約確認)
 
     def button(self, label: str, value: str, step: str | None = None) -> Button:
         return Button(label, encode(self.token, str(step or self.step), value), display=label)
@@ -75,7 +80,70 @@ class Submit:
     """Store the consultation."""
 
 
-Result = Advance | Stay | Consented | Decline | EditField | Submit
+@dataclass
+class Goto:
+    """Go to another step of the flow (remembered for 戻る), saying `replies` before its question."""
+
+    step: str
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+@dataclass
+class Back:
+    """Go back one question (戻る)."""
+
+
+@dataclass
+class Return:
+    """Leave a confirmation (やめる?, 続きから?) for the question it interrupted, asked again."""
+
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+@dataclass
+class Restart:
+    """Start the flow over from its first step, keeping only its lasting flags (consent)."""
+
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+@dataclass
+class Forget:
+    """End the flow and delete what the owner typed in it, then say `text`."""
+
+    text: str
+
+
+@dataclass
+class Finish:
+    """The flow is done: back to the flow it interrupted (its question asked again), or to no flow."""
+
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+@dataclass
+class Enter:
+    """Start another flow (予約確認 from anywhere); one that keeps the place parks the current one."""
+
+    flow: str
+    replies: list[OutMessage] = field(default_factory=list)
+
+
+Result = (
+    Advance
+    | Stay
+    | Consented
+    | Decline
+    | EditField
+    | Submit
+    | Goto
+    | Back
+    | Return
+    | Restart
+    | Forget
+    | Finish
+    | Enter
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +204,8 @@ class StepSpec:
     answered_by: AnsweredBy = "buttons"  # typed text, a button, or either (what to ask for after a sticker)
     # The question again after an answer it could not use, led by `notice` (default: notice, then the question).
     reask: Callable[[Ctx, str], list[OutMessage]] | None = None
+    takes_commands: bool = True  # False: a confirmation, which takes やめる and 最初から as its answers
+    own_words: frozenset[str] = frozenset()  # typed texts (normalized) the step answers before the commands
 
     def again(self, ctx: Ctx, notice: str) -> list[OutMessage]:
         """The notice and the question again, as short as the step allows."""

@@ -180,10 +180,6 @@ MENU_INQUIRY = "お問い合わせ"
 MENU_ITEMS = ((MENU_CONSULT, START_BUTTON), (MENU_BOOKINGS, MENU_BOOKINGS), (MENU_INQUIRY, MENU_INQUIRY))
 INQUIRY = "{desk}へのお問い合わせは、こちらまでお気軽にどうぞ。\n電話：{phone}\n受付時間：{hours}"
 INQUIRY_EMAIL = "メール：{email}"
-BOOKINGS_SOON = (
-    "ご予約の確認は、ただいま準備中です。\n"
-    "お申し込みの日時の確認・変更・キャンセルは、{phone}までお電話ください。\n受付時間：{hours}"
-)
 INTAKE_UNDER_WAY = "ただいまお申し込みの入力中です。続きをご入力ください。"
 
 # The summary of a confirmed booking in the coordinator's calendar (no personal data)
@@ -206,3 +202,46 @@ CONSULTATION_STATUS_LABELS = {
     "closed": "対応済み",
     "withdrawn": "取り下げ",
 }
+
+# 予約確認: the owner's requests and bookings (bot/bookings_flow.py)
+NO_BOOKINGS = "いまご確認いただけるご予約はありません。"
+REQUESTS_WITHOUT_TIME = (
+    "日時の決まったご予約はありません。\n"
+    "お申し込み（受付番号：{references}）は受付済みです。担当のコーディネーターからご連絡します。"
+)
+BOOKINGS_ELSEWHERE = (
+    "新しいご相談は「相談を申し込む」からどうぞ。\n"
+    "ご予約の確認・変更はお電話でも承ります。\n電話：{phone}\n受付時間：{hours}"
+)
+INTAKE_GOES_ON = "お申し込みの入力を続けます。"
+BOOKINGS_LIST = "ご予約が{count}件あります。ご確認になるご予約をお選びください。\n\n{lines}"
+BOOKING_VIEW = "ご予約の内容です。\n\n{lines}"
+BOOKING_LINES = "日時：{when}\n方法：{method}\n場所：{place}\n状況：{status}\n受付番号：{reference}"
+OWNER_BOOKING_STATUS = {
+    "held": "仮のご予約（受付済み・確認待ち）",
+    "requested": "仮のご予約（受付済み・確認待ち）",
+    "confirmed": "確定",
+}
+WHOLE_DAY_SHORT = "終日"
+PLACE_DESK = "{desk}の窓口"
+PLACE_ONSITE = "貴社の事業所（{place}）"
+PLACE_ONLINE = "オンライン（URLは担当からお送りします）"
+BOOKING_CANCEL = "キャンセルする"
+BOOKING_MOVE = "日時を変更したい"
+BOOKINGS_BACK = "戻る"
+BOOKINGS_DONE = "予約確認を終わる"
+CONFIRM_BOOKING_CANCEL = "このご予約をキャンセルしますか？\n{when}\nご相談のお申し込みも取り消しになります。"
+BOOKING_CANCEL_YES = "キャンセルする"
+BOOKING_CANCEL_NO = "キャンセルしない"
+BOOKING_CANCELLED = (
+    "ご予約をキャンセルしました（{when}）。\nご相談のお申し込みも取り消しました。またいつでもご相談ください。"
+)
+BOOKING_NOT_CANCELLED = "キャンセルはしていません。"
+BOOKING_GONE = "恐れ入りますが、このご予約はすでに変更されたか、終了しています。"
+ASK_NEW_TIME = "いまの日時：{when}\n新しい日時をお選びください。"
+KEEP_TIME = "変更しない"
+BOOKING_MOVED = "日時を変更しました。"
+BOOKING_NOT_MOVED = "日時は変更していません。"
+BOOKINGS_CLOSED = "予約確認を終わります。"
+BACK_TO_INTAKE = "お申し込みの入力に戻ります。"
+FLOW_GONE = "恐れ入りますが、前回のやりとりは続けられなくなりました。お手数ですが、もう一度お選びください。"

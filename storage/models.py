@@ -127,6 +127,8 @@ class Conversation(Base):
     step: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     history: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The flow's control flags (consent given, company reused, times offered, a flow parked): no personal data
+    flags: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     pending: Mapped[str | None] = mapped_column(String(32))
     editing: Mapped[bool] = mapped_column(Boolean, default=False)
     token: Mapped[str] = mapped_column(String(16))
