@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.intake import FLOW, STEPS, Step, next_step
-from bot.messages import Action, Button, Inbound, OutMessage, check_reply
+from bot.messages import Action, Button, Inbound, OutMessage
 from bot.normalize import clean_text, has_visible, normalize
 from bot.postback import decode, encode
+from bot.sending import Outbound
 from bot.slots import SlotBook
 from bot.steps import Advance, Answer, Consented, Ctx, Decline, EditField, Stay, Submit
 from bot.submission import previous_answers, submit_intake
@@ -72,6 +73,7 @@ class Turn:
     replies: list[OutMessage]
     consultation_id: int | None = None
     events: list[str] = field(default_factory=list)  # e.g. "submitted", for the channels to act on
+    logged: list[Interaction] = field(default_factory=list)  # the replies' log rows, for a sender to queue
 
 
 def _command(inbound: Inbound) -> str | None:
@@ -83,10 +85,17 @@ def _command(inbound: Inbound) -> str | None:
 class IntakeEngine:
     """Runs the intake conversation for one contact at a time, inside the caller's transaction."""
 
-    def __init__(self, desk: DeskConfig, clock: Clock, calendars: CalendarService | None = None) -> None:
+    def __init__(
+        self,
+        desk: DeskConfig,
+        clock: Clock,
+        calendars: CalendarService | None = None,
+        outbound: Outbound | None = None,
+    ) -> None:
         self.desk = desk
         self.clock = clock
         self.calendars = calendars or CalendarService(desk.scheduling, clock=clock)
+        self.outbound = outbound or Outbound()  # the channels' senders, and what their messages carry
 
     # Entry points
     def handle(self, *, session: Session, contact: Contact, inbound: Inbound, channel: str) -> Turn:
@@ -474,6 +483,7 @@ class IntakeEngine:
             dict(conversation.answers or {}),
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
+            buttons=self.outbound.capacity_of(contact.channel).buttons,
         )
 
     def _confirmation_buttons(self, conversation: Conversation, kind: str) -> tuple[Button, ...]:
@@ -487,16 +497,19 @@ class IntakeEngine:
         return Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON)
 
     def _log_replies(self, session: Session, contact: Contact, channel: str, turn: Turn) -> None:
-        check_reply(turn.replies)
+        """Logs the replies as delivered with the answer; a channel that queues them (LINE) hands
+        `turn.logged` to its sender, which counts them once they are sent."""
         now = self.clock.now()
         for message in turn.replies:
-            log_interaction(
-                session=session,
-                at=now,
-                channel=channel,
-                direction="out",
-                kind="text",
-                text=message.text,
-                contact_id=contact.id,
-                consultation_id=turn.consultation_id,
+            turn.logged.append(
+                log_interaction(
+                    session=session,
+                    at=now,
+                    channel=channel,
+                    direction="out",
+                    kind="text",
+                    text=message.text,
+                    contact_id=contact.id,
+                    consultation_id=turn.consultation_id,
+                )
             )
