@@ -123,7 +123,11 @@ class Outbound:
         if not messages:
             return []
         return self.sender_for(contact.channel).to_contact(
-            session=session, contact=contact, messages=messages, reason=reason, consultation_id=consultation_id
+            session=session,
+            contact=contact,
+            messages=messages,
+            reason=reason,
+            consultation_id=consultation_id,
         )
 
     def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]:

@@ -217,7 +217,9 @@ class OutboxMessage(Base):
     reply_token: Mapped[str | None] = mapped_column(EncryptedText)
     reply_expires_at: Mapped[datetime | None]
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)  # LINE sends it as X-Line-Retry-Key
-    reason: Mapped[str | None] = mapped_column(String(32))  # why it is sent: reply, reminder, booking_confirmed, …
+    reason: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # why it is sent: reply, reminder, booking_confirmed, …
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -235,7 +235,9 @@ def mark_sent(
     if lease_until is None:
         ours = session.execute(_MARK_SENT, params).first() is not None
     else:
-        ours = session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
+        ours = (
+            session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
+        )
     if ours:
         mark_interactions_delivered(session=session, outbox_id=message_id, at=now)
     return ours

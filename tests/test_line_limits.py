@@ -13,7 +13,9 @@ from handlers.line import render
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "config", "handlers", "reporting", "scheduling", "storage")
 LINE_ONLY = ROOT / "handlers" / "line"
-LIMITS = {name: value for name, value in vars(render).items() if name.startswith("MAX_") and type(value) is int}
+LIMITS = {
+    name: value for name, value in vars(render).items() if name.startswith("MAX_") and type(value) is int
+}
 # A number that is one of LINE's limits, on a line that speaks of LINE (code or comment).
 _LINE_WORD = re.compile(r"\bLINE\b")
 
@@ -55,7 +57,9 @@ def test_the_scan_knows_lines_limits_and_sees_every_package() -> None:
     assert scanned == set(PACKAGES)
     assert ROOT / "bot" / "steps.py" in _modules() and ROOT / "handlers" / "web" / "form.py" in _modules()
     # The scan would find what the review found: a copy of the limits, and a page size made to fit LINE.
-    copied = "MAX_QUICK_REPLIES = 13\nPAGE_SIZE = 11  # room for the page buttons in LINE's 13 quick replies\n"
+    copied = (
+        "MAX_QUICK_REPLIES = 13\nPAGE_SIZE = 11  # room for the page buttons in LINE's 13 quick replies\n"
+    )
     assert "MAX_QUICK_REPLIES" in _names(ast.parse(copied)) and [n for n, _ in _restated(copied)] == [2]
 
 

@@ -108,7 +108,9 @@ def test_a_channel_without_a_sender_is_refused_by_name(db: Database, clock: Fixe
         visitor = get_or_create_contact(session=session, channel="simulator", external_id="visitor-1")
         session.flush()
         with pytest.raises(NoSender, match="simulator"):
-            outbound.to_contact(session=session, contact=visitor, messages=[OutMessage("x")], reason="reminder")
+            outbound.to_contact(
+                session=session, contact=visitor, messages=[OutMessage("x")], reason="reminder"
+            )
         with pytest.raises(NoSender, match="coordinators"):
             outbound.to_coordinators(session=session, notice=Notice("booking_requested", booking_id=1))
     assert counts(db) == (0, 0)
