@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Interaction
@@ -52,15 +52,17 @@ def queue_interactions(*, session: Session, rows: list[Interaction], outbox_id: 
     session.flush()
 
 
+_MARK_DELIVERED = (  # built once: it runs for every outbox row delivered
+    update(Interaction)
+    .where(Interaction.outbox_id == bindparam("row_id"), Interaction.delivered_at.is_(None))
+    .values(delivered_at=bindparam("when"))
+)
+
+
 def mark_interactions_delivered(*, session: Session, outbox_id: int, at: datetime) -> int:
     """Records the delivery of what an outbox row carried (once: a later call changes nothing)."""
-    result = session.execute(
-        update(Interaction)
-        .where(Interaction.outbox_id == outbox_id, Interaction.delivered_at.is_(None))
-        .values(delivered_at=at)
-        .returning(Interaction.id)
-    )
-    return len(result.all())
+    result = session.execute(_MARK_DELIVERED, {"row_id": outbox_id, "when": at})
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def delivered_messages(
