@@ -38,7 +38,9 @@ def test_the_messages_logged_before_0008_count_as_delivered_and_0008_undoes(
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         command.downgrade(cfg, "0007")
         inspector = inspect(engine)
-        assert {"outbox_id", "delivered_at"}.isdisjoint(c["name"] for c in inspector.get_columns("interaction"))
+        assert {"outbox_id", "delivered_at"}.isdisjoint(
+            c["name"] for c in inspector.get_columns("interaction")
+        )
         assert "reason" not in {c["name"] for c in inspector.get_columns("outbox_message")}
     finally:
         engine.dispose()
