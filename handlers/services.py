@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,10 +34,11 @@ class Services:
     clock: Clock
     engine: IntakeEngine
     line_api: LineApi | None = None  # the Messaging API client, when LINE is configured
-    outbound: Outbound | None = None  # the senders domain code reaches contacts and coordinators through
+    # The senders domain code reaches contacts and coordinators through (build_outbound's, when none is given).
+    outbound: Outbound = field(default_factory=Outbound)
 
     def __post_init__(self) -> None:
-        if self.outbound is None:
+        if not self.outbound.senders:
             self.outbound = build_outbound(self.clock)
 
 
