@@ -20,7 +20,7 @@ from scheduling import Slot
 from storage.clock import Clock
 from storage.consultations import record_consent
 from storage.conversations import forget_conversation
-from storage.models import Consultation, Contact, Conversation
+from storage.models import Consultation, Contact, Conversation, Interaction
 
 MENU = "menu"  # the postback step of buttons that are not part of a conversation
 
@@ -32,6 +32,7 @@ class Turn:
     replies: list[OutMessage]
     consultation_id: int | None = None
     events: list[str] = field(default_factory=list)  # e.g. "submitted", for the channels to act on
+    logged: list[Interaction] = field(default_factory=list)  # the replies' log rows, for a sender to queue
 
 
 def start_button() -> Button:

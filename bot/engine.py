@@ -19,9 +19,10 @@ from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, me
 from bot.endings import MENU, Turn, start_button
 from bot.flow import ConversationState, Flow, ask
 from bot.flows import FLOWS, get_flow
-from bot.messages import Action, Inbound, OutMessage, check_reply
+from bot.messages import Action, Inbound, OutMessage
 from bot.normalize import clean_text, has_visible
 from bot.postback import Postback, decode
+from bot.sending import Outbound
 from bot.slots import SlotBook
 from bot.steps import (
     Advance,
@@ -68,10 +69,17 @@ class _Turn:
 class IntakeEngine:
     """Runs the conversations (the intake, 予約確認) of one contact at a time, in the caller's transaction."""
 
-    def __init__(self, desk: DeskConfig, clock: Clock, calendars: CalendarService | None = None) -> None:
+    def __init__(
+        self,
+        desk: DeskConfig,
+        clock: Clock,
+        calendars: CalendarService | None = None,
+        outbound: Outbound | None = None,
+    ) -> None:
         self.desk = desk
         self.clock = clock
         self.calendars = calendars or CalendarService(desk.scheduling, clock=clock)
+        self.outbound = outbound or Outbound()  # the channels' senders, and what their messages carry
 
     # Entry points
     def handle(self, *, session: Session, contact: Contact, inbound: Inbound, channel: str) -> Turn:
@@ -342,19 +350,23 @@ class IntakeEngine:
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
             flags=state.flags,
             bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id),
+            buttons=self.outbound.capacity_of(contact.channel).buttons,
         )
 
     def _log_replies(self, session: Session, contact: Contact, channel: str, turn: Turn) -> None:
-        check_reply(turn.replies)
+        """Logs the replies as delivered with the answer; a channel that queues them (LINE) hands
+        `turn.logged` to its sender, which counts them once they are sent."""
         now = self.clock.now()
         for message in turn.replies:
-            log_interaction(
-                session=session,
-                at=now,
-                channel=channel,
-                direction="out",
-                kind="text",
-                text=message.text,
-                contact_id=contact.id,
-                consultation_id=turn.consultation_id,
+            turn.logged.append(
+                log_interaction(
+                    session=session,
+                    at=now,
+                    channel=channel,
+                    direction="out",
+                    kind="text",
+                    text=message.text,
+                    contact_id=contact.id,
+                    consultation_id=turn.consultation_id,
+                )
             )

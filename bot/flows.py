@@ -7,7 +7,7 @@ Every flow also has the shared confirmations (bot/commands.py) among its steps.
 
 from __future__ import annotations
 
-from collections import ChainMap
+from collections.abc import Iterator, Mapping
 
 from bot import bookings_flow, texts
 from bot.commands import CONFIRMATION_STEPS
@@ -15,8 +15,23 @@ from bot.flow import Flow
 from bot.intake import FLOW as INTAKE_NAME
 from bot.intake import STEPS as INTAKE_STEPS
 from bot.intake import Step
-from bot.steps import Ctx
+from bot.steps import Ctx, StepSpec
 from storage.consultations import has_consent
+
+
+class _IntakeSteps(Mapping[str, StepSpec]):
+    """The intake's steps in order, then the shared confirmations: read live, not copied, since the
+    intake's steps follow the field registry (a test may add a question)."""
+
+    def __getitem__(self, step: str) -> StepSpec:
+        return CONFIRMATION_STEPS[step] if step in CONFIRMATION_STEPS else INTAKE_STEPS[step]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from INTAKE_STEPS
+        yield from CONFIRMATION_STEPS
+
+    def __len__(self) -> int:
+        return len(INTAKE_STEPS) + len(CONFIRMATION_STEPS)
 
 
 def _begin_intake(ctx: Ctx) -> str:
@@ -34,9 +49,7 @@ def _begin_intake(ctx: Ctx) -> str:
 
 INTAKE = Flow(
     name=INTAKE_NAME,
-    # Live, not a copy: the intake's steps follow the field registry (a test may add a question).
-    # A ChainMap iterates its last map first: the intake's steps in order, then the confirmations.
-    steps=ChainMap(CONFIRMATION_STEPS, INTAKE_STEPS),
+    steps=_IntakeSteps(),
     first=Step.CONSENT,
     last=Step.SUMMARY,
     entry_command="start",

@@ -25,7 +25,6 @@ from bot.place_step import answer_municipality, ask_municipality
 from bot.readback import summary_lines
 from bot.slot_step import answer_slot, ask_slot, slot_applies, slot_due
 from bot.steps import (
-    PAGE_SIZE,
     Advance,
     Answer,
     Consented,
@@ -252,7 +251,8 @@ def _editable(ctx: Ctx) -> list[tuple[str, str]]:
 def _ask_edit(ctx: Ctx, page: int = 0) -> list[OutMessage]:
     """The answers to change as buttons, paged when there are more than fit beside 確認画面に戻る."""
     items = [ctx.button(label, f"step:{step}") for label, step in _editable(ctx)]
-    room = PAGE_SIZE + 1 if len(items) <= PAGE_SIZE + 1 else PAGE_SIZE - 1  # leaves room for 前へ and 次へ
+    alone = ctx.buttons - 1  # beside 確認画面に戻る; with pages, 前へ and 次へ too
+    room = alone if len(items) <= alone else max(alone - 2, 1)
     pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
     page = max(0, min(page, len(pages) - 1))
     actions = [*pages[page], ctx.button(texts.BACK_TO_SUMMARY, "summary")]

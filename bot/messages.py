@@ -1,6 +1,9 @@
 """The channel-neutral messages the engine returns and the events it receives.
 
-LINE's limits are checked here, where messages are built, so nothing LINE would refuse is ever queued.
+Only neutral sanity is checked here (a text says something, a button has a short label: the desk's own
+rule, config.desk.BUTTON_LABEL_MAX). What a platform would refuse is each channel's renderer's to check, when
+the message is queued for it (handlers/line/render.py for LINE); how many buttons fit is the channel's
+`Capacity` (bot/sending.py), which the steps page by.
 """
 
 from __future__ import annotations
@@ -8,22 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_MESSAGES_PER_REPLY = 5
-MAX_QUICK_REPLIES = 13
-MAX_LABEL = 20
-MAX_TEXT = 5000
-MAX_DATA = 300
+from config.desk import BUTTON_LABEL_MAX
 
 
 class MessageLimitError(ValueError):
-    """A message would break a platform limit."""
+    """A message would break a limit: the desk's own, or its channel's."""
 
 
-def _check_action(label: str, data: str) -> None:
-    if not label or len(label) > MAX_LABEL:
-        raise MessageLimitError(f"button label must be 1 to {MAX_LABEL} characters: {label!r}")
-    if len(data) > MAX_DATA:
-        raise MessageLimitError(f"postback data over {MAX_DATA} characters")
+def _check_action(label: str) -> None:
+    if not label or len(label) > BUTTON_LABEL_MAX:
+        raise MessageLimitError(f"button label must be 1 to {BUTTON_LABEL_MAX} characters: {label!r}")
 
 
 @dataclass(frozen=True)
@@ -35,9 +32,7 @@ class Button:
     display: str | None = None
 
     def __post_init__(self) -> None:
-        _check_action(self.label, self.data)
-        if self.display is not None and len(self.display) > 300:
-            raise MessageLimitError("display text over 300 characters")
+        _check_action(self.label)
 
     @property
     def shown(self) -> str:
@@ -55,7 +50,7 @@ class DatePicker:
     max: str | None = None
 
     def __post_init__(self) -> None:
-        _check_action(self.label, self.data)
+        _check_action(self.label)
 
 
 Action = Button | DatePicker
@@ -69,10 +64,8 @@ class OutMessage:
     actions: tuple[Action, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.text or len(self.text) > MAX_TEXT:
-            raise MessageLimitError(f"text must be 1 to {MAX_TEXT} characters")
-        if len(self.actions) > MAX_QUICK_REPLIES:
-            raise MessageLimitError(f"at most {MAX_QUICK_REPLIES} quick replies, got {len(self.actions)}")
+        if not self.text:
+            raise MessageLimitError("a message says something: its text is empty")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for the outbox and the browser simulator."""
@@ -104,13 +97,6 @@ class OutMessage:
                     DatePicker(a["label"], a["data"], a.get("initial"), a.get("min"), a.get("max"))
                 )
         return cls(raw["text"], tuple(actions))
-
-
-def check_reply(messages: list[OutMessage]) -> list[OutMessage]:
-    """Returns the messages if one reply may carry them."""
-    if len(messages) > MAX_MESSAGES_PER_REPLY:
-        raise MessageLimitError(f"at most {MAX_MESSAGES_PER_REPLY} messages a reply, got {len(messages)}")
-    return messages
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.messages import Action, Button, Inbound, OutMessage
 from bot.normalize import clean_text, is_emoji_only, match_choice, normalize
 from bot.postback import encode
 from bot.readback import choices_of, describe_answer
+from bot.sending import Capacity
 from bot.slots import SlotBook
 from bot.validation import check_text
 from config import Choice, DeskConfig
@@ -23,7 +24,7 @@ from config import Choice, DeskConfig
 if TYPE_CHECKING:
     from bot.bookings import OwnerBookings
 
-PAGE_SIZE = 11  # leaves room for the page buttons inside LINE's 13 quick replies
+PAGE_BUTTONS = 2  # a page of choices keeps room for 前へ and 次へ among the channel's buttons
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Ctx:
     slots: SlotBook | None = None  # coordinators' free times and holds, for meetings
     flags: dict[str, Any] = field(default_factory=dict)  # the flow's control flags (no personal data)
     bookings: OwnerBookings | None = None  # the owner's requests and bookings (予約確認)
+    buttons: int = Capacity().buttons  # how many buttons one message shows on the owner's channel
 
     def button(self, label: str, value: str, step: str | None = None) -> Button:
         return Button(label, encode(self.token, str(step or self.step), value), display=label)
@@ -168,7 +170,7 @@ def _paged(
     extra: Sequence[Action] = (),
 ) -> tuple[Action, ...]:
     items = [c for c in choices if c.id != exclude]
-    room = PAGE_SIZE - len(extra)
+    room = max(ctx.buttons - PAGE_BUTTONS - len(extra), 1)
     pages = [items[i : i + room] for i in range(0, len(items), room)] or [[]]
     page = max(0, min(page, len(pages) - 1))
     actions: list[Action] = [*extra, *(ctx.button(c.label, f"id:{c.id}") for c in pages[page])]

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.scheduling import SchedulingConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
-BUTTON_LABEL_MAX = 20  # LINE's action label limit
+# The desk's own rule for a button's label: a short phrase that reads on a phone. Every channel shows one
+# this long (tests/handlers/test_sending.py checks each renderer's own limit against it).
+BUTTON_LABEL_MAX = 20
 _HIRAGANA = re.compile(r"^[ぁ-ゖー]+$")
 _PREFECTURE = re.compile(r"^(北海道|東京都|(京都|大阪)府|.{2,3}県)$")
 NOTICE_FIELDS = (

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import IntakeEngine
+from bot.sending import Outbound
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
+from handlers.line.render import CAPACITY as LINE_CAPACITY
+from handlers.line.sender import LineSender
 from handlers.settings import Settings, StartupError, get_settings
 from storage import models  # noqa: F401  (every table in the metadata the key check reads)
 from storage.base import Base
+from storage.channels import Channel
 from storage.clock import Clock, SystemClock
 from storage.crypto import KeyCheck, check_stored_keys, configure_keyring
 from storage.database import Database, schema_revisions, upgrade_schema
@@ -30,6 +34,21 @@ class Services:
     clock: Clock
     engine: IntakeEngine
     line_api: LineApi | None = None  # the Messaging API client, when LINE is configured
+    # The senders domain code reaches contacts and coordinators through (build_outbound's, when none is given).
+    outbound: Outbound = field(default_factory=Outbound)
+
+    def __post_init__(self) -> None:
+        if not self.outbound.senders:
+            self.outbound = build_outbound(self.clock)
+
+
+def build_outbound(clock: Clock) -> Outbound:
+    """The senders of every channel this code speaks on (Slack's and mail's come with their issues)."""
+    return Outbound(
+        senders={Channel.LINE: LineSender(clock)},
+        # Channels answered at once, with no sender: the simulator shows the LINE chat, buttons and all.
+        capacities={Channel.SIMULATOR: LINE_CAPACITY, Channel.CLI: LINE_CAPACITY},
+    )
 
 
 def build_services(
@@ -54,13 +73,15 @@ def build_services(
             db.dispose()
         raise
     warn_if_stored_data_does_not_decrypt(db, settings)
+    outbound = build_outbound(clock)
     return Services(
         settings=settings,
         desk=desk,
         db=db,
         clock=clock,
-        engine=IntakeEngine(desk, clock),
+        engine=IntakeEngine(desk, clock, outbound=outbound),
         line_api=_line_api(settings),
+        outbound=outbound,
     )
 
 

@@ -1,15 +1,16 @@
-"""Short Japanese labels for slots, fit for a LINE button (at most 20 characters)."""
+"""Short Japanese labels for slots, fit for a button (the desk's own label limit, which every channel shows)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from config.desk import BUTTON_LABEL_MAX
 from scheduling.availability import JST
 from scheduling.holidays import is_public_holiday
 from scheduling.slots import Slot
 
 WEEKDAY_JA = "月火水木金土日"
-LABEL_MAX = 20
+LABEL_MAX = BUTTON_LABEL_MAX
 WHOLE_DAY = "終日"
 
 

@@ -1,10 +1,10 @@
-"""The interaction log: every message in and out."""
+"""The interaction log: every message in and out; an outbound one counts as sent once it is delivered."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Interaction
@@ -22,8 +22,11 @@ def log_interaction(
     consultation_id: int | None = None,
     step: str | None = None,
     external_message_id: str | None = None,
+    outbox_id: int | None = None,
 ) -> Interaction:
-    """Writes one message to the interaction log."""
+    """Writes one message to the interaction log. An outbound message is delivered as it is logged (shown
+    with the answer of a request) unless it is queued: given its outbox row, it is delivered once that is."""
+    delivered = direction == "out" and outbox_id is None
     row = Interaction(
         at=at,
         channel=channel,
@@ -34,9 +37,59 @@ def log_interaction(
         consultation_id=consultation_id,
         step=step,
         external_message_id=external_message_id,
+        outbox_id=outbox_id,
+        delivered_at=at if delivered else None,
     )
     session.add(row)
     return row
+
+
+def queue_interactions(*, session: Session, rows: list[Interaction], outbox_id: int) -> None:
+    """Ties logged outbound messages to the outbox row that carries them: not delivered until it is sent."""
+    for row in rows:
+        row.outbox_id = outbox_id
+        row.delivered_at = None
+    session.flush()
+
+
+_MARK_DELIVERED = (  # built once: it runs for every outbox row delivered
+    update(Interaction)
+    .where(Interaction.outbox_id == bindparam("row_id"), Interaction.delivered_at.is_(None))
+    .values(delivered_at=bindparam("when"))
+)
+
+
+def mark_interactions_delivered(*, session: Session, outbox_id: int, at: datetime) -> int:
+    """Records the delivery of what an outbox row carried (once: a later call changes nothing)."""
+    result = session.execute(_MARK_DELIVERED, {"row_id": outbox_id, "when": at})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delivered_messages(
+    *, session: Session, start: datetime, end: datetime, channel: str | None = None
+) -> list[Interaction]:
+    """The outbound messages delivered in [start, end) (a month's report), oldest first; a message still
+    waiting or parked in the outbox is not among them."""
+    query = select(Interaction).where(
+        Interaction.direction == "out", Interaction.delivered_at >= start, Interaction.delivered_at < end
+    )
+    if channel is not None:
+        query = query.where(Interaction.channel == channel)
+    return list(session.scalars(query.order_by(Interaction.delivered_at, Interaction.id)))
+
+
+def count_delivered_messages(*, session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """How many outbound messages each channel delivered in [start, end)."""
+    rows = session.execute(
+        select(Interaction.channel, func.count())
+        .where(
+            Interaction.direction == "out",
+            Interaction.delivered_at >= start,
+            Interaction.delivered_at < end,
+        )
+        .group_by(Interaction.channel)
+    )
+    return {channel: int(count) for channel, count in rows.all()}
 
 
 def list_interactions(*, session: Session, contact_id: int) -> list[Interaction]:

@@ -155,6 +155,13 @@ class Interaction(Base):
     step: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(EncryptedText)
     external_message_id: Mapped[str | None] = mapped_column(String(64))  # the channel's id, e.g. LINE's
+    # An outbound message queued for a channel: the outbox row that carries it, and when that was delivered
+    # (None while it waits or is parked). A message shown at once (the simulator, the web form) is
+    # delivered when it is logged. Reports count outbound messages by `delivered_at`.
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True
+    )
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Consent(Base):
@@ -211,9 +218,13 @@ class OutboxMessage(Base):
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultation.id", ondelete="SET NULL"))
     inbox_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_event.id", ondelete="SET NULL"))
     payload: Mapped[Any] = mapped_column(EncryptedJSON)
+    # The channel's short-lived handle to answer the message that caused this one (LINE's reply token).
     reply_token: Mapped[str | None] = mapped_column(EncryptedText)
     reply_expires_at: Mapped[datetime | None]
-    retry_key: Mapped[str] = mapped_column(String(36), unique=True)
+    retry_key: Mapped[str] = mapped_column(String(36), unique=True)  # LINE sends it as X-Line-Retry-Key
+    reason: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # why it is sent: reply, reminder, booking_confirmed, …
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.channels import Channel
+from storage.interactions import mark_interactions_delivered
 from storage.models import Contact, OutboxMessage
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
@@ -24,11 +26,11 @@ class DueMessage:
     id: int
     channel: str
     contact_id: int | None
-    recipient: str | None  # the contact's id on the channel (a LINE user id)
+    recipient: str | None  # the contact's address on the row's channel (its id there)
     reachable: bool
     messages: list[dict[str, Any]]
     retry_key: str
-    reply_token: str | None  # only while it is still fresh
+    reply_token: str | None  # the channel's handle to answer with, only while it is still fresh
     reply_uncertain: bool  # an earlier reply attempt may have reached the platform
     attempts: int
     lease_until: datetime  # this claim's lease: what is recorded of the attempt counts only while it holds
@@ -37,7 +39,7 @@ class DueMessage:
 def enqueue(
     *,
     session: Session,
-    channel: str,
+    channel: Channel | str,
     contact_id: int | None,
     messages: list[dict[str, Any]],
     now: datetime,
@@ -45,10 +47,13 @@ def enqueue(
     inbox_event_id: int | None = None,
     reply_token: str | None = None,
     reply_expires_at: datetime | None = None,
+    reason: str | None = None,
 ) -> OutboxMessage:
-    """Adds one delivery (up to one reply's worth of messages) with its own retry key."""
+    """Adds one delivery (what the channel sends in one call) with its own retry key. Channels call it
+    through their sender (bot/sending.py), which knows what one call may carry."""
     row = OutboxMessage(
-        channel=channel,
+        channel=Channel(channel).value,
+        reason=reason,
         contact_id=contact_id,
         consultation_id=consultation_id,
         inbox_event_id=inbox_event_id,
@@ -224,11 +229,18 @@ def mark_sent(
     duplicate_possible: bool = False,
 ) -> bool:
     """Records a delivery (a push answered 409 was delivered before), and whether the owner may have it twice
-    (pushed after a reply whose answer was lost); False when the row is not ours."""
+    (pushed after a reply whose answer was lost), and the delivery of its messages in the interaction log;
+    False when the row is not ours."""
     params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via, "dup": duplicate_possible}
     if lease_until is None:
-        return session.execute(_MARK_SENT, params).first() is not None
-    return session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
+        ours = session.execute(_MARK_SENT, params).first() is not None
+    else:
+        ours = (
+            session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
+        )
+    if ours:
+        mark_interactions_delivered(session=session, outbox_id=message_id, at=now)
+    return ours
 
 
 def mark_retry(

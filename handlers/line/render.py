@@ -1,4 +1,8 @@
-"""Neutral messages to LINE messages (linebot.v3), refused here when LINE would refuse them."""
+"""Neutral messages to LINE messages (linebot.v3), refused here when LINE would refuse them.
+
+The one copy of LINE's message limits: the LINE sender checks what it queues with them, the delivery
+renders with them, and `CAPACITY` tells the conversation how many buttons a LINE message shows.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from linebot.v3.messaging import (
 )
 
 from bot.messages import Button, DatePicker, MessageLimitError, OutMessage
+from bot.sending import Capacity
 
 MAX_MESSAGES = 5
 MAX_QUICK_REPLIES = 13
@@ -22,6 +27,7 @@ MAX_LABEL = 20
 MAX_TEXT = 5000
 MAX_DATA = 300
 MAX_DISPLAY_TEXT = 300
+CAPACITY = Capacity(buttons=MAX_QUICK_REPLIES, messages=MAX_MESSAGES)
 _PICKER_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 
 

@@ -19,6 +19,7 @@ from bot.engine import IntakeEngine
 from handlers.line.client import LineApi
 from handlers.line.delivery import CHANNEL, LineDelivery
 from handlers.line.events import apply_event, read_event
+from handlers.line.sender import LineSender
 from handlers.line.sync import Wakeup, WriteGate
 from handlers.line.webhook import InboxWriter
 from handlers.services import Services
@@ -32,7 +33,7 @@ from storage.inbox import (
     purge_event_body,
     record_failure,
 )
-from storage.outbox import DueMessage, enqueue
+from storage.outbox import DueMessage
 
 log = logging.getLogger(__name__)
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE's is about a minute; keep a margin for the call itself
@@ -72,6 +73,7 @@ class InboxProcessor:
         self.tuning = tuning
         self.gate = gate
         self.loading = loading
+        self.sender = LineSender(clock)
 
     def process_next(self) -> bool:
         """Claims the next event that is first in line for its user and gives it its effect; False when none."""
@@ -104,19 +106,17 @@ class InboxProcessor:
                 if effect.turn and "forgotten" in effect.turn.events:
                     purge_event_body(event=row, now=now)  # the message that ended a forgotten conversation
                 if effect.turn and effect.turn.replies and effect.contact is not None:
-                    session.flush()
-                    enqueue(
+                    self.sender.reply(
                         session=session,
-                        channel=CHANNEL,
-                        contact_id=effect.contact.id,
-                        messages=[m.to_dict() for m in effect.turn.replies],
-                        now=now,
-                        consultation_id=effect.turn.consultation_id,
-                        inbox_event_id=row.id,
+                        contact=effect.contact,
+                        messages=effect.turn.replies,
+                        logged=effect.turn.logged,
                         reply_token=event.reply_token,
                         reply_expires_at=reply_expiry(row.event_ts, row.received_at)
                         if event.reply_token
                         else None,
+                        inbox_event_id=row.id,
+                        consultation_id=effect.turn.consultation_id,
                     )
                 mark_processed(event=row, now=now, by=process_name())
             return True

@@ -1,0 +1,137 @@
+"""The sending seam: domain code asks for a neutral message to reach a contact, or an event to reach the
+coordinators, and gets outbox rows written in its own transaction. Each channel implements a `Sender` in
+`handlers/` (LINE today; Slack, mail and the simulator later): it checks the messages against its own
+limits, splits them as it must, and writes the rows its delivery drains. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from bot.messages import OutMessage
+from storage.channels import Channel
+from storage.models import Contact, OutboxMessage
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What one message of a channel can carry, as the conversation needs to know it (its buttons are
+    paged to fit). A channel that says nothing of itself (a test's chat, the terminal) gets these."""
+
+    buttons: int = 13  # the actions one message shows, page buttons included
+    messages: int = 5  # the messages one answer carries before the channel must split it
+
+    def __post_init__(self) -> None:
+        if self.buttons < 3:  # room for one choice and the two page buttons
+            raise ValueError("a channel that pages buttons shows at least three at once")
+
+
+class NoSender(LookupError):
+    """No sender is configured for the channel a message would go to."""
+
+
+class Sender(Protocol):
+    """Queues messages to contacts of one channel, in the caller's transaction."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def capacity(self) -> Capacity: ...
+
+    def to_contact(
+        self,
+        *,
+        session: Session,
+        contact: Contact,
+        messages: Sequence[OutMessage],
+        reason: str,
+        consultation_id: int | None = None,
+    ) -> list[OutboxMessage]:
+        """Writes the outbox rows (and the interaction log rows, counted once delivered) of `messages`;
+        raises bot.messages.MessageLimitError, writing nothing, for what the channel would refuse."""
+        ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An event for the coordinators (a request to approve, a cancellation, a privacy request), as data: the
+    coordinators' channel renders it (a Slack card, a mail)."""
+
+    kind: str  # e.g. "booking_requested", "booking_cancelled", "privacy_request"
+    consultation_id: int | None = None
+    booking_id: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)  # ids and codes only: no personal data
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "consultation_id": self.consultation_id,
+            "booking_id": self.booking_id,
+            "detail": dict(self.detail),
+        }
+
+
+class CoordinatorSender(Protocol):
+    """Queues events for the coordinators (Slack later), in the caller's transaction."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]: ...
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """The senders of this process, by channel: what domain code calls to reach anyone."""
+
+    senders: Mapping[Channel, Sender] = field(default_factory=dict)
+    coordinators: CoordinatorSender | None = None
+    # The capacity of channels that answer at once, with no sender (the simulator shows the LINE chat).
+    capacities: Mapping[Channel, Capacity] = field(default_factory=dict)
+
+    def sender_for(self, channel: str) -> Sender:
+        """The sender of a channel (NoSender when none is configured here)."""
+        sender = self.senders.get(Channel(channel))
+        if sender is None:
+            raise NoSender(f"no sender for the {channel} channel")
+        return sender
+
+    def capacity_of(self, channel: str) -> Capacity:
+        """How many buttons and messages the channel's messages carry (the default for one without a sender)."""
+        try:
+            known = Channel(channel)
+        except ValueError:
+            return Capacity()
+        sender = self.senders.get(known)
+        return sender.capacity if sender is not None else self.capacities.get(known, Capacity())
+
+    def to_contact(
+        self,
+        *,
+        session: Session,
+        contact: Contact,
+        messages: Sequence[OutMessage],
+        reason: str,
+        consultation_id: int | None = None,
+    ) -> list[OutboxMessage]:
+        """Queues `messages` for `contact` on the contact's own channel, in the caller's transaction."""
+        if not messages:
+            return []
+        return self.sender_for(contact.channel).to_contact(
+            session=session,
+            contact=contact,
+            messages=messages,
+            reason=reason,
+            consultation_id=consultation_id,
+        )
+
+    def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]:
+        """Queues an event for the coordinators, in the caller's transaction (NoSender without a channel)."""
+        if self.coordinators is None:
+            raise NoSender("no coordinators' channel is configured")
+        return self.coordinators.to_coordinators(session=session, notice=notice)
