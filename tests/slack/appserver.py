@@ -12,11 +12,11 @@ import httpx
 
 from tests.conftest import TEST_KEY
 from tests.line.conftest import FAST, InProcessServer
+from tests.line.standin import TOKEN as LINE_TOKEN
 from tests.slack.signing import SIGNING_SECRET, command_body, event_body, signed_headers
-from tests.slack.standin import BOT_TOKEN, INTAKE_CHANNEL
+from tests.slack.standin import BOT_TOKEN, INTAKE_CHANNEL, SlackStandIn
 
 LINE_SECRET = "test-channel-secret-0123456789ab"
-LINE_TOKEN = "test-line-access-token"
 
 
 def slack_env(
@@ -89,6 +89,14 @@ def home_opened(user: str) -> dict[str, Any]:
         "tab": "home",
         "event_ts": f"{time.time():.6f}",
     }
+
+
+def members(slack: SlackStandIn, count: int) -> list[str]:
+    """Adds `count` members to the stand-in's workspace; returns their ids."""
+    ids = [f"U0MEMBER{n:02d}" for n in range(count)]
+    for n, user_id in enumerate(ids):
+        slack.add_user(user_id, f"会員 {n}")
+    return ids
 
 
 def url_verification(challenge: str) -> bytes:

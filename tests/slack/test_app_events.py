@@ -11,7 +11,7 @@ import pytest
 from handlers.slack.texts import HELP
 from storage.slack_events import get_slack_event
 from tests.line.conftest import InProcessServer
-from tests.slack.appserver import SlackSender, home_opened, new_event_id, url_verification
+from tests.slack.appserver import SlackSender, home_opened, members, new_event_id, url_verification
 from tests.slack.signing import command_body, event_body
 from tests.slack.standin import COORDINATORS, SlackStandIn
 
@@ -121,15 +121,14 @@ def test_one_event_delivered_to_two_servers_on_one_database_has_one_effect(
     first = slack_servers()
     second = slack_servers(database_url=first.db.url)
     event_ids = [new_event_id() for _ in range(10)]
-    for n, event_id in enumerate(event_ids):
-        user = f"U0MEMBER{n:02d}"
+    for n, (event_id, user) in enumerate(zip(event_ids, members(slack, 10), strict=True)):
         for server in (first, second) if n % 2 else (second, first):
             assert senders(server).event(home_opened(user), event_id=event_id).status_code == 200
     slack.wait_for(lambda: len(slack.calls("views.publish")) >= 10)
     settle(slack)
-    assert sorted(c.args["user_id"] for c in slack.calls("views.publish")) == [
-        f"U0MEMBER{n:02d}" for n in range(10)
-    ]
+    calls = slack.calls("views.publish")
+    assert all(c.ok for c in calls)
+    assert sorted(c.args["user_id"] for c in calls) == [f"U0MEMBER{n:02d}" for n in range(10)]
 
 
 def test_the_slash_command_answers_with_its_help_only_to_the_one_who_typed_it(
@@ -168,12 +167,12 @@ def test_a_slow_slack_does_not_delay_the_ack(
     sender = senders(server)
     slack.delay(4.0, method="views.publish")
     acks = []
-    for n in range(5):
+    for member in members(slack, 5):
         started = time.perf_counter()
-        assert sender.event(home_opened(f"U0MEMBER{n:02d}")).status_code == 200
+        assert sender.event(home_opened(member)).status_code == 200
         acks.append(time.perf_counter() - started)
     assert max(acks) < 1.0, acks  # well inside Slack's 3 s, while each publish takes 4 s
-    slack.wait_for_calls("views.publish", 5, timeout=15)
+    assert all(c.ok for c in slack.wait_for_calls("views.publish", 5, timeout=15))
 
 
 def test_without_slack_credentials_there_is_no_slack_route(
