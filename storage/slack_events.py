@@ -59,9 +59,7 @@ def claim_slack_event(
     if taken is not None:
         return True
     session.execute(
-        update(SlackEvent)
-        .where(SlackEvent.event_id == event_id)
-        .values(deliveries=SlackEvent.deliveries + 1)
+        update(SlackEvent).where(SlackEvent.event_id == event_id).values(deliveries=SlackEvent.deliveries + 1)
     )
     return False
 

@@ -81,7 +81,9 @@ def build_router(slack: SlackApp) -> APIRouter:
         """Verifies, acknowledges and dispatches a Slack request."""
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            return JSONResponse({"detail": "body too large"}, status_code=413, headers={"Connection": "close"})
+            return JSONResponse(
+                {"detail": "body too large"}, status_code=413, headers={"Connection": "close"}
+            )
         return await handler.handle(request)
 
     return router

@@ -78,7 +78,9 @@ def test_forged_stale_and_unsigned_requests_get_401_and_do_nothing(
     assert [r.status_code for r in (forged, stale, future, unsigned)] == [401, 401, 401, 401]
     assert tampered.status_code == 401
     command = command_body("/madoguchi", "", user_id=COORDINATOR, channel_id="C0INTAKE01")
-    assert sender.post(command, content_type="application/x-www-form-urlencoded", secret="x").status_code == 401
+    assert (
+        sender.post(command, content_type="application/x-www-form-urlencoded", secret="x").status_code == 401
+    )
     slack.wait_for_calls("views.publish", 1)  # only the one genuine delivery among them
     settle(slack)
     assert publishes(slack, COORDINATOR) == 1
