@@ -9,9 +9,14 @@ never holds up a LINE webhook answered by the same process.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,6 +31,7 @@ from handlers.slack.events import ClaimEvents
 
 log = logging.getLogger(__name__)
 ROUTE = "/slack/events"
+MAX_AGE = 300  # seconds a signed request stays valid (Slack's and bolt's five minutes)
 MAX_BODY = 1_000_000  # Slack's payloads are a few kilobytes; a modal's state a few dozen
 
 
@@ -34,6 +40,7 @@ class SlackApp:
     """The bolt app and what it answers to (the app manifest must ask for exactly these)."""
 
     bolt: AsyncApp
+    signing_secret: str
     events: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
 
@@ -65,10 +72,43 @@ def build_slack_app(services: Services) -> SlackApp:
         log.error("Slack %s failed: %s", kind, type(error).__name__)
 
     bolt.middleware(ClaimEvents(services))
-    app = SlackApp(bolt=bolt)
+    app = SlackApp(bolt=bolt, signing_secret=settings.slack_signing_secret.get_secret_value())
     app.commands += commands.register(bolt)
     app.events += home.register(bolt, services)
     return app
+
+
+def well_formed(body: bytes, content_type: str) -> bool:
+    """Whether the body is one Slack sends: UTF-8, and a JSON object (an event callback with its event
+    and event_id), a form whose `payload` is a JSON object, or a plain form (a slash command)."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.split(";", 1)[0].strip().lower() == "application/json":
+            payload = json.loads(text)
+        else:
+            form = parse_qs(text, keep_blank_values=True)
+            if "payload" not in form:
+                return True
+            payload = json.loads(form["payload"][0])
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    if not isinstance(payload, dict):
+        return False
+    if payload.get("type") == "event_callback":
+        return isinstance(payload.get("event"), dict) and isinstance(payload.get("event_id"), str)
+    return True
+
+
+def signed(secret: str, body: bytes, timestamp: str | None, signature: str | None) -> bool:
+    """Whether `signature` is Slack's for these raw bytes (`v0=` hex HMAC-SHA256 of `v0:{timestamp}:{body}`)
+    and the timestamp is within five minutes of now, compared in constant time."""
+    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    if abs(time.time() - int(timestamp)) > MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode("ascii") + b":" + body
+    expected = "v0=" + hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace"))
 
 
 def build_router(slack: SlackApp) -> APIRouter:
@@ -84,6 +124,19 @@ def build_router(slack: SlackApp) -> APIRouter:
             return JSONResponse(
                 {"detail": "body too large"}, status_code=413, headers={"Connection": "close"}
             )
+        body = await request.body()
+        # The raw bytes are checked here (bolt checks them again, decoded): unsigned, forged or more than
+        # five minutes off is 401; then what bolt would answer 500 to (and Slack retry) is 400.
+        headers = request.headers
+        if not signed(
+            slack.signing_secret,
+            body,
+            headers.get("x-slack-request-timestamp"),
+            headers.get("x-slack-signature"),
+        ):
+            return JSONResponse({"detail": "invalid request"}, status_code=401)
+        if not well_formed(body, request.headers.get("content-type", "")):
+            return JSONResponse({"detail": "invalid body"}, status_code=400)
         return await handler.handle(request)
 
     return router

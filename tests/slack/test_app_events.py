@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi.testclient import TestClient
+from slack_sdk.signature import SignatureVerifier
 
+from handlers.slack.bolt_app import signed
 from handlers.slack.texts import HELP
 from storage.slack_events import get_slack_event
 from tests.line.conftest import InProcessServer
 from tests.slack.appserver import SlackSender, home_opened, members, new_event_id, url_verification
-from tests.slack.signing import command_body, event_body
+from tests.slack.signing import SIGNING_SECRET, command_body, event_body, signature, signed_headers
 from tests.slack.standin import COORDINATORS, SlackStandIn
 
 COORDINATOR = "U0EXYAMADA"  # the shipped example coordinator 例）山田 太郎
@@ -75,7 +78,16 @@ def test_forged_stale_and_unsigned_requests_get_401_and_do_nothing(
         content=genuine.replace(COORDINATOR.encode(), STRANGER.encode()),
         headers=dict(sender.post(genuine, content_type="application/json").request.headers),
     )
-    assert [r.status_code for r in (forged, stale, future, unsigned)] == [401, 401, 401, 401]
+    not_a_time = sender.client.post(
+        f"{server.url}/slack/events",
+        content=body,
+        headers={
+            **signed_headers(body),
+            "X-Slack-Request-Timestamp": "soon",
+            "Content-Type": "application/json",
+        },
+    )
+    assert [r.status_code for r in (forged, stale, future, unsigned, not_a_time)] == [401] * 5
     assert tampered.status_code == 401
     command = command_body("/madoguchi", "", user_id=COORDINATOR, channel_id="C0INTAKE01")
     assert (
@@ -184,3 +196,60 @@ def test_without_slack_credentials_there_is_no_slack_route(
     assert server.app.state.slack is None
     answer = senders(server).event(home_opened(COORDINATOR))
     assert answer.status_code == 404
+
+
+def test_in_demo_mode_without_slack_credentials_the_route_is_absent(client: TestClient) -> None:
+    body = event_body(home_opened(COORDINATOR), event_id=new_event_id())
+    answer = client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert answer.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"", "application/json"),
+        (b"\xff\xfe not utf-8", "application/json"),
+        (b"{", "application/json"),
+        (b"[]", "application/json"),
+        (b'{"type": "event_callback"}', "application/json"),
+        (b'{"type": "event_callback", "event_id": 5, "event": "x"}', "application/json"),
+        (b'{"type": "event_callback", "event_id": "Ev1", "event": []}', "application/json"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B%5D", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_signed_but_malformed_request_gets_400_never_a_5xx(
+    slack_servers: Callable[..., InProcessServer],
+    senders: Callable[..., SlackSender],
+    body: bytes,
+    content_type: str,
+) -> None:
+    server = slack_servers()
+    sender = senders(server)
+    assert sender.post(body, content_type=content_type).status_code == 400
+    bare = sender.post(b"command=%2Fmadoguchi", content_type="application/x-www-form-urlencoded")
+    assert bare.status_code == 200 and bare.json()["text"] == HELP  # a command with no other field
+
+
+def test_the_signature_is_checked_on_the_raw_bytes_as_slack_makes_it() -> None:
+    now = int(time.time())
+    body = event_body({**home_opened(COORDINATOR), "note": "承認🙇 \\u00e9"}, event_id=new_event_id())
+    made = signature(body, now)
+    assert made == SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=str(now), body=body)
+    assert signed(SIGNING_SECRET, body, str(now), made)
+    assert not signed(SIGNING_SECRET, body + b" ", str(now), made)
+    assert not signed(SIGNING_SECRET, body, str(now + 1), made)
+    assert not signed("another-secret", body, str(now), made)
+    assert not signed(SIGNING_SECRET, body, str(now - 301), signature(body, now - 301))
+    assert signed(SIGNING_SECRET, body, str(now - 299), signature(body, now - 299))
+    assert not signed(SIGNING_SECRET, body, "１２３", made) and not signed(SIGNING_SECRET, body, None, made)
+
+
+def test_an_event_with_japanese_and_emoji_in_its_raw_body_is_verified_and_handled(
+    slack_servers: Callable[..., InProcessServer], slack: SlackStandIn, senders: Callable[..., SlackSender]
+) -> None:
+    server = slack_servers()
+    event = {**home_opened(COORDINATOR), "note": "承認をお願いします🙇"}
+    assert "🙇".encode() in event_body(event, event_id="EvRAW")  # sent as UTF-8, not \\u escapes
+    assert senders(server).event(event).status_code == 200
+    assert slack.wait_for_calls("views.publish", 1)[0].ok
