@@ -54,7 +54,9 @@ class ClaimEvents(AsyncMiddleware):
         retry = req.headers.get("x-slack-retry-num", [None])[0]
         try:
             with anyio.fail_after(CLAIM_DEADLINE):
-                claimed = await anyio.to_thread.run_sync(self._claim, event_id, event_type)
+                claimed = await anyio.to_thread.run_sync(
+                    self._claim, event_id, event_type, abandon_on_cancel=True
+                )
         except Exception as exc:  # noqa: BLE001 - answered 503: Slack delivers the event again
             log.error("could not claim Slack event %s: %s", event_type, type(exc).__name__)
             return BoltResponse(status=503, body="")

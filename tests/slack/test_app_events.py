@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from handlers.slack.bolt_app import signed
 from handlers.slack.texts import HELP
-from storage.slack_events import get_slack_event
+from storage.slack_events import SlackEvent, get_slack_event
 from tests.line.conftest import InProcessServer
 from tests.slack.appserver import SlackSender, home_opened, members, new_event_id, url_verification
 from tests.slack.signing import SIGNING_SECRET, command_body, event_body, signature, signed_headers
@@ -253,3 +253,20 @@ def test_an_event_with_japanese_and_emoji_in_its_raw_body_is_verified_and_handle
     assert "🙇".encode() in event_body(event, event_id="EvRAW")  # sent as UTF-8, not \\u escapes
     assert senders(server).event(event).status_code == 200
     assert slack.wait_for_calls("views.publish", 1)[0].ok
+
+
+def test_an_event_that_could_not_be_stored_gets_503_and_its_retry_is_handled(
+    slack_servers: Callable[..., InProcessServer], slack: SlackStandIn, senders: Callable[..., SlackSender]
+) -> None:
+    server = slack_servers()
+    sender = senders(server)
+    table = SlackEvent.__table__
+    table.drop(server.db.engine)  # the database refuses the claim (as when it is down)
+    event, event_id = home_opened(COORDINATOR), new_event_id()
+    assert sender.event(event, event_id=event_id).status_code == 503
+    table.create(server.db.engine)
+    assert sender.event(event, event_id=event_id, retry=1).status_code == 200
+    assert slack.wait_for_calls("views.publish", 1)[0].ok
+    assert sender.event(event, event_id=event_id, retry=2).status_code == 200
+    settle(slack)
+    assert publishes(slack, COORDINATOR) == 1
