@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.scheduling import SchedulingConfig
+from config.slack import SlackConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("kagoshima.yaml")
 # The desk's own rule for a button's label: a short phrase that reads on a phone. Every channel shows one
@@ -140,6 +141,7 @@ class DeskConfig(_Strict):
     dx_stages: tuple[Choice, ...]
     methods: tuple[Choice, ...]
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
     source: str = ""
 
     @model_validator(mode="before")
@@ -191,6 +193,9 @@ class DeskConfig(_Strict):
         )
         if problems:
             raise ValueError("scheduling: " + "; ".join(problems))
+        slack_ids = [c.slack_user_id for c in self.scheduling.coordinators if c.slack_user_id]
+        if len(set(slack_ids)) != len(slack_ids):
+            raise ValueError("scheduling.coordinators: two coordinators have the same slack_user_id")
         return self
 
     @cached_property

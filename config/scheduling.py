@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.slack import check_slack_user_id
+
 METHOD_IDS = ("visit_desk", "onsite", "online", "phone", "email")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MethodId = Literal["visit_desk", "onsite", "online", "phone", "email"]
@@ -129,6 +131,11 @@ class Coordinator(_Strict):
         if not _ID.match(value):
             raise ValueError(f"coordinator id must be lower-case letters, digits, - or _: {value!r}")
         return value
+
+    @field_validator("slack_user_id")
+    @classmethod
+    def _slack_member_id(cls, value: str) -> str:
+        return check_slack_user_id(value)
 
     @model_validator(mode="after")
     def _overrides_apart(self) -> Coordinator:

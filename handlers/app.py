@@ -19,6 +19,8 @@ from handlers.line.webhook import build_router as build_line_router
 from handlers.line.worker import LineRuntime, build_line_runtime
 from handlers.services import Services, build_services
 from handlers.settings import Settings
+from handlers.slack.bolt_app import SlackApp, build_slack_app
+from handlers.slack.bolt_app import build_router as build_slack_router
 from handlers.web import admin, form, simulator
 from storage.channels import Channel
 from storage.database import Database
@@ -102,6 +104,8 @@ def create_app(
     svc = services or build_services()
     svc.settings.open_demo_admin_api()
     line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
+    # Without both Slack credentials there is no /slack/events route at all (a request to it gets 404).
+    slack: SlackApp | None = build_slack_app(svc) if svc.settings.slack_configured else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +127,7 @@ def create_app(
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = svc
     app.state.line = line
+    app.state.slack = slack
 
     @app.get("/healthz")
     def healthz(detail: bool = False) -> JSONResponse:
@@ -151,6 +156,8 @@ def create_app(
                 channel_secret=svc.settings.line_channel_secret.get_secret_value(), writer=line.writer
             )
         )
+    if slack is not None:
+        app.include_router(build_slack_router(slack))
     app.include_router(admin.router)
     app.include_router(form.router)
     if svc.settings.demo:

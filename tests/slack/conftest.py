@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 
 from config import DeskConfig
+from storage.database import upgrade_schema
+from tests.line.conftest import InProcessServer
+from tests.slack.appserver import slack_env, start_server
 from tests.slack.standin import BOT_TOKEN, SlackStandIn
 
 
@@ -26,3 +30,25 @@ def slack(desk: DeskConfig) -> Iterator[SlackStandIn]:
 def slack_client(slack: SlackStandIn) -> WebClient:
     """slack_sdk's WebClient with the app's bot token, talking to the stand-in."""
     return WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=5)
+
+
+@pytest.fixture
+def slack_servers(
+    slack: SlackStandIn, fresh_database_url: Callable[[], str], tmp_path: Path
+) -> Iterator[Callable[..., InProcessServer]]:
+    """Starts servers with Slack configured, talking to the stand-in (on a new database unless one is
+    given); all are stopped afterwards, and the senders made with them closed."""
+    servers: list[InProcessServer] = []
+
+    def start(database_url: str | None = None, **env: str) -> InProcessServer:
+        url = database_url
+        if url is None:
+            url = fresh_database_url()
+            upgrade_schema(url)
+        server = start_server({**slack_env(url, slack.api_url, str(tmp_path / "var")), **env})
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
