@@ -1,14 +1,14 @@
 """Slack events: one row per Slack event_id, so a retried or replayed delivery has one effect
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
