@@ -84,9 +84,17 @@ class Booking(Base):
     )
 
 
-def _take_write_lock(session: Session) -> None:
+def _take_write_lock(session: Session, coordinator_id: str | None = None) -> None:
     connection = session.connection()
     if connection.dialect.name != "sqlite":
+        if coordinator_id is not None:
+            # PostgreSQL: one writer per coordinator's calendar until the transaction ends. The exclusion
+            # constraint alone lets concurrent inserts of overlapping ranges deadlock, and it does not
+            # guard the day cap, which is a count.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"madoguchi:booking:{coordinator_id}"},
+            )
         return
     raw = connection.connection.dbapi_connection
     # An engine that already begins with BEGIN IMMEDIATE (storage.database) holds the lock; a plain
@@ -110,8 +118,8 @@ class DayCap:
 
 
 def lock_bookings(session: Session) -> None:
-    """Takes the write lock under which a range is checked and taken (SQLite; PostgreSQL's exclusion
-    constraint needs none), before the lapsed holds are expired and a hold is inserted."""
+    """Takes the write lock under which a range is checked and taken, before the lapsed holds are expired
+    and a hold is inserted (SQLite: the database's; PostgreSQL takes one per coordinator as it inserts)."""
     _take_write_lock(session)
 
 
@@ -137,7 +145,7 @@ def insert_hold_if_free(
     life cycle (bot.lifecycle) expires the lapsed holds and releases the owner's earlier one first."""
     if consultation_id is None and contact_id is None:
         raise ValueError("a hold needs a consultation or a contact")
-    _take_write_lock(session)
+    _take_write_lock(session, coordinator_id)
     clash = select(Booking.id).where(
         Booking.coordinator_id == coordinator_id,
         Booking.status.in_(ACTIVE_STATUSES),
@@ -195,7 +203,7 @@ def move_booking_if_free(
 ) -> bool:
     """Moves an active booking to another range, its status unchanged; False when that range is taken or
     it is not active (the caller expires the lapsed holds first)."""
-    _take_write_lock(session)
+    _take_write_lock(session, coordinator_id)
     clash = select(Booking.id).where(
         Booking.id != booking_id,
         Booking.coordinator_id == coordinator_id,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.holds import place_hold
 from scheduling.slots import Slot
-from storage.bookings import Booking
+from storage.bookings import Booking, DayCap, insert_hold_if_free
 from storage.clock import FixedClock
 from tests.scheduling.support import jst, prepare_booking_tables
 
@@ -21,6 +21,14 @@ OWNERS = 50
 
 
 def race(engine: Engine, slots: Callable[[int], Slot], clock: FixedClock) -> list[int | None]:
+    return race_to(
+        engine,
+        lambda session, n: place_hold(session=session, consultation_id=n + 1, slot=slots(n), clock=clock),
+    )
+
+
+def race_to(engine: Engine, take: Callable[[Session, int], Booking | None]) -> list[int | None]:
+    """Fifty owners call `take` at the same moment, each in a transaction of its own."""
     sessions = sessionmaker(engine, expire_on_commit=False)
     start = threading.Barrier(OWNERS)
     results: list[int | None] = [None] * OWNERS
@@ -30,7 +38,7 @@ def race(engine: Engine, slots: Callable[[int], Slot], clock: FixedClock) -> lis
         try:
             start.wait()
             with sessions() as session, session.begin():
-                booking = place_hold(session=session, consultation_id=n + 1, slot=slots(n), clock=clock)
+                booking = take(session, n)
                 if booking is not None:
                     session.flush()
                     results[n] = booking.id
@@ -81,3 +89,33 @@ def test_exactly_one_of_fifty_holds_on_a_plain_sqlite_engine(tmp_path: Path, clo
         assert active_count(engine) == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_full_day_takes_one_of_fifty_holds_at_different_times(
+    any_engine: Engine, clock: FixedClock
+) -> None:
+    """The coordinator's day cap is a count, which no constraint guards: fifty owners asking for fifty
+    different times of a day that has room for one get one hold between them."""
+    day = jst(2026, 12, 3, 0)
+    cap = DayCap(day, day + timedelta(days=1), 1)
+
+    def take(session: Session, n: int) -> Booking | None:
+        start = jst(2026, 12, 3, 9) + timedelta(minutes=10 * n)
+        return insert_hold_if_free(
+            session=session,
+            consultation_id=n + 1,
+            coordinator_id="a",
+            method="online",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=5),
+            blocked_from=start,
+            blocked_until=start + timedelta(minutes=5),
+            hold_expires_at=start,
+            now=clock.now(),
+            day_cap=cap,
+        )
+
+    results = race_to(any_engine, take)
+    assert sum(r is not None for r in results) == 1
+    assert active_count(any_engine) == 1
