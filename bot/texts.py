@@ -260,3 +260,17 @@ BOOKING_CONFIRMED_OWNER = (
     "日時の変更やキャンセルは、メニューの「予約確認」からお手続きいただけます。"
 )
 ONLINE_URL = "オンライン（{url}）"
+BOOKING_DECLINED_OWNER = (
+    "ご相談のお申し込み（受付番号：{reference}）について、ご連絡いたします。\n"
+    "誠に申し訳ございませんが、{reason}\n"
+    "仮のご予約（{when}）は取り消しました。\n\n"
+    "ご不明な点は、{phone}までお気軽にお問い合わせください。\n受付時間：{hours}"
+)
+DECLINE_NOTE = "担当者より：{note}"
+# Why a request was declined, as the owner reads it (keys: the reasons the coordinator picks from)
+DECLINE_REASONS = {
+    "time": "ご希望の日時では担当の都合がつきませんでした。お手数ですが、別の日時で改めてお申し込みください。",
+    "scope": "このご相談は当窓口の支援の対象外となります。",
+    "elsewhere": "このご相談は、ほかの支援機関のほうがお力になれると考えております。",
+    "other": "今回のお申し込みはお受けすることができませんでした。",
+}

@@ -52,3 +52,17 @@ ALREADY_DECIDED = "この相談はすでに対応済みです（{status}）。�
 APPROVED = "承認しました。ご本人にLINEでお知らせします。"
 NOT_YET = "この操作はまだ準備中です。お手数ですが、ご本人へは電話などでご連絡ください。"
 GONE = "この相談は見つかりませんでした。"
+
+# お断り: the modal (its title, submit and close at most 24 characters)
+DECLINE_TITLE = "お断り"
+DECLINE_SUBMIT = "お断りする"
+DECLINE_CLOSE = "やめる"
+DECLINE_REASON_LABEL = "理由"
+DECLINE_REASONS = {
+    "time": "日時の都合がつかない",
+    "scope": "窓口の支援の対象外",
+    "elsewhere": "ほかの支援機関が適切",
+    "other": "その他",
+}
+DECLINE_NOTE_LABEL = "ご本人へのひとこと（任意・LINEでそのまま届きます）"
+DECLINED = "お断りしました。ご本人にLINEでお知らせします。"

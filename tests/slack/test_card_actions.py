@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import texts as bot_texts
 from config import DeskConfig
 from handlers.slack import texts
-from handlers.slack.cards import APPROVE, CONTACT, DECLINE
+from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE
 from storage.bookings import Booking
 from storage.models import ConsultationEvent, OutboxMessage
 from storage.slack_cards import ContactView
@@ -204,6 +204,60 @@ def test_the_contact_details_are_shown_to_the_coordinator_alone_and_each_viewing
 
 def test_a_button_not_built_yet_says_so(desk_app: Desk, desk: DeskConfig) -> None:
     mine, _ = assigned(desk, desk_app.booking())
-    desk_app.click(mine, DECLINE)
+    desk_app.click(mine, PROPOSE)
     assert desk_app.note_to(mine) == [texts.NOT_YET]
     assert desk_app.booking().status == "requested"
+
+
+def submit_modal(desk_app: Desk, user: str, reason: str, note: str) -> None:
+    [modal] = desk_app.slack.open_modals(user)
+    shown = modal.as_slack()
+    shown["state"] = {
+        "values": {
+            "reason": {"reason_choice": {"type": "static_select", "selected_option": {"value": reason}}},
+            "note": {"note_text": {"type": "plain_text_input", "value": note}},
+        }
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0KAGOSHIMA", "domain": "madoguchi-test"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0KAGOSHIMA"},
+        "api_app_id": "A0MADOGUCHI",
+        "token": "legacy-verification-token",
+        "trigger_id": desk_app.slack.issue_trigger_id(user),
+        "view": shown,
+    }
+    response = desk_app.sender.post(
+        interaction_body(payload), content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+
+
+def test_declining_asks_the_reason_tells_the_owner_politely_and_frees_the_time(
+    desk_app: Desk, desk: DeskConfig
+) -> None:
+    booking = desk_app.booking()
+    mine, other = assigned(desk, booking)
+    desk_app.click(mine, DECLINE)
+    desk_app.slack.wait_for(lambda: desk_app.slack.open_modals(mine), what="the modal")
+    [modal] = desk_app.slack.open_modals(mine)
+    assert modal.view["title"]["text"] == "お断り"
+    submit_modal(desk_app, mine, "scope", "お電話でもご説明します。")
+    assert desk_app.note_to(mine) == [texts.DECLINED]
+    desk_app.slack.wait_for(lambda: desk_app.owner_heard("誠に申し訳ございません"), what="the owner told")
+    [told] = desk_app.owner_heard("誠に申し訳ございません")
+    assert bot_texts.DECLINE_REASONS["scope"] in told and "お電話でもご説明します。" in told
+    assert desk_app.booking().status == "declined"  # no longer active: the time is free for others
+    slack = desk_app.slack
+    slack.wait_for(
+        lambda: "お断りしました" in repr(slack.messages(INTAKE_CHANNEL)[0]["blocks"]), what="the update"
+    )
+    with desk_app.server.db.session() as session:
+        details = [
+            e.detail for e in session.scalars(select(ConsultationEvent)) if e.kind == "booking_declined"
+        ]
+    assert details == [{"booking_id": booking.id, "from": "requested", "to": "declined", "reason": "scope"}]
+    desk_app.click(other, DECLINE)  # someone else may open the modal, but submitting it changes nothing
+    desk_app.slack.wait_for(lambda: desk_app.slack.open_modals(other), what="the other's modal")
+    submit_modal(desk_app, other, "time", "")
+    assert desk_app.note_to(other) == [texts.NOT_YOURS]
