@@ -14,6 +14,8 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    resume_parked,
 )
 from storage.slack_cards import get_card, record_card
 
@@ -48,6 +51,7 @@ CHANNEL = Channel.SLACK
 POST_INTERVAL = 1.0  # seconds between posts to one channel (Slack: about one a second)
 HISTORY_PAGES = 3  # pages of 200 messages searched for a card posted before
 MAX_RETRY_AFTER = 900.0
+RESUME_WITHIN = timedelta(days=1)
 # What resending the same call cannot mend (the others are retried: 5xx, 429, a lost connection)
 REFUSED = {
     "channel_not_found",
@@ -71,20 +75,28 @@ class Posted:
 
 
 class Pacer:
-    """At most one post to a channel in `interval` seconds, across this process's threads."""
+    """At most one post to a channel in `interval` seconds, counted from when the last one was answered (the
+    client may have retried it after a 429), across this process's threads."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._next: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def wait(self, channel: str) -> None:
+    @contextmanager
+    def post(self, channel: str) -> Iterator[None]:
+        """Waits for the channel's turn, holds it while the post is made, and starts the interval after it."""
         with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next.get(channel, 0.0))
-            self._next[channel] = at + self.interval
-        if at > now:
-            time.sleep(at - now)
+            turn = self._locks.setdefault(channel, threading.Lock())
+        with turn:
+            wait = self._next.get(channel, 0.0) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                yield
+            finally:
+                self._next[channel] = time.monotonic() + self.interval
 
 
 class SlackDelivery:
@@ -110,6 +122,8 @@ class SlackDelivery:
         self.tuning = tuning
         self.gate = gate or WriteGate(enabled=db.is_sqlite)
         self.pacer = Pacer(post_interval)
+        # Slack failed since its last answer: the first card that goes through brings the waiting ones forward.
+        self._away = False
 
     def claim(self, limit: int = 1) -> list[DueMessage]:
         """Leases up to `limit` due rows, oldest first."""
@@ -132,10 +146,9 @@ class SlackDelivery:
     def deliver_safely(self, due: DueMessage) -> None:
         try:
             self.deliver(due)
-        except Exception as exc:  # noqa: BLE001 - the row waits for its lease, and is parked at the last attempt
+        except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: the row is taken again after its lease
+            self._away = True
             log.error("outbox %s: Slack delivery raised %s", due.id, type(exc).__name__)
-            if due.attempts >= self.tuning.max_attempts:
-                self._park(due, f"delivery raised {type(exc).__name__}")
 
     def deliver(self, due: DueMessage) -> None:
         """Shows the row's card as it stands now, and records where it is."""
@@ -166,15 +179,15 @@ class SlackDelivery:
         if where is not None:
             self._update(where, card)
             return Posted(where[0], where[1], "updated")
-        self.pacer.wait(self.channel)
-        answer = self.client.chat_postMessage(
-            channel=self.channel,
-            text=card.text,
-            blocks=card.blocks,
-            metadata=card.metadata,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        with self.pacer.post(self.channel):
+            answer = self.client.chat_postMessage(
+                channel=self.channel,
+                text=card.text,
+                blocks=card.blocks,
+                metadata=card.metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         return Posted(str(answer["channel"]), str(answer["ts"]), "posted")
 
     def record(self, due: DueMessage, consultation_id: int, posted: Posted) -> None:
@@ -191,6 +204,9 @@ class SlackDelivery:
             mark_sent(
                 session=session, message_id=due.id, via=posted.via, now=now, lease_until=due.lease_until
             )
+            if self._away:
+                self._away = False
+                resume_parked(session=session, channel=CHANNEL, now=now, created_after=now - RESUME_WITHIN)
         log.info("outbox %s: card of consultation %s %s", due.id, consultation_id, posted.via)
 
     def find_posted(self, consultation_id: int) -> str | None:
@@ -257,9 +273,8 @@ class SlackDelivery:
         if error in REFUSED:
             self._park(due, f"refused by Slack: {error}", status=REJECTED)
             return
-        if due.attempts >= self.tuning.max_attempts:
-            self._park(due, f"gave up after {due.attempts} attempts: {error}")
-            return
+        # A card is not given up on while Slack is away: its backoff is capped, and Slack's return brings it forward.
+        self._away = True
         retry_at = self.retry_at(due.attempts, _retry_after(exc))
         with self.gate.hold(), self.db.session() as session:
             mark_retry(

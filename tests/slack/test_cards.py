@@ -18,7 +18,7 @@ from config import DeskConfig
 from handlers.line.sender import LineSender
 from handlers.slack.cards import CONTACT, parse_value
 from handlers.slack.client import posting_client
-from handlers.slack.delivery import SlackDelivery
+from handlers.slack.delivery import POST_INTERVAL, Pacer, SlackDelivery
 from handlers.slack.sender import SlackCoordinatorSender
 from storage.bookings import Booking
 from storage.channels import Channel
@@ -233,3 +233,37 @@ def test_a_channel_the_app_is_not_in_parks_the_card_as_rejected(
     [row] = rows(db)
     assert row.status == "rejected" and "not_in_channel" in (row.last_error or "")
     assert texts.SUBMITTED_HELD  # the owner's words do not depend on Slack
+
+
+def test_posts_to_the_channel_are_paced_and_a_429_is_waited_out(
+    engine: IntakeEngine, db: Database, delivery: SlackDelivery, slack: SlackStandIn
+) -> None:
+    slack.pace_posts(1.0)  # Slack's one post a second to a channel: a second post within it is 429
+    delivery.pacer = Pacer(POST_INTERVAL)
+    submitted(engine, db, user="U-first")
+    submitted(engine, db, user="U-second")
+    slack.rate_limit(1, method="chat.postMessage", retry_after=1)
+    while delivery.run_once():
+        pass
+    assert len(slack.messages(INTAKE_CHANNEL)) == 2
+    posts = slack.calls("chat.postMessage")
+    assert [c.status for c in posts] == [429, 200, 200]  # the 429 was the stand-in's fault, not a pace breach
+    assert posts[1].at - posts[0].at >= 0.9 and posts[2].at - posts[1].at >= 0.9
+
+
+def test_a_long_outage_never_gives_a_card_up_and_slacks_return_brings_them_all_forward(
+    engine: IntakeEngine, db: Database, delivery: SlackDelivery, slack: SlackStandIn, clock: FixedClock
+) -> None:
+    slack.begin_outage(503)
+    submitted(engine, db, user="U-first")
+    submitted(engine, db, user="U-second")
+    for _ in range(delivery.tuning.max_attempts + 2):
+        clock.advance(seconds=delivery.tuning.retry_cap * 2)
+        while delivery.run_once():
+            pass
+    assert {r.status for r in rows(db)} == {"pending"} and slack.messages(INTAKE_CHANNEL) == []
+    slack.end_outage()
+    clock.advance(seconds=delivery.tuning.retry_cap * 2)
+    while delivery.run_once():
+        pass
+    assert {r.status for r in rows(db)} == {SENT} and len(slack.messages(INTAKE_CHANNEL)) == 2
