@@ -6,13 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot import texts as bot_texts
 from config import DeskConfig
+from config.desk import DEFAULT_CONFIG_PATH
 from handlers.slack import texts
 from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE
 from storage.bookings import Booking
@@ -23,7 +26,7 @@ from tests.line.standin import LineStandIn
 from tests.owner import LineChannel, Owner
 from tests.slack.appserver import SlackSender
 from tests.slack.signing import interaction_body
-from tests.slack.standin import INTAKE_CHANNEL, SlackStandIn
+from tests.slack.standin import INTAKE_CHANNEL, MANAGER, SlackStandIn
 
 PHONE = "099-123-4567"
 CONFIRMED_WORDS = "ご予約が確定しました"
@@ -261,3 +264,28 @@ def test_declining_asks_the_reason_tells_the_owner_politely_and_frees_the_time(
     desk_app.slack.wait_for(lambda: desk_app.slack.open_modals(other), what="the other's modal")
     submit_modal(desk_app, other, "time", "")
     assert desk_app.note_to(other) == [texts.NOT_YOURS]
+
+
+def test_an_approver_may_approve_any_request(
+    slack_servers: Callable[..., InProcessServer],
+    slack: SlackStandIn,
+    line: LineStandIn,
+    sender: Callable[[str], SlackSender],
+    tmp_path: Path,
+) -> None:
+    raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    raw["slack"] = {"approvers": [MANAGER]}
+    config = tmp_path / "desk.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    server = slack_servers(LINE_API_BASE_URL=line.url, MADOGUCHI_CONFIG=str(config))
+    desk_app = Desk(server, slack, line, sender(server.url))
+    desk_app.click(MANAGER, APPROVE)
+    slack.wait_for(lambda: desk_app.owner_heard(CONFIRMED_WORDS), what="the owner told")
+    assert desk_app.booking().status == "confirmed"
+    assert (
+        f"<@{MANAGER}>" in repr(slack.messages(INTAKE_CHANNEL)[0]["blocks"])
+        or slack.wait_for(
+            lambda: f"<@{MANAGER}>" in repr(slack.messages(INTAKE_CHANNEL)[0]["blocks"]), what="the card"
+        )
+        is None
+    )
