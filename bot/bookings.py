@@ -94,11 +94,7 @@ class OwnerBookings:
 
     def when(self, booking: Booking) -> str:
         """`12/3(木) 14:00〜15:00`, with 祝 on a public holiday (終日 for a whole-day visit)."""
-        starts, ends = booking.starts_at.astimezone(JST), booking.ends_at.astimezone(JST)
-        day = label_day(starts.date())
-        if (ends - starts).total_seconds() >= 6 * 3600:
-            return f"{day} {texts.WHOLE_DAY_SHORT}"
-        return f"{day} {starts:%H:%M}〜{ends:%H:%M}"
+        return booking_when(booking)
 
     def place(self, booking: Booking) -> str:
         """Where the meeting is, in words."""
@@ -191,6 +187,15 @@ class MovingSlotBook(SlotBook):
 
     def keep(self) -> None:
         """A booking does not lapse while the owner looks for another time."""
+
+
+def booking_when(booking: Booking) -> str:
+    """`12/3(木) 14:00〜15:00`, with 祝 on a public holiday (終日 for a whole-day visit)."""
+    starts, ends = booking.starts_at.astimezone(JST), booking.ends_at.astimezone(JST)
+    day = label_day(starts.date())
+    if (ends - starts).total_seconds() >= 6 * 3600:
+        return f"{day} {texts.WHOLE_DAY_SHORT}"
+    return f"{day} {starts:%H:%M}〜{ends:%H:%M}"
 
 
 def moment_label(moment: datetime) -> str:

@@ -13,10 +13,12 @@ from bot.flow import ConversationState, Flow, ask
 from bot.intake import Step
 from bot.messages import Button, OutMessage
 from bot.postback import encode
+from bot.sending import Outbound
 from bot.steps import Ctx
 from bot.submission import submit_intake
 from config import DeskConfig
 from scheduling import Slot
+from storage.bookings import Booking
 from storage.clock import Clock
 from storage.consultations import record_consent
 from storage.conversations import forget_conversation
@@ -40,9 +42,11 @@ def start_button() -> Button:
     return Button(texts.START_BUTTON, encode("-", MENU, "start"), display=texts.START_BUTTON)
 
 
-def submitted_reply(desk: DeskConfig, consultation: Consultation) -> OutMessage:
+def submitted_reply(
+    desk: DeskConfig, consultation: Consultation, booking: Booking | None = None
+) -> OutMessage:
     """The one 「受け付けました」 reply (its words: bot.submission), with a button to start another request."""
-    return OutMessage(submission.submitted_reply(desk, consultation), (start_button(),))
+    return OutMessage(submission.submitted_reply(desk, consultation, booking), (start_button(),))
 
 
 def record_answer_to_notice(
@@ -90,6 +94,7 @@ def submit(
     ctx: Ctx,
     clock: Clock,
     channel: str,
+    outbound: Outbound | None = None,
 ) -> Turn:
     """Stores the consultation (its hold becomes a request); a time that lapsed meanwhile is asked again."""
     answers = state.answers
@@ -109,7 +114,10 @@ def submit(
     if wanted and book is not None:
         book.attach(consultation.id)
     state.ended = True
-    reply = submitted_reply(ctx.desk, consultation)
+    booking = submission.announce_submission(
+        session=session, outbound=outbound or Outbound(), consultation=consultation
+    )
+    reply = submitted_reply(ctx.desk, consultation, booking)
     return Turn([reply], consultation_id=consultation.id, events=["submitted"])
 
 

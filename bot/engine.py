@@ -263,6 +263,7 @@ class IntakeEngine:
                     ctx=ctx,
                     clock=self.clock,
                     channel=run.channel,
+                    outbound=self.outbound,
                 )
             case Finish() | Submit():
                 return self._finish(run, flow, state, result)

@@ -9,14 +9,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.bookings import booking_when
+from bot.decisions import REQUESTED, SUBMITTED, notify_coordinators
 from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA, IncompleteIntake, label
+from bot.sending import Outbound
 from config import DeskConfig
+from storage.bookings import Booking, get_active_booking
 from storage.clock import JST, Clock
 from storage.consultations import create_consultation, latest_consultation
 from storage.models import Consultation, Contact
 
 __all__ = [
     "IncompleteIntake",
+    "announce_submission",
     "clear_values",
     "consultation_fields",
     "consultation_lines",
@@ -56,8 +61,32 @@ def submit_intake(
     )
 
 
-def submitted_reply(desk: DeskConfig, consultation: Consultation) -> str:
-    """What the owner is told once the consultation is stored: its reference and how the desk gets back."""
+def announce_submission(
+    *, session: Session, outbound: Outbound, consultation: Consultation
+) -> Booking | None:
+    """Tells the coordinators of the request just stored (its card is written in this transaction), once its
+    hold (if any) is the consultation's; returns that booking."""
+    booking = get_active_booking(session=session, consultation_id=consultation.id)
+    notify_coordinators(
+        session=session,
+        outbound=outbound,
+        consultation_id=consultation.id,
+        kind=REQUESTED if booking is not None else SUBMITTED,
+        booking_id=booking.id if booking is not None else None,
+    )
+    return booking
+
+
+def submitted_reply(desk: DeskConfig, consultation: Consultation, booking: Booking | None = None) -> str:
+    """What the owner is told once the consultation is stored: its reference, and the time held for them
+    (provisional until a coordinator confirms it) or how the desk gets back."""
+    if booking is not None and booking.status in ("held", "requested"):
+        return texts.SUBMITTED_HELD.format(
+            reference=consultation.reference,
+            when=booking_when(booking),
+            phone=desk.desk.phone,
+            hours=desk.desk.hours,
+        )
     how = {"phone": texts.HOW_BY_PHONE, "email": texts.HOW_BY_EMAIL}.get(
         consultation.method, texts.HOW_EITHER
     )
@@ -76,11 +105,18 @@ def stored_values(consultation: Consultation) -> dict[str, Any]:
 
 
 def consultation_lines(
-    desk: DeskConfig, consultation: Consultation, *, personal: bool = False
+    desk: DeskConfig,
+    consultation: Consultation,
+    *,
+    personal: bool = False,
+    leave_out: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """A stored consultation's answers as (label, words) in the registry's order, for a card or a report; the
-    personal ones only when asked for (reading them needs the consultation's encrypted columns)."""
-    readable = [f for f in FIELDS if f.kind.slots(f) and (personal or not f.personal)]
+    personal ones only when asked for (reading them needs the consultation's encrypted columns), without
+    the fields whose keys are in `leave_out`."""
+    readable = [
+        f for f in FIELDS if f.kind.slots(f) and (personal or not f.personal) and f.key not in leave_out
+    ]
     values = stored_values(consultation) if personal else clear_values(consultation)
     answers = FIELDS.answers_from(values, readable)
     return [(label(f, answers), f.kind.describe(desk, f, answers) or "—") for f in readable if f.summary]

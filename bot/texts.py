@@ -71,6 +71,13 @@ SUBMITTED = (
     "担当のコーディネーターから、2営業日以内に{how}ご連絡します。\n"
     "お急ぎの場合は、{phone}までお電話ください。\n受付時間：{hours}"
 )
+# Submitted with a time the owner chose: it is held for them, and the desk confirms it (until then provisional)
+SUBMITTED_HELD = (
+    "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
+    "ご希望の日時：{when}\n"
+    "この日時は仮のご予約です。担当のコーディネーターが確認して確定し、LINEでお知らせします。\n"
+    "お急ぎの場合は、{phone}までお電話ください。\n受付時間：{hours}"
+)
 HOW_BY_PHONE = "お電話で"
 HOW_BY_EMAIL = "メールで"
 HOW_EITHER = ""
@@ -245,3 +252,25 @@ BOOKING_NOT_MOVED = "日時は変更していません。"
 BOOKINGS_CLOSED = "予約確認を終わります。"
 BACK_TO_INTAKE = "お申し込みの入力に戻ります。"
 FLOW_GONE = "恐れ入りますが、前回のやりとりは続けられなくなりました。お手数ですが、もう一度お選びください。"
+
+# What the owner is told once a coordinator has decided (bot/decisions.py)
+BOOKING_CONFIRMED_OWNER = (
+    "ご予約が確定しました。\n\n日時：{when}\n方法：{method}\n場所：{place}\n受付番号：{reference}\n\n"
+    "当日はご相談したい内容に関係する資料があればお手元にご用意ください。\n"
+    "日時の変更やキャンセルは、メニューの「予約確認」からお手続きいただけます。"
+)
+ONLINE_URL = "オンライン（{url}）"
+BOOKING_DECLINED_OWNER = (
+    "ご相談のお申し込み（受付番号：{reference}）について、ご連絡いたします。\n"
+    "誠に申し訳ございませんが、{reason}\n"
+    "仮のご予約（{when}）は取り消しました。\n\n"
+    "ご不明な点は、{phone}までお気軽にお問い合わせください。\n受付時間：{hours}"
+)
+DECLINE_NOTE = "担当者より：{note}"
+# Why a request was declined, as the owner reads it (keys: the reasons the coordinator picks from)
+DECLINE_REASONS = {
+    "time": "ご希望の日時では担当の都合がつきませんでした。お手数ですが、別の日時で改めてお申し込みください。",
+    "scope": "このご相談は当窓口の支援の対象外となります。",
+    "elsewhere": "このご相談は、ほかの支援機関のほうがお力になれると考えております。",
+    "other": "今回のお申し込みはお受けすることができませんでした。",
+}

@@ -21,6 +21,7 @@ from handlers.services import Services, build_services
 from handlers.settings import Settings
 from handlers.slack.bolt_app import SlackApp, build_slack_app
 from handlers.slack.bolt_app import build_router as build_slack_router
+from handlers.slack.delivery import SlackRuntime, build_slack_runtime
 from handlers.web import admin, form, simulator
 from storage.channels import Channel
 from storage.database import Database
@@ -106,11 +107,14 @@ def create_app(
     line: LineRuntime | None = build_line_runtime(svc) if svc.line_api is not None else None
     # Without both Slack credentials there is no /slack/events route at all (a request to it gets 404).
     slack: SlackApp | None = build_slack_app(svc) if svc.settings.slack_configured else None
+    cards: SlackRuntime | None = build_slack_runtime(svc) if drain else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if line is not None:
             line.start(drain=drain)
+        if cards is not None:
+            cards.start()
         if scheduler is not None:
             scheduler.start()
         # What start-up loaded stays for good: keeping it out of the collector's scans keeps full
@@ -123,11 +127,14 @@ def create_app(
                 scheduler.shutdown(wait=False)
             if line is not None:
                 await anyio.to_thread.run_sync(line.stop)
+            if cards is not None:
+                await anyio.to_thread.run_sync(cards.stop)
 
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = svc
     app.state.line = line
     app.state.slack = slack
+    app.state.slack_cards = cards
 
     @app.get("/healthz")
     def healthz(detail: bool = False) -> JSONResponse:

@@ -14,6 +14,7 @@ from handlers.line.client import LineApi
 from handlers.line.render import CAPACITY as LINE_CAPACITY
 from handlers.line.sender import LineSender
 from handlers.settings import Settings, StartupError, get_settings
+from handlers.slack.sender import SlackCoordinatorSender
 from storage import models  # noqa: F401  (every table in the metadata the key check reads)
 from storage.base import Base
 from storage.channels import Channel
@@ -39,13 +40,16 @@ class Services:
 
     def __post_init__(self) -> None:
         if not self.outbound.senders:
-            self.outbound = build_outbound(self.clock)
+            self.outbound = build_outbound(self.clock, self.settings)
 
 
-def build_outbound(clock: Clock) -> Outbound:
-    """The senders of every channel this code speaks on (Slack's and mail's come with their issues)."""
+def build_outbound(clock: Clock, settings: Settings | None = None) -> Outbound:
+    """The senders of every channel this code speaks on: LINE's, and the coordinators' Slack cards when
+    Slack and its intake channel are configured (mail's comes with its issue)."""
+    slack = settings is not None and settings.slack_configured and bool(settings.slack_intake_channel)
     return Outbound(
         senders={Channel.LINE: LineSender(clock)},
+        coordinators=SlackCoordinatorSender(clock) if slack else None,
         # Channels answered at once, with no sender: the simulator shows the LINE chat, buttons and all.
         capacities={Channel.SIMULATOR: LINE_CAPACITY, Channel.CLI: LINE_CAPACITY},
     )
@@ -73,7 +77,7 @@ def build_services(
             db.dispose()
         raise
     warn_if_stored_data_does_not_decrypt(db, settings)
-    outbound = build_outbound(clock)
+    outbound = build_outbound(clock, settings)
     return Services(
         settings=settings,
         desk=desk,

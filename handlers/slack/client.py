@@ -55,3 +55,16 @@ def web_client(settings: Settings) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=1),
         ],
     )
+
+
+def posting_client(settings: Settings) -> WebClient:
+    """A blocking client that retries only what Slack did not carry out (a 429): the card delivery's. A post
+    whose answer was lost may have gone through, and Slack has no idempotency key, so the delivery itself
+    looks in the channel before posting again rather than letting the client repeat it."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=api_base_url(settings),
+        timeout=TIMEOUT,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
+    )

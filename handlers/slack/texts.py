@@ -16,3 +16,53 @@ HOME_TITLE = "{desk}"
 HOME_COORDINATOR = "{name} さんとして登録されています。担当の相談に対応できます。"
 HOME_APPROVER = "承認者として登録されています。すべての相談に対応できます。"
 HOME_OTHER = "相談に対応できるのは、担当のコーディネーターと承認者です。登録は窓口の管理者にご依頼ください。"
+
+# The approval card (handlers/slack/cards.py)
+CARD_TITLE = "新しいご相談 {reference}"
+CARD_TEXT = "新しいご相談が届きました（受付番号 {reference}、希望日時 {when}）"
+CARD_TEXT_DECIDED = "対応済み"
+CARD_REFERENCE = "受付番号：{reference}"
+HELD_TIME = "希望日時（仮押さえ）"
+SUGGESTED = "担当（候補）"
+NO_TIME = "日時の指定なし（電話・メールでのご連絡）"
+NOBODY = "未定"
+BOOKING_STATES = {
+    "held": "（仮押さえ）",
+    "requested": "（仮押さえ・承認待ち）",
+    "confirmed": "（確定）",
+    "declined": "（お断り）",
+    "expired": "（期限切れ）",
+    "cancelled": "（キャンセル）",
+}
+DECIDED_CONFIRMED = "✅ 承認しました：{who} {at}"
+DECIDED_DECLINED = "お断りしました：{who} {at}"
+DECIDED_CANCELLED = "キャンセルされました：{who} {at}"
+DECIDED_EXPIRED = "期限切れになりました {at}"
+ACTORS = {"owner": "ご本人（LINE）", "system": "自動"}
+BUTTON_APPROVE = "承認"
+BUTTON_PROPOSE = "別の日時を提案"
+BUTTON_REASSIGN = "担当を変更"
+BUTTON_DECLINE = "お断り"
+BUTTON_CONTACT = "連絡先を見る"
+CONTACT_SHOWN = "受付番号 {reference} の連絡先です（閲覧は記録されます）。\n{lines}"
+
+# What a click answers, to the one who clicked (ephemeral)
+NOT_YOURS = "この相談に対応できるのは、担当のコーディネーターと承認者です。"
+ALREADY_DECIDED = "この相談はすでに対応済みです（{status}）。カードの表示をご確認ください。"
+APPROVED = "承認しました。ご本人にLINEでお知らせします。"
+NOT_YET = "この操作はまだ準備中です。お手数ですが、ご本人へは電話などでご連絡ください。"
+GONE = "この相談は見つかりませんでした。"
+
+# お断り: the modal (its title, submit and close at most 24 characters)
+DECLINE_TITLE = "お断り"
+DECLINE_SUBMIT = "お断りする"
+DECLINE_CLOSE = "やめる"
+DECLINE_REASON_LABEL = "理由"
+DECLINE_REASONS = {
+    "time": "日時の都合がつかない",
+    "scope": "窓口の支援の対象外",
+    "elsewhere": "ほかの支援機関が適切",
+    "other": "その他",
+}
+DECLINE_NOTE_LABEL = "ご本人へのひとこと（任意・LINEでそのまま届きます）"
+DECLINED = "お断りしました。ご本人にLINEでお知らせします。"

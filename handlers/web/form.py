@@ -33,7 +33,7 @@ from bot.field_kinds import SHORT_MAX, Control, Meeting
 from bot.fields import FIELDS, label
 from bot.readback import describe_answer, summary_lines
 from bot.slots import SlotBook
-from bot.submission import submit_intake, submitted_reply
+from bot.submission import announce_submission, submit_intake, submitted_reply
 from config import DeskConfig
 from handlers.services import Services
 from handlers.web.admin import services
@@ -343,7 +343,8 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
         inbound.consultation_id = consultation.id
         if slot is not None:
             book.attach(consultation.id)
-        message = submitted_reply(desk, consultation)
+        booking = announce_submission(session=session, outbound=svc.outbound, consultation=consultation)
+        message = submitted_reply(desk, consultation, booking)
         log_interaction(
             session=session,
             at=now,

@@ -1,0 +1,186 @@
+"""A coordinator's decisions on a request (承認, お断り), made through the life cycle and told through the
+sending seam: the owner on their own channel, the coordinators' card (bot/sending.py's Notice) refreshed,
+all in the caller's transaction. Nothing here knows Slack or LINE."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.bookings import booking_when
+from bot.lifecycle import (
+    BookingStatus,
+    ConsultationStatus,
+    TransitionResult,
+    transition_booking,
+    transition_consultation,
+)
+from bot.messages import OutMessage
+from bot.readback import choice_label
+from bot.sending import NoSender, Notice, Outbound
+from config import DeskConfig
+from scheduling import CalendarService
+from storage.bookings import Booking, get_booking
+from storage.models import Consultation
+
+log = logging.getLogger(__name__)
+
+# The kinds of notice the coordinators' card follows (each asks for the card as it is now)
+REQUESTED = "booking_requested"
+CONFIRMED = "booking_confirmed"
+DECLINED = "booking_declined"
+SUBMITTED = "consultation_submitted"  # a request without a time
+
+
+def notify_coordinators(
+    *, session: Session, outbound: Outbound, consultation_id: int, kind: str, booking_id: int | None = None
+) -> None:
+    """Queues a notice for the coordinators, when this process has a channel for them."""
+    if outbound.coordinators is None:
+        return
+    notice = Notice(kind=kind, consultation_id=consultation_id, booking_id=booking_id)
+    outbound.to_coordinators(session=session, notice=notice)
+
+
+def meeting_place(desk: DeskConfig, booking: Booking, consultation: Consultation | None) -> str:
+    """Where the meeting is, in the owner's words (an online meeting's URL when one is set)."""
+    if booking.method == "online" and booking.meeting_url:
+        return texts.ONLINE_URL.format(url=booking.meeting_url)
+    if booking.place:
+        return booking.place
+    municipality = desk.municipality_by_code.get(consultation.municipality_code if consultation else "")
+    places = {
+        "visit_desk": texts.PLACE_DESK.format(desk=desk.desk.name),
+        "onsite": texts.PLACE_ONSITE.format(place=municipality.name if municipality else ""),
+        "online": texts.PLACE_ONLINE,
+    }
+    return places.get(booking.method, "—")
+
+
+def confirmed_text(desk: DeskConfig, booking: Booking, consultation: Consultation | None) -> str:
+    """What the owner reads once the booking is confirmed."""
+    return texts.BOOKING_CONFIRMED_OWNER.format(
+        when=booking_when(booking),
+        method=choice_label(desk, "methods", booking.method) or "—",
+        place=meeting_place(desk, booking, consultation),
+        reference=consultation.reference if consultation else "—",
+    )
+
+
+def approve(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    outbound: Outbound,
+    booking_id: int,
+    actor: str,
+    now: datetime,
+    calendars: CalendarService | None = None,
+) -> TransitionResult:
+    """Confirms a requested booking (requested → confirmed: refused, writing nothing, when it is no
+    longer requested: a second click, a replay, another coordinator first); tells the owner and
+    refreshes the card."""
+    result = transition_booking(
+        session=session,
+        booking_id=booking_id,
+        to=BookingStatus.CONFIRMED,
+        expected_from=BookingStatus.REQUESTED,
+        actor=actor,
+        reason="approved",
+        now=now,
+        calendars=calendars,
+    )
+    if not result:
+        return result
+    booking = get_booking(session=session, booking_id=booking_id)
+    assert booking is not None and booking.consultation_id is not None  # a requested booking has both
+    consultation = session.get(Consultation, booking.consultation_id)
+    assert consultation is not None
+    _tell_owner(session, outbound, consultation, confirmed_text(desk, booking, consultation), CONFIRMED)
+    notify_coordinators(
+        session=session,
+        outbound=outbound,
+        consultation_id=consultation.id,
+        kind=CONFIRMED,
+        booking_id=booking_id,
+    )
+    return result
+
+
+def decline(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    outbound: Outbound,
+    booking_id: int,
+    actor: str,
+    reason: str,
+    note: str,
+    now: datetime,
+    calendars: CalendarService | None = None,
+) -> TransitionResult:
+    """Declines a requested booking (requested → declined: its time is free again at once) and closes the
+    consultation; the owner gets a polite message (with the coordinator's `note`, if any) and the card is
+    refreshed. `reason` is one of texts.DECLINE_REASONS (the history keeps that code, not the note)."""
+    reason = reason if reason in texts.DECLINE_REASONS else "other"
+    result = transition_booking(
+        session=session,
+        booking_id=booking_id,
+        to=BookingStatus.DECLINED,
+        expected_from=BookingStatus.REQUESTED,
+        actor=actor,
+        reason=reason,
+        now=now,
+        calendars=calendars,
+    )
+    if not result:
+        return result
+    booking = get_booking(session=session, booking_id=booking_id)
+    assert booking is not None and booking.consultation_id is not None
+    consultation = session.get(Consultation, booking.consultation_id)
+    assert consultation is not None
+    transition_consultation(
+        session=session,
+        consultation_id=consultation.id,
+        to=ConsultationStatus.CLOSED,
+        expected_from=ConsultationStatus.SUBMITTED,
+        actor=actor,
+        reason="declined",
+        now=now,
+    )
+    text = texts.BOOKING_DECLINED_OWNER.format(
+        reference=consultation.reference,
+        reason=texts.DECLINE_REASONS[reason],
+        when=booking_when(booking),
+        phone=desk.desk.phone,
+        hours=desk.desk.hours,
+    )
+    if note.strip():
+        text += "\n\n" + texts.DECLINE_NOTE.format(note=note.strip())
+    _tell_owner(session, outbound, consultation, text, DECLINED)
+    notify_coordinators(
+        session=session,
+        outbound=outbound,
+        consultation_id=consultation.id,
+        kind=DECLINED,
+        booking_id=booking_id,
+    )
+    return result
+
+
+def _tell_owner(
+    session: Session, outbound: Outbound, consultation: Consultation, text: str, reason: str
+) -> None:
+    try:
+        outbound.to_contact(
+            session=session,
+            contact=consultation.contact,
+            messages=[OutMessage(text)],
+            reason=reason,
+            consultation_id=consultation.id,
+        )
+    except NoSender:  # e.g. a web-form owner: the desk tells them by phone or mail
+        log.info("consultation %s: the owner's channel has no sender; not told here", consultation.id)

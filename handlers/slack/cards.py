@@ -1,0 +1,201 @@
+"""The approval card: a consultation as coordinators see it in Slack (Block Kit, within its limits, with the
+top-level `text` Slack shows in notifications), rendered from what is stored now.
+
+What the owner wrote is on the card; how to reach them is not: 連絡先を見る shows it to the one who asks,
+ephemerally, and each viewing is recorded (storage.slack_cards.ContactView). Button values carry ids only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.bookings import booking_when
+from bot.lifecycle import BookingStatus
+from bot.submission import consultation_lines
+from config import DeskConfig
+from handlers.slack import texts
+from storage.bookings import Booking, list_bookings_for_consultation
+from storage.clock import JST
+from storage.models import Consultation, ConsultationEvent
+
+METADATA_TYPE = "madoguchi_card"  # the message metadata that names the consultation a card is of
+CONTACT_KEYS = frozenset({"contact_name", "contact"})  # behind 連絡先を見る, never on the card
+LEFT_OUT = CONTACT_KEYS | {"slot"}  # the held time is shown from the booking itself
+SECTION_MAX = 3000
+HEADER_MAX = 150
+TEXT_MAX = 2000  # the notification text: well under Slack's 40,000
+
+# The card's actions (action_id); their values are `c<consultation id>` or `c<id>:b<booking id>`
+APPROVE, PROPOSE, REASSIGN, DECLINE, CONTACT = (
+    "card_approve",
+    "card_propose",
+    "card_reassign",
+    "card_decline",
+    "card_contact",
+)
+DECISIONS = {
+    "booking_confirmed": texts.DECIDED_CONFIRMED,
+    "booking_declined": texts.DECIDED_DECLINED,
+    "booking_cancelled": texts.DECIDED_CANCELLED,
+    "booking_expired": texts.DECIDED_EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    text: str
+    blocks: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: what someone typed cannot mention a channel or forge a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def button_value(consultation_id: int, booking_id: int | None = None) -> str:
+    return f"c{consultation_id}" + (f":b{booking_id}" if booking_id is not None else "")
+
+
+def parse_value(value: str) -> tuple[int | None, int | None]:
+    """(consultation id, booking id) of a button's value; None for what is not there or not a number."""
+    consultation_id = booking_id = None
+    for part in (value or "").split(":"):
+        if part[:1] in ("c", "b") and part[1:].isdigit():
+            if part[0] == "c":
+                consultation_id = int(part[1:])
+            else:
+                booking_id = int(part[1:])
+    return consultation_id, booking_id
+
+
+def metadata_of(consultation_id: int) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"consultation_id": consultation_id}}
+
+
+def coordinator_mention(desk: DeskConfig, coordinator_id: str | None) -> str:
+    """`<@U…>` for a coordinator with a Slack id, else their name."""
+    coordinator = next((c for c in desk.scheduling.coordinators if c.id == coordinator_id), None)
+    if coordinator is None:
+        return texts.NOBODY
+    return f"<@{coordinator.slack_user_id}>" if coordinator.slack_user_id else escape(coordinator.name)
+
+
+def _booking(session: Session, consultation_id: int) -> Booking | None:
+    """The consultation's booking the card is about: the last one (active or not)."""
+    bookings = list_bookings_for_consultation(session=session, consultation_id=consultation_id)
+    return bookings[-1] if bookings else None
+
+
+def _decision(session: Session, consultation_id: int, booking: Booking) -> str | None:
+    kind = f"booking_{booking.status}"
+    if kind not in DECISIONS:
+        return None
+    event = session.scalars(
+        select(ConsultationEvent)
+        .where(ConsultationEvent.consultation_id == consultation_id, ConsultationEvent.kind == kind)
+        .order_by(ConsultationEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return DECISIONS[kind].format(who=texts.NOBODY, at="")
+    who = (
+        f"<@{event.actor}>"
+        if event.actor.startswith(("U", "W"))
+        else texts.ACTORS.get(event.actor, event.actor)
+    )
+    return DECISIONS[kind].format(who=who, at=f"{event.at.astimezone(JST):%m/%d %H:%M}")
+
+
+def render_card(session: Session, desk: DeskConfig, consultation: Consultation) -> Card:
+    """The consultation's card as it stands: the request, the held time, who is suggested, what was decided."""
+    booking = _booking(session, consultation.id)
+    coordinator_id = booking.coordinator_id if booking is not None else None
+    lines = consultation_lines(desk, consultation, personal=True, leave_out=LEFT_OUT)
+    title = texts.CARD_TITLE.format(reference=consultation.reference)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER_MAX)}},
+    ]
+    for label, words in lines:
+        text = f"*{escape(label)}*\n{escape(words)}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)}})
+    when = booking_when(booking) if booking is not None else texts.NO_TIME
+    status = texts.BOOKING_STATES.get(booking.status, "") if booking is not None else ""
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{texts.HELD_TIME}*\n{when}{status}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*{texts.SUGGESTED}*\n{coordinator_mention(desk, coordinator_id)}",
+                },
+            ],
+        }
+    )
+    decided = _decision(session, consultation.id, booking) if booking is not None else None
+    if decided:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})
+    booking_id = booking.id if booking is not None else None
+    value = button_value(consultation.id, booking_id)
+    buttons: list[dict[str, Any]] = []
+    if booking is not None and booking.status == BookingStatus.REQUESTED:
+        buttons = [
+            _button(texts.BUTTON_APPROVE, APPROVE, value, style="primary"),
+            _button(texts.BUTTON_PROPOSE, PROPOSE, value),
+            _button(texts.BUTTON_REASSIGN, REASSIGN, value),
+            _button(texts.BUTTON_DECLINE, DECLINE, value, style="danger"),
+        ]
+    buttons.append(_button(texts.BUTTON_CONTACT, CONTACT, button_value(consultation.id)))
+    blocks.append({"type": "actions", "block_id": f"card_{consultation.id}", "elements": buttons})
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": texts.CARD_REFERENCE.format(reference=consultation.reference)}
+            ],
+        }
+    )
+    text = texts.CARD_TEXT.format(reference=consultation.reference, when=when)
+    if decided:
+        text += " " + texts.CARD_TEXT_DECIDED
+    return Card(text=_cut(text, TEXT_MAX), blocks=blocks, metadata=metadata_of(consultation.id))
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def contact_text(desk: DeskConfig, consultation: Consultation) -> str:
+    """The contact details, for the one who asked (ephemeral)."""
+    lines = [
+        (label, words)
+        for label, words in consultation_lines(desk, consultation, personal=True)
+        if label in _contact_labels(desk, consultation)
+    ]
+    body = "\n".join(f"*{escape(label)}*：{escape(words)}" for label, words in lines)
+    return _cut(texts.CONTACT_SHOWN.format(reference=consultation.reference, lines=body), SECTION_MAX)
+
+
+def _contact_labels(desk: DeskConfig, consultation: Consultation) -> set[str]:
+    every = {label for label, _ in consultation_lines(desk, consultation, personal=True)}
+    others = {
+        label for label, _ in consultation_lines(desk, consultation, personal=True, leave_out=CONTACT_KEYS)
+    }
+    return every - others

@@ -1,0 +1,364 @@
+"""Delivering the coordinators' cards: each SLACK outbox row shows its consultation's card as it stands,
+posted to SLACK_INTAKE_CHANNEL the first time and updated in place (chat.update) ever after.
+
+The claim, retry and parking are the outbox's (storage/outbox.py), as for LINE. Slack has no idempotency
+key, so a post whose answer was lost (or whose process died before recording its `ts`) would come twice:
+each card carries its consultation id in the message `metadata`, and before posting a card again the
+channel's recent history is searched for it and the card found there is adopted. Posts to one channel are
+paced to Slack's one a second; a 429 waits out its Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from config import DeskConfig
+from handlers.line.sync import Wakeup, WriteGate
+from handlers.services import Services
+from handlers.settings import LineTuning
+from handlers.slack.cards import METADATA_TYPE, Card, render_card
+from handlers.slack.client import posting_client
+from storage.channels import Channel
+from storage.clock import Clock
+from storage.database import Database
+from storage.models import Consultation, OutboxMessage
+from storage.outbox import (
+    REJECTED,
+    SKIPPED,
+    DueMessage,
+    claim_due_messages,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    resume_parked,
+)
+from storage.slack_cards import get_card, record_card
+
+log = logging.getLogger(__name__)
+CHANNEL = Channel.SLACK
+POST_INTERVAL = 1.0  # seconds between posts to one channel (Slack: about one a second)
+HISTORY_PAGES = 3  # pages of 200 messages searched for a card posted before
+MAX_RETRY_AFTER = 900.0
+RESUME_WITHIN = timedelta(days=1)
+# What resending the same call cannot mend (the others are retried: 5xx, 429, a lost connection)
+REFUSED = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_blocks",
+    "invalid_arguments",
+    "msg_too_long",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "missing_scope",
+}
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+    via: str  # posted, updated, adopted
+
+
+class Pacer:
+    """At most one post to a channel in `interval` seconds, counted from when the last one was answered (the
+    client may have retried it after a 429), across this process's threads."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def post(self, channel: str) -> Iterator[None]:
+        """Waits for the channel's turn, holds it while the post is made, and starts the interval after it."""
+        with self._lock:
+            turn = self._locks.setdefault(channel, threading.Lock())
+        with turn:
+            wait = self._next.get(channel, 0.0) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                yield
+            finally:
+                self._next[channel] = time.monotonic() + self.interval
+
+
+class SlackDelivery:
+    """Sends what the outbox holds for Slack: one card per consultation, kept up to date."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: WebClient,
+        clock: Clock,
+        desk: DeskConfig,
+        channel: str,
+        tuning: LineTuning,
+        gate: WriteGate | None = None,
+        post_interval: float = POST_INTERVAL,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.desk = desk
+        self.channel = channel
+        self.tuning = tuning
+        self.gate = gate or WriteGate(enabled=db.is_sqlite)
+        self.pacer = Pacer(post_interval)
+        # Slack failed since its last answer: the first card that goes through brings the waiting ones forward.
+        self._away = False
+
+    def claim(self, limit: int = 1) -> list[DueMessage]:
+        """Leases up to `limit` due rows, oldest first."""
+        with self.gate.hold(), self.db.session() as session:
+            return claim_due_messages(
+                session=session,
+                channel=CHANNEL,
+                now=self.clock.now(),
+                lease=timedelta(seconds=self.tuning.lease),
+                limit=limit,
+            )
+
+    def run_once(self) -> bool:
+        """Claims and delivers the oldest due row; False when there was none."""
+        due = self.claim(1)
+        for message in due:
+            self.deliver_safely(message)
+        return bool(due)
+
+    def deliver_safely(self, due: DueMessage) -> None:
+        try:
+            self.deliver(due)
+        except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: the row is taken again after its lease
+            self._away = True
+            log.error("outbox %s: Slack delivery raised %s", due.id, type(exc).__name__)
+
+    def deliver(self, due: DueMessage) -> None:
+        """Shows the row's card as it stands now, and records where it is."""
+        consultation_id = _consultation_of(due)
+        rendered = self._render(consultation_id) if consultation_id is not None else None
+        if consultation_id is None or rendered is None:
+            self._park(due, "no consultation to show", status=SKIPPED)
+            return
+        card, where = rendered
+        try:
+            posted = self.show(consultation_id, card, where, retried=self._retried(due, consultation_id))
+        except SlackApiError as exc:
+            self._not_delivered(due, exc)
+            return
+        self.record(due, consultation_id, posted)
+
+    def show(
+        self, consultation_id: int, card: Card, where: tuple[str, str] | None, *, retried: bool
+    ) -> Posted:
+        """Updates the card where it is, adopts one posted before whose `ts` was never recorded, or posts it."""
+        if where is None and retried:
+            found = self.find_posted(consultation_id)
+            if found is not None:
+                log.info("consultation %s: its card was posted before; adopted", consultation_id)
+                where = (self.channel, found)
+                self._update(where, card)
+                return Posted(self.channel, found, "adopted")
+        if where is not None:
+            self._update(where, card)
+            return Posted(where[0], where[1], "updated")
+        with self.pacer.post(self.channel):
+            answer = self.client.chat_postMessage(
+                channel=self.channel,
+                text=card.text,
+                blocks=card.blocks,
+                metadata=card.metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        return Posted(str(answer["channel"]), str(answer["ts"]), "posted")
+
+    def record(self, due: DueMessage, consultation_id: int, posted: Posted) -> None:
+        """Stores the card's place and marks the row sent, in one transaction."""
+        now = self.clock.now()
+        with self.gate.hold(), self.db.session() as session:
+            record_card(
+                session=session,
+                consultation_id=consultation_id,
+                channel=posted.channel,
+                ts=posted.ts,
+                now=now,
+            )
+            mark_sent(
+                session=session, message_id=due.id, via=posted.via, now=now, lease_until=due.lease_until
+            )
+            if self._away:
+                self._away = False
+                resume_parked(session=session, channel=CHANNEL, now=now, created_after=now - RESUME_WITHIN)
+        log.info("outbox %s: card of consultation %s %s", due.id, consultation_id, posted.via)
+
+    def find_posted(self, consultation_id: int) -> str | None:
+        """The `ts` of this consultation's card in the channel's recent history, if it is there."""
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = self.client.conversations_history(
+                channel=self.channel, limit=200, include_all_metadata=True, cursor=cursor
+            )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == METADATA_TYPE
+                    and payload.get("consultation_id") == consultation_id
+                ):
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
+
+    def _update(self, where: tuple[str, str], card: Card) -> None:
+        self.client.chat_update(
+            channel=where[0], ts=where[1], text=card.text, blocks=card.blocks, metadata=card.metadata
+        )
+
+    def _render(self, consultation_id: int) -> tuple[Card, tuple[str, str] | None] | None:
+        with self.db.session() as session:
+            consultation = session.get(Consultation, consultation_id)
+            if consultation is None:
+                return None
+            card = get_card(session=session, consultation_id=consultation_id)
+            where = (card.channel, card.ts) if card is not None else None
+            return render_card(session, self.desk, consultation), where
+
+    def _retried(self, due: DueMessage, consultation_id: int) -> bool:
+        """Whether a card of this consultation may have reached Slack unrecorded: this row or another of the
+        consultation was attempted before."""
+        if due.attempts > 1:
+            return True
+        with self.db.session() as session:
+            earlier = session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.channel == CHANNEL,
+                    OutboxMessage.consultation_id == consultation_id,
+                    OutboxMessage.id != due.id,
+                    OutboxMessage.attempts > 0,
+                )
+                .limit(1)
+            ).first()
+        return earlier is not None
+
+    def _park(self, due: DueMessage, error: str, status: str = "failed") -> None:
+        with self.gate.hold(), self.db.session() as session:
+            mark_failed(
+                session=session, message_id=due.id, error=error, status=status, lease_until=due.lease_until
+            )
+        log.warning("outbox %s: %s after %s attempt(s): %s", due.id, status, due.attempts, error)
+
+    def _not_delivered(self, due: DueMessage, exc: SlackApiError) -> None:
+        error = str(exc.response.get("error") or exc.response.status_code)
+        if error in REFUSED:
+            self._park(due, f"refused by Slack: {error}", status=REJECTED)
+            return
+        # A card is not given up on while Slack is away: its backoff is capped, and Slack's return brings it forward.
+        self._away = True
+        retry_at = self.retry_at(due.attempts, _retry_after(exc))
+        with self.gate.hold(), self.db.session() as session:
+            mark_retry(
+                session=session,
+                message_id=due.id,
+                retry_at=retry_at,
+                error=error,
+                reply_uncertain=False,
+                lease_until=due.lease_until,
+            )
+        log.info("outbox %s: Slack answered %s; next attempt at %s", due.id, error, retry_at.isoformat())
+
+    def retry_at(self, attempts: int, retry_after: float | None) -> datetime:
+        """Exponential backoff with jitter, and no sooner than Slack's Retry-After."""
+        delay = min(self.tuning.retry_base * 2 ** max(attempts - 1, 0), self.tuning.retry_cap)
+        delay *= random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        return self.clock.now() + timedelta(seconds=delay)
+
+
+def _consultation_of(due: DueMessage) -> int | None:
+    notice: dict[str, Any] = due.messages[0] if due.messages else {}
+    value = notice.get("consultation_id")
+    return value if isinstance(value, int) else None
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            values = value if isinstance(value, list) else [value]
+            try:
+                return float(values[0])
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
+
+
+class SlackRuntime:
+    """The thread that delivers the cards, started and stopped with the web app or `madoguchi worker`."""
+
+    def __init__(self, delivery: SlackDelivery, poll: float) -> None:
+        self.delivery = delivery
+        self.poll = poll
+        self.wakeup = Wakeup()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="slack-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.wakeup.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        seen = 0
+        while not self._stop.is_set():
+            try:
+                if self.delivery.run_once():
+                    continue
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is away for a moment
+                log.error("Slack outbox: %s", type(exc).__name__)
+                self._stop.wait(1.0)
+            seen = self.wakeup.wait(seen, self.poll)
+
+
+def build_slack_runtime(services: Services) -> SlackRuntime | None:
+    """The card delivery of a process whose outbound has the Slack coordinators' sender (None without)."""
+    settings = services.settings
+    if services.outbound.coordinators is None or not settings.slack_intake_channel:
+        return None
+    tuning = settings.line_tuning
+    delivery = SlackDelivery(
+        db=services.db,
+        client=posting_client(settings),
+        clock=services.clock,
+        desk=services.desk,
+        channel=settings.slack_intake_channel,
+        tuning=tuning,
+    )
+    return SlackRuntime(delivery, poll=tuning.poll)
