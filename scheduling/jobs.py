@@ -104,19 +104,6 @@ class JobSpec:
 
 JOBS = (
     JobSpec(
-        "reminders",
-        reminders_job,
-        "interval",
-        {"minutes": 1},
-        misfire_grace_time=600,
-        description="owners' reminders of confirmed bookings",
-    ),
-    JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
-    JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
-    JobSpec("digest", None, "cron", {}, description="the coordinators' morning digest"),
-    JobSpec("quota", None, "cron", {}, description="the LINE message quota"),
-    JobSpec("monthly-summary", None, "cron", {}, description="the monthly summary in Slack"),
-    JobSpec(
         "expire-holds",
         expire_holds_job,
         "interval",
@@ -132,6 +119,19 @@ JOBS = (
         misfire_grace_time=6 * 3600,  # a daily purge: later that night is as good
         description="deletes raw webhook bodies past their retention",
     ),
+    JobSpec(
+        "reminders",
+        reminders_job,
+        "interval",
+        {"minutes": 1},
+        misfire_grace_time=600,
+        description="owners' reminders of confirmed bookings",
+    ),
+    JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
+    JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
+    JobSpec("digest", None, "cron", {}, description="the coordinators' morning digest"),
+    JobSpec("quota", None, "cron", {}, description="the LINE message quota"),
+    JobSpec("monthly-summary", None, "cron", {}, description="the monthly summary in Slack"),
 )
 JOBS_BY_NAME = {job.id: job for job in JOBS}
 
