@@ -224,6 +224,11 @@ def register_move_effect(effect: MoveEffect) -> None:
     MOVE_EFFECTS.append(effect)
 
 
+def unregister_move_effect(effect: MoveEffect) -> None:
+    """Removes an effect added with register_move_effect."""
+    MOVE_EFFECTS.remove(effect)
+
+
 def _reference(session: Session, consultation_id: int | None) -> str:
     if consultation_id is None:
         return ""

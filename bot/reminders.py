@@ -18,7 +18,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot import reminder_texts as t
-from bot.lifecycle import BookingChange, BookingStatus, register_booking_effect, register_move_effect
+from bot.lifecycle import (
+    BookingChange,
+    BookingStatus,
+    register_booking_effect,
+    register_move_effect,
+    unregister_booking_effect,
+    unregister_move_effect,
+)
 from bot.messages import OutMessage
 from bot.sending import NoSender, Outbound
 from config.reminders import RemindersConfig
@@ -87,6 +94,18 @@ def install_reminders(config: RemindersConfig) -> None:
     for leaving in (B.CANCELLED, B.DONE, B.NO_SHOW):
         register_booking_effect(B.CONFIRMED, leaving, _set_aside)
     register_move_effect(_re_arm)
+
+
+def uninstall_reminders() -> None:
+    """Undoes install_reminders (tests that must see the life cycle without reminders)."""
+    global _config
+    if _config is None:
+        return
+    _config = None
+    unregister_booking_effect(B.REQUESTED, B.CONFIRMED, _arm)
+    for leaving in (B.CANCELLED, B.DONE, B.NO_SHOW):
+        unregister_booking_effect(B.CONFIRMED, leaving, _set_aside)
+    unregister_move_effect(_re_arm)
 
 
 @dataclass
