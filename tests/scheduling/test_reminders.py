@@ -5,7 +5,7 @@ quiet hours, not to an owner who blocked the account; on SQLite and PostgreSQL."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pytest
@@ -301,3 +301,59 @@ def test_two_schedulers_at_once_send_each_reminder_once(
         other.dispose()
     assert sum(sent) == 24
     assert sorted(c for c, _ in pushed(db)) == list(range(1, 25))
+
+
+def cancel(session: Session, booking_id: int) -> None:
+    assert transition_booking(
+        session=session,
+        booking_id=booking_id,
+        to=BookingStatus.CANCELLED,
+        actor="owner",
+        now=jst(2027, 1, 5, 10, 0) - timedelta(seconds=1),
+    )
+
+
+def test_on_postgresql_a_cancellation_waits_for_a_reminder_being_sent_and_the_other_way_round(
+    postgres_engine: Engine, clock: FixedClock
+) -> None:
+    db = Database(postgres_engine.url.render_as_string(hide_password=False), engine=postgres_engine)
+    line_owner(db, 1, "U" + "f" * 32)
+    line_owner(db, 2, "U" + "e" * 32)
+    sending_first = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 15, 0))
+    cancelling_first = confirmed_booking(db, clock, 2, jst(2027, 1, 6, 16, 0), coordinator="b")
+    job = sender(db)
+    due = jst(2027, 1, 5, 10, 0)
+
+    def in_thread(work: Callable[[], None]) -> threading.Thread:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting for the booking's lock
+        return thread
+
+    # The reminder is being sent (its transaction holds the booking): the cancellation waits, then lands.
+    with db.sessions() as session, session.begin():
+        assert job.remind(session, sending_first, due) == {"sent": 1}
+
+        def cancel_it() -> None:
+            with db.session() as other:
+                cancel(other, sending_first)
+
+        waiting = in_thread(cancel_it)
+    waiting.join(10)
+    assert statuses(db, sending_first) == {DAY_BEFORE: "sent", SOON: "cancelled"}
+
+    # The cancellation came first (not committed yet): the reminder waits, then finds nothing to send.
+    outcomes: list[object] = []
+    with db.sessions() as session, session.begin():
+        cancel(session, cancelling_first)
+
+        def remind_it() -> None:
+            with db.session() as other:
+                outcomes.append(job.remind(other, cancelling_first, due))
+
+        waiting = in_thread(remind_it)
+    waiting.join(10)
+    assert outcomes == [{}]  # the cancellation set its reminders aside: nothing was pending any more
+    assert statuses(db, cancelling_first) == {DAY_BEFORE: "cancelled", SOON: "cancelled"}
+    assert [c for c, _ in pushed(db)] == [1]
