@@ -7,16 +7,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.reminders import install_reminders
+from config import load_desk_config
 from handlers.cli import main
 from storage import reminders as store
 from storage.clock import FixedClock
-from storage.database import make_engine
+from storage.database import Database, make_engine
 from storage.models import OutboxMessage
 from tests.line.conftest import InProcessServer, server_env
 from tests.line.standin import LineStandIn
@@ -117,3 +119,42 @@ def test_jobs_run_reminders_at_a_time_sends_once_through_the_running_server_and_
         assert row.created_at >= before and reminder.done_at is not None and reminder.done_at >= before
         assert reminder.status == "sent" and reminder.outbox_message_id == row.id
     assert len(standin.deliveries_to(user)) == 1
+
+
+def test_two_processes_running_the_reminders_at_once_queue_each_reminder_once(
+    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path
+) -> None:
+    url = database_with_consultations(fresh_database_url)
+    db = Database(url)
+    install_reminders(load_desk_config().reminders)
+    clock = FixedClock(jst(2027, 1, 4, 9, 0))
+    for i in range(1, 41):
+        line_owner(db, i, f"U{i:032x}")
+        start = jst(2027, 1, 6, 9, 0) + timedelta(hours=2 * ((i - 1) // 8))  # 09:00 to 17:00
+        confirmed_booking(db, clock, i, start, coordinator=f"c{i % 8}")
+    env = server_env(url, standin.url, tmp_path / "var")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "handlers.cli",
+        "jobs",
+        "run",
+        "reminders",
+        "--at",
+        "2027-01-05T10:00:00+09:00",
+    ]
+    procs = [
+        subprocess.Popen(
+            command, env={**base, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    sent = [int(out.split(": ", 1)[1].split(" sent")[0]) if " sent" in out else 0 for out, _ in outputs]
+    assert sum(sent) == 40
+    with db.session() as session:
+        consultations = session.scalars(select(OutboxMessage.consultation_id)).all()
+    db.dispose()
+    assert sorted(consultations) == list(range(1, 41))  # one each, whichever process queued it
