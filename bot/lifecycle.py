@@ -214,6 +214,21 @@ def unregister_booking_effect(
     BOOKING_EFFECTS[(from_status, to_status)].remove(effect)
 
 
+# What follows a change of time (move_booking), with the booking as it is now (reminders re-time themselves).
+MoveEffect = Callable[[Session, Booking, datetime], None]
+MOVE_EFFECTS: list[MoveEffect] = []
+
+
+def register_move_effect(effect: MoveEffect) -> None:
+    """Adds an effect of a booking's change of time, run in the same transaction."""
+    MOVE_EFFECTS.append(effect)
+
+
+def unregister_move_effect(effect: MoveEffect) -> None:
+    """Removes an effect added with register_move_effect."""
+    MOVE_EFFECTS.remove(effect)
+
+
 def _reference(session: Session, consultation_id: int | None) -> str:
     if consultation_id is None:
         return ""
@@ -471,6 +486,8 @@ def move_booking(
     _history(
         session, booking, "booking_moved", actor, now, {"booking_id": booking.id, "status": booking.status}
     )
+    for effect in MOVE_EFFECTS:
+        effect(session, booking, now)
     if (
         calendars is not None
         and booking.status == B.CONFIRMED

@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypedDict
 
 from handlers.settings import StartupError, get_settings
@@ -168,6 +169,52 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    """Lists the scheduled jobs, saying which are not available yet."""
+    from scheduling.jobs import JOBS
+
+    for job in JOBS:
+        state = "available" if job.func is not None else "not yet available"
+        sys.stdout.write(f"{job.id:<18} {state:<18} {job.description}\n")
+    return 0
+
+
+def _parse_at(value: str) -> datetime:
+    from storage.clock import JST
+
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from exc
+    return at if at.tzinfo is not None else at.replace(tzinfo=JST)  # a bare time is Japan time
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    """Runs one job once, as if at --at (what it enqueues is sent at once by the running senders)."""
+    from handlers.scheduler import job_context
+    from handlers.services import build_services
+    from scheduling.jobs import JOBS_BY_NAME, JobNotAvailable, configure_jobs, run_job
+    from storage.clock import FixedClock
+
+    job = JOBS_BY_NAME.get(args.name)
+    if job is None or job.func is None:
+        reason = "is not available yet" if job is not None else "does not exist (see `madoguchi jobs list`)"
+        sys.stderr.write(f"the job {args.name!r} {reason}: nothing was run\n")
+        return 1
+    services = build_services(get_settings())
+    try:
+        configure_jobs(job_context(services, FixedClock(args.at) if args.at is not None else None))
+        try:
+            summary = run_job(args.name)
+        except JobNotAvailable as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 1
+    finally:
+        services.db.dispose()
+    sys.stdout.write(f"{args.name}: {summary}\n")
+    return 0
+
+
 def cmd_line_rich_menu(args: argparse.Namespace) -> int:
     """Creates the rich menu (its image drawn here), makes it every user's default, deletes the old ones."""
     from linebot.v3.messaging import ApiException
@@ -234,6 +281,19 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every parked message")
     which.add_argument("id", nargs="?", type=int, help="one message, by its outbox id")
     retry.set_defaults(func=cmd_outbox_retry)
+
+    jobs = sub.add_parser("jobs", help="the scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("list", help="the jobs, and which are available").set_defaults(func=cmd_jobs_list)
+    run = jobs_sub.add_parser("run", help="run one job once (what it enqueues is sent at once)")
+    run.add_argument("name")
+    run.add_argument(
+        "--at",
+        type=_parse_at,
+        default=None,
+        help="run as if at this ISO 8601 time (Japan time without an offset); only the job's notion of now",
+    )
+    run.set_defaults(func=cmd_jobs_run)
 
     line = sub.add_parser("line", help="the LINE official account")
     line_sub = line.add_subparsers(dest="line_command", required=True)

@@ -13,23 +13,36 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.lifecycle import expire_holds
+from bot.reminders import ReminderSender
 from handlers.services import Services
 from scheduling.jobs import JobContext, add_jobs, configure_jobs
-from storage.clock import JST
+from storage.clock import JST, Clock
 
 log = logging.getLogger(__name__)
 
 
+def job_context(services: Services, clock: Clock | None = None) -> JobContext:
+    """What the jobs work with; `clock` is the jobs' notion of now (`jobs run --at`), the services' clock
+    stays what records and sends."""
+    reminders = ReminderSender(
+        db=services.db,
+        outbound=services.outbound,
+        config=services.desk.reminders,
+        desk_name=services.desk.desk.short_name,
+        recorded=services.clock,
+    )
+    return JobContext(
+        db=services.db,
+        clock=clock or services.clock,
+        expire_holds=expire_holds,
+        raw_event_retention_days=services.settings.raw_event_retention_days,
+        send_reminders=lambda now: reminders.run(now).summary(),
+    )
+
+
 def build_scheduler(services: Services, *, blocking: bool = False) -> BaseScheduler:
     """A scheduler in Japan time with every desk job added (not started)."""
-    configure_jobs(
-        JobContext(
-            db=services.db,
-            clock=services.clock,
-            expire_holds=expire_holds,
-            raw_event_retention_days=services.settings.raw_event_retention_days,
-        )
-    )
+    configure_jobs(job_context(services))
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=JST)
     add_jobs(scheduler)
     return scheduler

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import IntakeEngine
+from bot.reminders import install_reminders
 from bot.sending import Outbound
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
@@ -77,6 +78,7 @@ def build_services(
             db.dispose()
         raise
     warn_if_stored_data_does_not_decrypt(db, settings)
+    install_reminders(desk.reminders)  # a confirmed booking owes its owner reminders
     outbound = build_outbound(clock, settings)
     return Services(
         settings=settings,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.orm import Session
@@ -31,6 +31,8 @@ class JobContext:
     # The life cycle's sweep (bot.lifecycle.expire_holds): every status change is the life cycle's.
     expire_holds: Callable[[Session, Clock], list[int]]
     raw_event_retention_days: int = 30
+    # The reminders sweep (bot.reminders.ReminderSender.run): sends what is due at the given time.
+    send_reminders: Callable[[datetime], str] | None = None
 
 
 _context: JobContext | None = None
@@ -47,16 +49,17 @@ def _ctx() -> JobContext:
     return _context
 
 
-def expire_holds_job() -> None:
+def expire_holds_job() -> str:
     """Gives back every held slot whose hold has run out."""
     ctx = _ctx()
     with ctx.db.session() as session:
         expired = ctx.expire_holds(session, ctx.clock)
     if expired:
         log.info("expired %d holds", len(expired))
+    return f"{len(expired)} hold(s) expired"
 
 
-def purge_raw_events_job() -> None:
+def purge_raw_events_job() -> str:
     """Deletes raw webhook bodies older than the retention period (they are personal data)."""
     ctx = _ctx()
     now = ctx.clock.now()
@@ -70,32 +73,95 @@ def purge_raw_events_job() -> None:
             break
     if total:
         log.info("purged %d raw webhook bodies", total)
+    return f"{total} raw webhook bod(ies) purged"
+
+
+def reminders_job() -> str:
+    """Sends the owners' reminders that are due (and records those that no longer mean anything)."""
+    ctx = _ctx()
+    if ctx.send_reminders is None:
+        raise RuntimeError("the reminders job is not configured")
+    summary = ctx.send_reminders(ctx.clock.now())
+    log.info("reminders: %s", summary)
+    return summary
 
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
+    still start. None as `func`: not built yet (listed, never scheduled, refused by `jobs run`)."""
+
     id: str
-    func: Callable[[], None]
+    func: Callable[[], str] | None
     trigger: str
     options: dict[str, int]
+    # How late a start may be and still run; runs missed meanwhile are coalesced into one. The sweeps
+    # catch up by what is due in the database, so one late run does all that a missed one would have.
+    misfire_grace_time: int = 300
+    coalesce: bool = True
+    description: str = ""
 
 
 JOBS = (
-    JobSpec("expire-holds", expire_holds_job, "interval", {"minutes": 1}),
-    JobSpec("purge-raw-events", purge_raw_events_job, "cron", {"hour": 3, "minute": 17}),
+    JobSpec(
+        "expire-holds",
+        expire_holds_job,
+        "interval",
+        {"minutes": 1},
+        misfire_grace_time=300,
+        description="gives back lapsed holds",
+    ),
+    JobSpec(
+        "purge-raw-events",
+        purge_raw_events_job,
+        "cron",
+        {"hour": 3, "minute": 17},
+        misfire_grace_time=6 * 3600,  # a daily purge: later that night is as good
+        description="deletes raw webhook bodies past their retention",
+    ),
+    JobSpec(
+        "reminders",
+        reminders_job,
+        "interval",
+        {"minutes": 1},
+        misfire_grace_time=600,
+        description="owners' reminders of confirmed bookings",
+    ),
+    JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
+    JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
+    JobSpec("digest", None, "cron", {}, description="the coordinators' morning digest"),
+    JobSpec("quota", None, "cron", {}, description="the LINE message quota"),
+    JobSpec("monthly-summary", None, "cron", {}, description="the monthly summary in Slack"),
 )
+JOBS_BY_NAME = {job.id: job for job in JOBS}
+
+
+class JobNotAvailable(LookupError):
+    """The job is unknown, or not built yet."""
+
+
+def run_job(name: str) -> str:
+    """Runs one job once, now (on the configured context's clock); what it did, in a line."""
+    job = JOBS_BY_NAME.get(name)
+    if job is None:
+        raise JobNotAvailable(f"no job named {name!r} (madoguchi jobs list)")
+    if job.func is None:
+        raise JobNotAvailable(f"the {name} job is not available yet")
+    return job.func()
 
 
 def add_jobs(scheduler: BaseScheduler) -> None:
     """Adds the desk's jobs with fixed ids, so a restart replaces them instead of adding copies."""
     for job in JOBS:
+        if job.func is None:
+            continue
         scheduler.add_job(
             job.func,
             job.trigger,
             id=job.id,
             replace_existing=True,
-            misfire_grace_time=300,
-            coalesce=True,
+            misfire_grace_time=job.misfire_grace_time,
+            coalesce=job.coalesce,
             max_instances=1,
             **job.options,
         )

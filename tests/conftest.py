@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from bot.engine import IntakeEngine
+from bot.reminders import uninstall_reminders
 from config import DeskConfig, load_desk_config
 from handlers.app import create_app
 from handlers.services import Services
@@ -52,6 +53,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not _postgres_only(item)]
+
+
+@pytest.fixture(autouse=True)
+def _reminders_left_as_found() -> Iterator[None]:
+    """build_services makes confirmations owe reminders for the whole process: undone after each test."""
+    yield
+    uninstall_reminders()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,22 +12,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.engine import IntakeEngine
+from bot.reminders import install_reminders
 from config import DeskConfig
 from handlers.scheduler import build_scheduler
 from handlers.services import Services
 from scheduling.holds import place_hold
-from scheduling.jobs import add_jobs, purge_raw_events_job
+from scheduling.jobs import JOBS, add_jobs, purge_raw_events_job
 from scheduling.slots import Slot
 from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.contacts import get_or_create_contact
-from storage.database import Database, upgrade_schema
+from storage.database import Database, make_engine, upgrade_schema
 from storage.inbox import NewEvent, store_events
-from storage.models import InboxEvent
+from storage.models import InboxEvent, OutboxMessage
+from storage.reminders import reminders_of
 from tests.conftest import TEST_KEY, make_settings
+from tests.scheduling.reminder_support import confirmed_booking, line_owner
+from tests.scheduling.support import prepare_booking_tables
 
 
 def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) -> None:
@@ -39,7 +43,7 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
         assert (
             sorted(job.id for job in scheduler.get_jobs())
             == build_ids
-            == ["expire-holds", "purge-raw-events"]
+            == ["expire-holds", "purge-raw-events", "reminders"]
         )
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:
@@ -132,3 +136,62 @@ def test_the_purge_job_empties_raw_webhook_bodies_past_their_retention(
     with own_services.db.session() as session:
         bodies = dict(session.execute(select(InboxEvent.event_id, InboxEvent.body)).all())
     assert bodies == {"01OLD": {}, "01RECENT": {"message": {"text": "090-0000-0000"}}}
+
+
+def test_each_job_has_its_own_grace_and_coalesces_and_jobs_not_built_yet_are_not_scheduled(
+    services: Services,
+) -> None:
+    scheduler = build_scheduler(services)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        for spec in JOBS:
+            if spec.func is None:
+                assert spec.id not in jobs
+                continue
+            job = jobs[spec.id]
+            assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (
+                spec.misfire_grace_time,
+                spec.coalesce,
+                1,
+            )
+        assert jobs["reminders"].misfire_grace_time == 600  # late after a restart: still run, once
+        assert jobs["purge-raw-events"].misfire_grace_time == 6 * 3600
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_the_running_scheduler_sends_a_due_reminder_once(
+    fresh_database_url: Callable[[], str], desk: DeskConfig, var_dir: Path
+) -> None:
+    url = fresh_database_url()
+    engine = make_engine(url)
+    prepare_booking_tables(engine)
+    engine.dispose()
+    clock = FixedClock(datetime(2027, 1, 4, 9, 0, tzinfo=JST))
+    db = Database(url)
+    services = Services(
+        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
+    )
+    install_reminders(desk.reminders)
+    line_owner(db, 1, "U" + "e" * 32)
+    booking = confirmed_booking(db, clock, 1, datetime(2027, 1, 6, 15, 0, tzinfo=JST))
+    clock.set(datetime(2027, 1, 5, 10, 0, tzinfo=JST))  # the day before, at 10:00
+    scheduler = build_scheduler(services)
+    scheduler.start()
+    try:
+        scheduler.modify_job("reminders", next_run_time=datetime.now(JST))
+        deadline = time.monotonic() + 10
+        status = None
+        while status != "sent" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with db.session() as session:
+                status = reminders_of(session=session, booking_id=booking)["day_before"].status
+        assert status == "sent"
+        scheduler.modify_job("reminders", next_run_time=datetime.now(JST))  # runs again: nothing new
+        time.sleep(0.5)
+    finally:
+        scheduler.shutdown(wait=True)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    db.dispose()

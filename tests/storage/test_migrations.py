@@ -11,6 +11,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.models  # noqa: F401
+import storage.reminders  # noqa: F401  (registers the reminder table)
 import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_view tables)
 import storage.slack_events  # noqa: F401  (registers the slack_event table)
 from storage.base import Base
@@ -49,7 +50,9 @@ def test_upgrade_and_downgrade(empty_database_url: str) -> None:
         assert {"method", "place", "meeting_url", "status", "hold_expires_at", "external_uid"} <= columns
         with engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert [d for d in differences if "booking" in repr(d)] == []  # the model and the migration agree
+        later_tables = [d for d in differences if d[0] == "add_table" and d[1].name != "booking"]
+        booking = [d for d in differences if "booking" in repr(d) and d not in later_tables]
+        assert booking == []  # the model and the migration agree (tables added after 0002 aside)
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
                 kinds = (

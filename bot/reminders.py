@@ -1,0 +1,264 @@
+"""Reminders of confirmed bookings: owed when a booking is confirmed (re-timed when it moves, set aside
+when it leaves), and sent by the `reminders` job, each exactly once.
+
+The job works one booking per transaction: it locks the booking row (the life cycle's changes to it wait,
+and a change that came first is seen), re-reads what the booking is still owed, writes the outbox row and
+marks the reminder done together. A second run, a second scheduler or a crash mid-batch finds nothing
+pending that was sent. After downtime only what is still meaningful goes: of several reminders due
+together only the latest, none once the meeting has begun.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot import reminder_texts as t
+from bot.lifecycle import (
+    BookingChange,
+    BookingStatus,
+    register_booking_effect,
+    register_move_effect,
+    unregister_booking_effect,
+    unregister_move_effect,
+)
+from bot.messages import OutMessage
+from bot.sending import NoSender, Outbound
+from config.reminders import RemindersConfig
+from storage import reminders as store
+from storage.bookings import Booking
+from storage.clock import JST, Clock
+from storage.database import Database
+from storage.models import Consultation, Contact
+
+log = logging.getLogger(__name__)
+
+DAY_BEFORE = "day_before"
+SOON = "soon"  # `before_minutes` before the meeting
+KINDS = (DAY_BEFORE, SOON)
+B = BookingStatus
+
+
+def reminder_times(booking: Booking, config: RemindersConfig) -> dict[str, datetime]:
+    """When each reminder of the booking is due: the day before at the configured time, and the
+    configured time before the meeting."""
+    local_day = booking.starts_at.astimezone(JST).date() - timedelta(days=1)
+    day_before = datetime.combine(local_day, config.day_before_time, tzinfo=JST)
+    return {DAY_BEFORE: day_before, SOON: booking.starts_at - timedelta(minutes=config.before_minutes)}
+
+
+_config: RemindersConfig | None = None
+
+
+def _arm(change: BookingChange) -> None:
+    if _config is None:
+        return
+    booking = change.booking
+    store.arm_reminders(
+        session=change.session,
+        booking_id=booking.id,
+        due=reminder_times(booking, _config),
+        starts_at=booking.starts_at,
+        now=change.now,
+    )
+
+
+def _set_aside(change: BookingChange) -> None:
+    store.cancel_pending_reminders(session=change.session, booking_id=change.booking.id, now=change.now)
+
+
+def _re_arm(session: Session, booking: Booking, now: datetime) -> None:
+    if _config is not None and booking.status == B.CONFIRMED:
+        store.arm_reminders(
+            session=session,
+            booking_id=booking.id,
+            due=reminder_times(booking, _config),
+            starts_at=booking.starts_at,
+            now=now,
+        )
+
+
+def install_reminders(config: RemindersConfig) -> None:
+    """Makes confirmations owe reminders on `config`'s times (once per process; a later call only
+    changes the times)."""
+    global _config
+    first = _config is None
+    _config = config
+    if not first:
+        return
+    register_booking_effect(B.REQUESTED, B.CONFIRMED, _arm)
+    for leaving in (B.CANCELLED, B.DONE, B.NO_SHOW):
+        register_booking_effect(B.CONFIRMED, leaving, _set_aside)
+    register_move_effect(_re_arm)
+
+
+def uninstall_reminders() -> None:
+    """Undoes install_reminders (tests that must see the life cycle without reminders)."""
+    global _config
+    if _config is None:
+        return
+    _config = None
+    unregister_booking_effect(B.REQUESTED, B.CONFIRMED, _arm)
+    for leaving in (B.CANCELLED, B.DONE, B.NO_SHOW):
+        unregister_booking_effect(B.CONFIRMED, leaving, _set_aside)
+    unregister_move_effect(_re_arm)
+
+
+@dataclass
+class ReminderRun:
+    """What one run of the job did, by outcome (`sent`, `skipped`, `dropped`, …), and what it deferred."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    quiet: bool = False
+    failed: int = 0
+
+    @property
+    def sent(self) -> int:
+        return self.outcomes[store.SENT]
+
+    def summary(self) -> str:
+        if self.quiet:
+            return "quiet hours: nothing sent, what is due waits until they end"
+        parts = [f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())]
+        if self.failed:
+            parts.append(f"{self.failed} failed (retried at the next run)")
+        return ", ".join(parts) or "no reminder due"
+
+
+@dataclass(frozen=True)
+class ReminderSender:
+    """What the reminders job needs: where messages go, the times and texts, the wall clock."""
+
+    db: Database
+    outbound: Outbound
+    config: RemindersConfig
+    desk_name: str
+    recorded: Clock  # the wall clock: what is recorded as done is never back-dated by `jobs run --at`
+
+    def run(self, now: datetime, *, batch: int = 500) -> ReminderRun:
+        """Sends every reminder due at `now` (outside the quiet hours), one booking per transaction."""
+        run = ReminderRun()
+        if self.config.is_quiet(now.astimezone(JST).time()):
+            run.quiet = True
+            return run
+        done: set[int] = set()
+        while True:
+            with self.db.session() as session:
+                ids = [
+                    i
+                    for i in store.bookings_with_due_reminders(session=session, now=now, limit=batch)
+                    if i not in done
+                ]
+            if not ids:
+                return run
+            for booking_id in ids:
+                done.add(booking_id)
+                try:
+                    with self.db.session() as session:
+                        outcome = self.remind(session, booking_id, now)
+                except Exception:  # one booking's failure never stops the batch: it stays pending
+                    log.exception("reminder of booking %s failed", booking_id)
+                    run.failed += 1
+                    continue
+                run.outcomes.update(outcome)
+
+    def remind(self, session: Session, booking_id: int, now: datetime) -> Counter[str]:
+        """Settles what one booking is owed at `now`, with the booking locked; the outcomes."""
+        outcomes: Counter[str] = Counter()
+        booking = store.lock_booking(session=session, booking_id=booking_id)
+        pending = store.pending_reminders(session=session, booking_id=booking_id)
+        if not pending:
+            return outcomes
+        recorded_at = self.recorded.now()
+
+        def settle(reminder: store.Reminder, status: str) -> None:
+            reminder.status, reminder.done_at = status, recorded_at
+            outcomes[status] += 1
+
+        if booking is None or booking.status != B.CONFIRMED:
+            for reminder in pending:
+                settle(reminder, store.CANCELLED)
+            return outcomes
+        times = reminder_times(booking, self.config)
+        for reminder in pending:  # moved by a path that did not re-time them: re-time now
+            if reminder.for_starts_at != booking.starts_at:
+                reminder.due_at, reminder.for_starts_at = times[reminder.kind], booking.starts_at
+        due = sorted((r for r in pending if r.due_at <= now), key=lambda r: r.due_at)
+        if not due:
+            return outcomes
+        if booking.starts_at <= now:
+            for reminder in due:
+                settle(reminder, store.DROPPED)
+            return outcomes
+        *earlier, latest = due
+        for reminder in earlier:
+            settle(reminder, store.SKIPPED)
+        contact = self._contact(session, booking)
+        if contact is None or not contact.reachable:
+            settle(latest, store.UNREACHABLE)
+            return outcomes
+        message = OutMessage(self.text(session, booking, latest.kind, now))
+        try:
+            rows = self.outbound.to_contact(
+                session=session,
+                contact=contact,
+                messages=[message],
+                reason=f"reminder:{latest.kind}",
+                consultation_id=booking.consultation_id,
+            )
+        except NoSender:
+            settle(latest, store.NO_CHANNEL)
+            return outcomes
+        session.flush()
+        latest.outbox_message_id = rows[0].id if rows else None
+        settle(latest, store.SENT)
+        return outcomes
+
+    def _contact(self, session: Session, booking: Booking) -> Contact | None:
+        contact_id = booking.contact_id
+        if booking.consultation_id is not None:
+            consultation = session.get(Consultation, booking.consultation_id)
+            if consultation is not None:
+                contact_id = consultation.contact_id
+        return session.get(Contact, contact_id) if contact_id is not None else None
+
+    def text(self, session: Session, booking: Booking, kind: str, now: datetime) -> str:
+        """The reminder as the owner reads it, worded for `now` (明日 or 本日)."""
+        lines = [t.WHEN.format(when=t.when_ja(booking.starts_at, booking.ends_at)), *self._where(booking)]
+        closing = {
+            "online": t.CLOSING_ONLINE if self._meeting_url(booking) else t.CLOSING_OTHER,
+            "visit_desk": t.CLOSING_VISIT,
+        }.get(booking.method, t.CLOSING_OTHER)
+        if kind == DAY_BEFORE:
+            same_day = booking.starts_at.astimezone(JST).date() == now.astimezone(JST).date()
+            return t.DAY_BEFORE.format(
+                desk=self.desk_name,
+                day=t.TODAY if same_day else t.TOMORROW,
+                lines="\n".join(lines),
+                closing=t.CLOSING_DAY_BEFORE,
+            )
+        return t.SOON.format(desk=self.desk_name, lines="\n".join(lines), closing=closing)
+
+    def _meeting_url(self, booking: Booking) -> str:
+        return booking.meeting_url or self.config.online_meeting_url
+
+    def _where(self, booking: Booking) -> list[str]:
+        if booking.method == "online":
+            url = self._meeting_url(booking)
+            return [t.ONLINE.format(url=url) if url else t.ONLINE_NO_URL]
+        if booking.method == "visit_desk":
+            lines = [t.DESK.format(desk=self.desk_name)]
+            if self.config.desk_address:
+                lines.append(t.DESK_ADDRESS.format(address=self.config.desk_address))
+            if self.config.desk_map_url:
+                lines.append(t.DESK_MAP.format(url=self.config.desk_map_url))
+            return lines
+        if booking.method == "onsite":
+            return [t.ONSITE.format(place=booking.place) if booking.place else t.ONSITE_NO_PLACE]
+        if booking.method == "phone":
+            return [t.PHONE]
+        return [t.EMAIL] if booking.method == "email" else []

@@ -1,0 +1,122 @@
+"""Reminders of confirmed bookings: one row per (booking, kind), so each is sent, or recorded as not sent,
+exactly once, whoever runs the sweep and however often."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage.base import Base, utcnow
+from storage.bookings import Booking
+
+# What became of a reminder. Only `pending` is ever looked at again.
+PENDING = "pending"
+SENT = "sent"
+SKIPPED = "skipped"  # a later reminder of the same booking was due at the same time and went instead
+DROPPED = "dropped"  # the meeting had begun when it came due (after downtime): not sent late
+COVERED = "covered"  # its time had passed when the booking was confirmed: the confirmation said it all
+CANCELLED = "cancelled"  # the booking was no longer confirmed
+UNREACHABLE = "unreachable"  # the owner blocked the account (unfollow): not pushed to
+NO_CHANNEL = "no_channel"  # the owner's channel has no sender (a web form without LINE)
+REMINDER_STATUSES = (PENDING, SENT, SKIPPED, DROPPED, COVERED, CANCELLED, UNREACHABLE, NO_CHANNEL)
+
+
+class Reminder(Base):
+    """A reminder owed to the owner of a booking: due at `due_at`, computed for the booking's start
+    `for_starts_at` (a moved booking's reminders are re-timed before anything is sent)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "kind", name="uq_reminder_booking_kind"),
+        Index("ix_reminder_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    due_at: Mapped[datetime]
+    for_starts_at: Mapped[datetime]
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]  # when it was sent or set aside, by the wall clock (never back-dated)
+
+
+def arm_reminders(
+    *, session: Session, booking_id: int, due: Mapping[str, datetime], starts_at: datetime, now: datetime
+) -> list[Reminder]:
+    """Owes the booking one reminder of each kind at its time; one whose time has already passed is
+    recorded as covered (by what just happened: the confirmation)."""
+    existing = {r.kind: r for r in session.scalars(select(Reminder).where(Reminder.booking_id == booking_id))}
+    rows = []
+    for kind, due_at in due.items():
+        row = existing.get(kind) or Reminder(booking_id=booking_id, kind=kind, created_at=now)
+        row.due_at, row.for_starts_at = due_at, starts_at
+        row.status = PENDING if due_at > now else COVERED
+        row.done_at = None if due_at > now else now
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def cancel_pending_reminders(*, session: Session, booking_id: int, now: datetime) -> int:
+    """Sets aside what the booking was still owed (it is no longer confirmed)."""
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.booking_id == booking_id, Reminder.status == PENDING)
+        .values(status=CANCELLED, done_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def bookings_with_due_reminders(*, session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """The bookings owed a reminder now, or whose owed reminders were timed for another start (moved)."""
+    query = (
+        select(Reminder.booking_id)
+        .join(Booking, Booking.id == Reminder.booking_id)
+        .where(
+            Reminder.status == PENDING,
+            or_(Reminder.due_at <= now, Reminder.for_starts_at != Booking.starts_at),
+        )
+        .group_by(Reminder.booking_id)
+        .order_by(Reminder.booking_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
+    """The booking, read afresh and locked until the transaction ends (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite's transactions here begin IMMEDIATE, one writer at a time): the life cycle's changes to it wait."""
+    query = (
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def pending_reminders(*, session: Session, booking_id: int) -> list[Reminder]:
+    """What the booking is still owed, read afresh (call with the booking locked)."""
+    query = (
+        select(Reminder)
+        .where(Reminder.booking_id == booking_id, Reminder.status == PENDING)
+        .order_by(Reminder.due_at)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
+
+
+def reminders_of(*, session: Session, booking_id: int) -> dict[str, Reminder]:
+    """Every reminder of the booking, by kind."""
+    query = (
+        select(Reminder).where(Reminder.booking_id == booking_id).execution_options(populate_existing=True)
+    )
+    return {r.kind: r for r in session.scalars(query)}

@@ -1,0 +1,359 @@
+"""Reminders of confirmed bookings: each sent exactly once (a second run, two schedulers, a crash
+mid-batch), only what is still meaningful after downtime, never for a cancelled or moved time, not in the
+quiet hours, not to an owner who blocked the account; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from bot.lifecycle import BookingStatus, move_booking, transition_booking
+from bot.messages import OutMessage
+from bot.reminders import DAY_BEFORE, SOON, ReminderSender, install_reminders, uninstall_reminders
+from bot.sending import Outbound
+from config.reminders import RemindersConfig
+from handlers.line.sender import LineSender
+from scheduling.slots import Slot
+from storage import reminders as store
+from storage.channels import Channel
+from storage.clock import FixedClock, SystemClock
+from storage.database import Database
+from storage.models import Contact, OutboxMessage
+from tests.scheduling.reminder_support import confirmed_booking, line_owner
+from tests.scheduling.support import jst
+
+CONFIG = RemindersConfig(
+    desk_address="鹿児島市山下町1-1 3階", desk_map_url="https://maps.example.jp/desk", online_meeting_url=""
+)
+
+
+@pytest.fixture(autouse=True)
+def reminders_installed() -> Iterator[None]:
+    install_reminders(CONFIG)
+    yield
+    uninstall_reminders()
+
+
+@pytest.fixture
+def db(any_engine: Engine) -> Database:
+    return Database(any_engine.url.render_as_string(hide_password=False), engine=any_engine)
+
+
+def sender(db: Database, outbound: Outbound | None = None) -> ReminderSender:
+    return ReminderSender(
+        db=db,
+        outbound=outbound or Outbound(senders={Channel.LINE: LineSender(SystemClock())}),
+        config=CONFIG,
+        desk_name="かごしまDX相談窓口",
+        recorded=SystemClock(),
+    )
+
+
+def pushed(db: Database) -> list[tuple[int | None, str]]:
+    """The outbox rows: (consultation, text)."""
+    with db.session() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        return [(row.consultation_id, row.payload["messages"][0]["text"]) for row in rows]
+
+
+def statuses(db: Database, booking_id: int) -> dict[str, str]:
+    with db.session() as session:
+        return {
+            kind: r.status for kind, r in store.reminders_of(session=session, booking_id=booking_id).items()
+        }
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2027-01-04 09:00 in Japan."""
+    return FixedClock(jst(2027, 1, 4, 9, 0))
+
+
+def test_each_reminder_is_sent_once_at_its_time_and_a_second_run_sends_nothing(
+    db: Database, clock: FixedClock
+) -> None:
+    line_owner(db, 1, "U" + "1" * 32)
+    booking = confirmed_booking(
+        db, clock, 1, jst(2027, 1, 11, 14, 0), meeting_url="https://meet.example.jp/abc"
+    )
+    job = sender(db)
+    assert job.run(jst(2027, 1, 10, 9, 59)).sent == 0  # not yet
+    assert job.run(jst(2027, 1, 10, 10, 0)).sent == 1
+    assert job.run(jst(2027, 1, 10, 10, 1)).sent == 0
+    assert statuses(db, booking) == {DAY_BEFORE: "sent", SOON: "pending"}
+    assert job.run(jst(2027, 1, 11, 12, 0)).sent == 1
+    assert job.run(jst(2027, 1, 11, 12, 0)).sent == 0
+    texts = [text for _, text in pushed(db)]
+    assert texts == [
+        "【かごしまDX相談窓口】\n明日のご相談のお知らせです。\n日時：1月11日(月・祝) 14:00〜15:00\n"
+        "方法：オンライン\n参加URL：https://meet.example.jp/abc\n"
+        "ご都合が悪くなったときは、メニューの「予約確認」から変更・キャンセルできます。",
+        "【かごしまDX相談窓口】\nまもなくご相談のお時間です。\n日時：1月11日(月・祝) 14:00〜15:00\n"
+        "方法：オンライン\n参加URL：https://meet.example.jp/abc\n"
+        "お時間になりましたら、上のURLからご参加ください。",
+    ]
+
+
+def test_a_visit_to_the_desk_is_told_the_address_and_the_map(db: Database, clock: FixedClock) -> None:
+    line_owner(db, 1, "U" + "2" * 32)
+    confirmed_booking(db, clock, 1, jst(2027, 1, 6, 13, 30), method="visit_desk")
+    assert sender(db).run(jst(2027, 1, 6, 11, 30)).outcomes == {"sent": 1, "skipped": 1}
+    [(_, text)] = pushed(db)
+    assert (
+        "日時：1月6日(水) 13:30〜14:30\n場所：かごしまDX相談窓口の窓口\n住所：鹿児島市山下町1-1 3階\n" in text
+    )
+    assert "地図：https://maps.example.jp/desk\nお気をつけてお越しください。" in text
+
+
+def test_after_downtime_only_the_latest_due_reminder_goes_and_the_others_are_recorded(
+    db: Database, clock: FixedClock
+) -> None:
+    line_owner(db, 1, "U" + "3" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 11, 0))
+    run = sender(db).run(jst(2027, 1, 6, 9, 30))  # down since before yesterday's 10:00
+    assert run.outcomes == {"sent": 1, "skipped": 1}
+    assert statuses(db, booking) == {DAY_BEFORE: "skipped", SOON: "sent"}
+    [(_, text)] = pushed(db)
+    assert text.startswith(
+        "【かごしまDX相談窓口】\nまもなくご相談のお時間です。\n日時：1月6日(水) 11:00〜12:00"
+    )
+
+
+def test_a_day_before_reminder_sent_late_on_the_day_says_today(db: Database, clock: FixedClock) -> None:
+    line_owner(db, 1, "U" + "4" * 32)
+    confirmed_booking(db, clock, 1, jst(2027, 1, 6, 16, 0))
+    assert sender(db).run(jst(2027, 1, 6, 8, 0)).sent == 1  # the day-before one, late; the 2 h one not due
+    [(_, text)] = pushed(db)
+    assert "本日のご相談のお知らせです。" in text
+
+
+def test_a_reminder_whose_meeting_has_begun_is_dropped_not_sent(db: Database, clock: FixedClock) -> None:
+    line_owner(db, 1, "U" + "5" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 11, 0))
+    assert sender(db).run(jst(2027, 1, 6, 11, 5)).outcomes == {"dropped": 2}
+    assert statuses(db, booking) == {DAY_BEFORE: "dropped", SOON: "dropped"}
+    assert pushed(db) == []
+
+
+def test_a_reminder_whose_time_passed_before_the_confirmation_is_not_sent(
+    db: Database, clock: FixedClock
+) -> None:
+    line_owner(db, 1, "U" + "6" * 32)
+    clock.set(jst(2027, 1, 5, 12, 0))  # confirmed after the day-before reminder's 10:00
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 15, 0))
+    assert statuses(db, booking) == {DAY_BEFORE: "covered", SOON: "pending"}
+    job = sender(db)
+    assert job.run(jst(2027, 1, 5, 12, 1)).sent == 0
+    assert job.run(jst(2027, 1, 6, 13, 0)).outcomes == {"sent": 1}
+    assert len(pushed(db)) == 1
+
+
+def test_a_booking_cancelled_a_second_before_its_reminder_gets_none(db: Database, clock: FixedClock) -> None:
+    line_owner(db, 1, "U" + "7" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 8, 14, 0))
+    with db.session() as session:
+        assert transition_booking(
+            session=session,
+            booking_id=booking,
+            to=BookingStatus.CANCELLED,
+            actor="owner",
+            now=jst(2027, 1, 7, 10, 0) - timedelta(seconds=1),
+        )
+    assert sender(db).run(jst(2027, 1, 7, 10, 0)).sent == 0
+    assert sender(db).run(jst(2027, 1, 8, 12, 0)).sent == 0
+    assert statuses(db, booking) == {DAY_BEFORE: "cancelled", SOON: "cancelled"}
+    assert pushed(db) == []
+
+
+def test_a_booking_cancelled_behind_the_life_cycles_back_is_still_not_reminded(
+    db: Database, clock: FixedClock
+) -> None:
+    """The sweep itself checks the booking it locked, whatever the effects did."""
+    line_owner(db, 1, "U" + "8" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 8, 14, 0))
+    with db.session() as session:
+        session.execute(update(store.Booking).where(store.Booking.id == booking).values(status="cancelled"))
+    assert sender(db).run(jst(2027, 1, 7, 10, 0)).outcomes == {"cancelled": 2}
+    assert pushed(db) == []
+
+
+def test_a_booking_moved_a_second_before_its_reminder_is_reminded_of_the_new_time_only(
+    db: Database, clock: FixedClock
+) -> None:
+    line_owner(db, 1, "U" + "9" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 8, 14, 0))
+    job = sender(db)
+    assert job.run(jst(2027, 1, 7, 10, 0)).sent == 1  # the day before the first time
+    new_start = jst(2027, 1, 13, 15, 0)
+    with db.session() as session:
+        assert move_booking(
+            session=session,
+            booking_id=booking,
+            slot=Slot(
+                "a",
+                "online",
+                new_start,
+                new_start + timedelta(hours=1),
+                new_start,
+                new_start + timedelta(hours=1),
+            ),
+            clock=FixedClock(jst(2027, 1, 8, 12, 0) - timedelta(seconds=1)),
+        )
+    assert job.run(jst(2027, 1, 8, 12, 0)).sent == 0  # the old time's 2 h reminder: gone
+    assert job.run(jst(2027, 1, 12, 10, 0)).sent == 1
+    assert job.run(jst(2027, 1, 13, 13, 0)).sent == 1
+    texts = [text for _, text in pushed(db)]
+    assert len(texts) == 3
+    assert "1月8日(金) 14:00" in texts[0]
+    assert all("1月13日(水) 15:00〜16:00" in text for text in texts[1:])
+
+
+def test_nothing_is_sent_in_the_quiet_hours_and_it_goes_when_they_end(
+    db: Database, clock: FixedClock
+) -> None:
+    line_owner(db, 1, "U" + "a" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 9, 0))
+    job = sender(db)
+    assert job.run(jst(2027, 1, 5, 10, 0)).sent == 1  # the day before, in the day
+    quiet = job.run(jst(2027, 1, 6, 7, 0))  # 2 h before a 09:00 meeting: 07:00, quiet
+    assert quiet.quiet and quiet.sent == 0
+    assert job.run(jst(2027, 1, 5, 23, 30)).quiet
+    assert statuses(db, booking)[SOON] == "pending"
+    assert job.run(jst(2027, 1, 6, 8, 0)).sent == 1
+    assert len(pushed(db)) == 2
+
+
+def test_an_owner_who_blocked_the_account_is_not_pushed_to(db: Database, clock: FixedClock) -> None:
+    contact_id = line_owner(db, 1, "U" + "b" * 32)
+    booking = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 15, 0))
+    with db.session() as session:
+        session.execute(update(Contact).where(Contact.id == contact_id).values(reachable=False))  # unfollow
+    assert sender(db).run(jst(2027, 1, 5, 10, 0)).outcomes == {"unreachable": 1}
+    assert statuses(db, booking)[DAY_BEFORE] == "unreachable"
+    assert pushed(db) == []
+
+
+class Crash(BaseException):
+    """The process dying mid-batch (not an error the batch would catch)."""
+
+
+class CrashingSender(LineSender):
+    def __init__(self, after: int) -> None:
+        super().__init__(SystemClock())
+        self.left = after
+
+    def to_contact(
+        self, *, session: Session, messages: Sequence[OutMessage], **kwargs: object
+    ) -> list[OutboxMessage]:
+        if self.left == 0:
+            session.flush()
+            raise Crash
+        self.left -= 1
+        return super().to_contact(session=session, messages=messages, **kwargs)  # type: ignore[arg-type]
+
+
+def many_bookings(db: Database, clock: FixedClock, count: int) -> list[int]:
+    ids = []
+    for i in range(count):
+        line_owner(db, i + 1, f"U{i:032x}")
+        start = jst(2027, 1, 6, 9, 0) + timedelta(hours=2 * (i // 4))
+        ids.append(confirmed_booking(db, clock, i + 1, start, coordinator=f"c{i % 4}"))
+    return ids
+
+
+def test_a_crash_mid_batch_sends_the_rest_at_the_next_run_and_nothing_twice(
+    db: Database, clock: FixedClock
+) -> None:
+    bookings = many_bookings(db, clock, 8)
+    with pytest.raises(Crash):
+        sender(db, Outbound(senders={Channel.LINE: CrashingSender(after=3)})).run(jst(2027, 1, 5, 10, 0))
+    assert len(pushed(db)) == 3  # what was committed before the crash
+    assert sender(db).run(jst(2027, 1, 5, 10, 1)).sent == 5
+    assert sender(db).run(jst(2027, 1, 5, 10, 2)).sent == 0
+    assert sorted(c for c, _ in pushed(db)) == list(range(1, 9))
+    assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
+
+
+def test_two_schedulers_at_once_send_each_reminder_once(
+    any_engine: Engine, db: Database, clock: FixedClock
+) -> None:
+    many_bookings(db, clock, 24)
+    url = any_engine.url.render_as_string(hide_password=False)
+    others = [Database(url) for _ in range(2)]  # two processes' own engines and connections
+    barrier = threading.Barrier(2)
+    sent: list[int] = []
+
+    def run(other: Database) -> None:
+        barrier.wait()
+        sent.append(sender(other).run(jst(2027, 1, 5, 10, 0)).sent)
+
+    threads = [threading.Thread(target=run, args=(other,)) for other in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for other in others:
+        other.dispose()
+    assert sum(sent) == 24
+    assert sorted(c for c, _ in pushed(db)) == list(range(1, 25))
+
+
+def cancel(session: Session, booking_id: int) -> None:
+    assert transition_booking(
+        session=session,
+        booking_id=booking_id,
+        to=BookingStatus.CANCELLED,
+        actor="owner",
+        now=jst(2027, 1, 5, 10, 0) - timedelta(seconds=1),
+    )
+
+
+def test_on_postgresql_a_cancellation_waits_for_a_reminder_being_sent_and_the_other_way_round(
+    postgres_engine: Engine, clock: FixedClock
+) -> None:
+    db = Database(postgres_engine.url.render_as_string(hide_password=False), engine=postgres_engine)
+    line_owner(db, 1, "U" + "f" * 32)
+    line_owner(db, 2, "U" + "e" * 32)
+    sending_first = confirmed_booking(db, clock, 1, jst(2027, 1, 6, 15, 0))
+    cancelling_first = confirmed_booking(db, clock, 2, jst(2027, 1, 6, 16, 0), coordinator="b")
+    job = sender(db)
+    due = jst(2027, 1, 5, 10, 0)
+
+    def in_thread(work: Callable[[], None]) -> threading.Thread:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting for the booking's lock
+        return thread
+
+    # The reminder is being sent (its transaction holds the booking): the cancellation waits, then lands.
+    with db.sessions() as session, session.begin():
+        assert job.remind(session, sending_first, due) == {"sent": 1}
+
+        def cancel_it() -> None:
+            with db.session() as other:
+                cancel(other, sending_first)
+
+        waiting = in_thread(cancel_it)
+    waiting.join(10)
+    assert statuses(db, sending_first) == {DAY_BEFORE: "sent", SOON: "cancelled"}
+
+    # The cancellation came first (not committed yet): the reminder waits, then finds nothing to send.
+    outcomes: list[object] = []
+    with db.sessions() as session, session.begin():
+        cancel(session, cancelling_first)
+
+        def remind_it() -> None:
+            with db.session() as other:
+                outcomes.append(job.remind(other, cancelling_first, due))
+
+        waiting = in_thread(remind_it)
+    waiting.join(10)
+    assert outcomes == [{}]  # the cancellation set its reminders aside: nothing was pending any more
+    assert statuses(db, cancelling_first) == {DAY_BEFORE: "cancelled", SOON: "cancelled"}
+    assert [c for c, _ in pushed(db)] == [1]
