@@ -12,9 +12,11 @@ from bot import texts
 from bot.bookings import booking_when
 from bot.decisions import REQUESTED, SUBMITTED, notify_coordinators
 from bot.fields import EXTRA, FIELDS, PERSONAL_EXTRA, IncompleteIntake, label
+from bot.lifecycle import BookingStatus
 from bot.sending import Outbound
 from config import DeskConfig
 from storage.bookings import Booking, get_active_booking
+from storage.channels import Channel
 from storage.clock import JST, Clock
 from storage.consultations import create_consultation, latest_consultation
 from storage.models import Consultation, Contact
@@ -80,9 +82,11 @@ def announce_submission(
 def submitted_reply(desk: DeskConfig, consultation: Consultation, booking: Booking | None = None) -> str:
     """What the owner is told once the consultation is stored: its reference, and the time held for them
     (provisional until a coordinator confirms it) or how the desk gets back."""
-    if booking is not None and booking.status in ("held", "requested"):
+    if booking is not None and booking.status in (BookingStatus.HELD, BookingStatus.REQUESTED):
+        by_contact = consultation.channel == Channel.WEB  # the form's owners have no chat to hear back in
         return texts.SUBMITTED_HELD.format(
             reference=consultation.reference,
+            notify=texts.NOTIFY_BY_CONTACT if by_contact else texts.NOTIFY_BY_LINE,
             when=booking_when(booking),
             phone=desk.desk.phone,
             hours=desk.desk.hours,

@@ -75,9 +75,11 @@ SUBMITTED = (
 SUBMITTED_HELD = (
     "ご相談を受け付けました。ありがとうございます。\n受付番号：{reference}\n\n"
     "ご希望の日時：{when}\n"
-    "この日時は仮のご予約です。担当のコーディネーターが確認して確定し、LINEでお知らせします。\n"
+    "この日時は仮のご予約です。担当のコーディネーターが確認して確定し、{notify}お知らせします。\n"
     "お急ぎの場合は、{phone}までお電話ください。\n受付時間：{hours}"
 )
+NOTIFY_BY_LINE = "このLINEで"
+NOTIFY_BY_CONTACT = "ご連絡先（お電話またはメール）に"  # the web form's owners
 HOW_BY_PHONE = "お電話で"
 HOW_BY_EMAIL = "メールで"
 HOW_EITHER = ""

@@ -98,7 +98,7 @@ def test_the_owner_hears_the_time_is_provisional_and_the_card_is_written_with_th
     engine: IntakeEngine, db: Database
 ) -> None:
     chat = submitted(engine, db)
-    assert "仮のご予約" in chat.text and "確定し" in chat.text
+    assert "仮のご予約" in chat.text and "確定し、このLINEでお知らせします" in chat.text
     assert "2営業日以内" not in chat.text
     consultation, booking = the_consultation(db)
     [row] = rows(db)
