@@ -415,7 +415,10 @@ def test_choosing_a_time_holds_it_for_the_consultation(
     assert response.status_code == 200
     assert f"ご希望の日時：{label}（仮予約）" in response.text
     # Provisional until a coordinator confirms it, told where a form owner hears back (not a chat).
-    assert "仮のご予約です" in response.text and "ご連絡先（お電話またはメール）にお知らせします" in response.text
+    assert (
+        "仮のご予約です" in response.text
+        and "ご連絡先（お電話またはメール）にお知らせします" in response.text
+    )
     assert "このLINEで" not in response.text
 
     reference = reference_of(response.text)
