@@ -28,8 +28,8 @@ from storage.contacts import get_or_create_contact
 from storage.database import Database, make_engine, upgrade_schema
 from storage.inbox import NewEvent, store_events
 from storage.models import InboxEvent, OutboxMessage
-from storage.slack_events import SlackEvent, claim_slack_event
 from storage.reminders import reminders_of
+from storage.slack_events import SlackEvent, claim_slack_event
 from tests.conftest import TEST_KEY, make_settings
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import prepare_booking_tables
