@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from bot.lifecycle import (
     BookingStatus,
     ConsultationStatus,
     TransitionResult,
+    reassign_booking,
     transition_booking,
     transition_consultation,
 )
@@ -22,8 +24,13 @@ from bot.messages import OutMessage
 from bot.readback import choice_label
 from bot.sending import NoSender, Notice, Outbound
 from config import DeskConfig
-from scheduling import CalendarService
+from config.scheduling import Coordinator
+from scheduling import CalendarService, Slot, SlotRequest
+from scheduling.availability import jst_date, working_intervals
+from scheduling.propose import calendar_still_free
+from scheduling.slots import match_coordinators
 from storage.bookings import Booking, get_booking
+from storage.clock import Clock
 from storage.models import Consultation
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,7 @@ REQUESTED = "booking_requested"
 CONFIRMED = "booking_confirmed"
 DECLINED = "booking_declined"
 SUBMITTED = "consultation_submitted"  # a request without a time
+REASSIGNED = "booking_reassigned"
 
 
 def notify_coordinators(
@@ -184,3 +192,95 @@ def _tell_owner(
         )
     except NoSender:  # e.g. a web-form owner: the desk tells them by phone or mail
         log.info("consultation %s: the owner's channel has no sender; not told here", consultation.id)
+
+
+class Reassigned(StrEnum):
+    """What came of 担当を変更."""
+
+    MOVED = "moved"  # the booking is the new coordinator's
+    DECIDED = "decided"  # no longer a request waiting for a decision
+    NOT_TAKEN = "not_taken"  # the coordinator does not take this kind of request (or is the same one)
+    BUSY = "busy"  # the held time is not free in the new coordinator's hours, calendar or bookings
+
+
+def other_coordinators(desk: DeskConfig, consultation: Consultation, booking: Booking) -> list[Coordinator]:
+    """The desk's other coordinators who take the request's category, method and place (matched as the
+    slot finder matches them)."""
+    municipality = desk.municipality_by_code.get(consultation.municipality_code or "")
+    request = SlotRequest(
+        method=booking.method,
+        category=consultation.category or "other",
+        region=municipality.region if municipality else "",
+        municipality=municipality.code if municipality else "",
+        now=booking.starts_at,
+    )
+    return [c for c in match_coordinators(desk.scheduling, request) if c.id != booking.coordinator_id]
+
+
+def _at_work(desk: DeskConfig, coordinator: Coordinator, booking: Booking) -> bool:
+    """Whether the meeting lies inside the coordinator's working hours (one of that day's intervals, or the
+    whole working day)."""
+    intervals = working_intervals(coordinator, jst_date(booking.starts_at), closures=desk.scheduling.closures)
+    if not intervals:
+        return False
+    whole_day = booking.starts_at == intervals[0][0] and booking.ends_at == intervals[-1][1]
+    return whole_day or any(s <= booking.starts_at and booking.ends_at <= e for s, e in intervals)
+
+
+def reassign(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    outbound: Outbound,
+    booking_id: int,
+    coordinator_id: str,
+    actor: str,
+    clock: Clock,
+    calendars: CalendarService | None = None,
+) -> Reassigned:
+    """Gives a requested booking to another coordinator who takes the request, when its held time is free
+    for them (their hours, their calendar, the desk's bookings); the card is refreshed. Otherwise nothing
+    changes and the answer says why."""
+    booking = get_booking(session=session, booking_id=booking_id)
+    if booking is None or booking.status != BookingStatus.REQUESTED or booking.consultation_id is None:
+        return Reassigned.DECIDED
+    consultation = session.get(Consultation, booking.consultation_id)
+    assert consultation is not None
+    coordinator = next(
+        (c for c in other_coordinators(desk, consultation, booking) if c.id == coordinator_id), None
+    )
+    if coordinator is None:
+        return Reassigned.NOT_TAKEN
+    slot = Slot(
+        coordinator_id=coordinator.id,
+        method=booking.method,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        blocked_from=booking.blocked_from,
+        blocked_until=booking.blocked_until,
+    )
+    if not _at_work(desk, coordinator, booking):
+        return Reassigned.BUSY
+    now = clock.now()
+    if calendars is not None and not calendar_still_free(
+        config=desk.scheduling, calendars=calendars, slot=slot, now=now
+    ):
+        return Reassigned.BUSY
+    moved = reassign_booking(
+        session=session,
+        booking_id=booking.id,
+        coordinator_id=coordinator.id,
+        clock=clock,
+        actor=actor,
+        calendars=calendars,
+    )
+    if not moved:
+        return Reassigned.BUSY
+    notify_coordinators(
+        session=session,
+        outbound=outbound,
+        consultation_id=consultation.id,
+        kind=REASSIGNED,
+        booking_id=booking.id,
+    )
+    return Reassigned.MOVED

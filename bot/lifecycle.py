@@ -470,9 +470,11 @@ def move_booking(
     clock: Clock,
     actor: str = SYSTEM,
     calendars: CalendarService | None = None,
+    event: str = "booking_moved",
 ) -> bool:
     """Moves an active booking to another slot, its status unchanged (a confirmed one moves in the
-    coordinator's calendar too); False when the slot is taken."""
+    coordinator's calendar too); False when the slot is taken. The history's `event` names the actor,
+    and the coordinators when the slot is another coordinator's."""
     now = clock.now()
     booking = _fresh_booking(session, booking_id)
     if booking is None:
@@ -483,9 +485,10 @@ def move_booking(
     if not _move_booking(session=session, booking_id=booking_id, slot=slot, clock=clock):
         return False
     session.refresh(booking)
-    _history(
-        session, booking, "booking_moved", actor, now, {"booking_id": booking.id, "status": booking.status}
-    )
+    detail: dict[str, Any] = {"booking_id": booking.id, "status": booking.status}
+    if previous != booking.coordinator_id:
+        detail.update({"from_coordinator": previous, "to_coordinator": booking.coordinator_id})
+    _history(session, booking, event, actor, now, detail)
     for effect in MOVE_EFFECTS:
         effect(session, booking, now)
     if (
@@ -504,3 +507,36 @@ def move_booking(
         except ProviderError:
             log.warning("calendar write-back failed for booking %s", booking.id)
     return True
+
+
+def reassign_booking(
+    *,
+    session: Session,
+    booking_id: int,
+    coordinator_id: str,
+    clock: Clock,
+    actor: str,
+    calendars: CalendarService | None = None,
+) -> bool:
+    """Gives an active booking to another coordinator at the same time (move_booking, its history event
+    `booking_reassigned`); False when that coordinator's desk bookings clash with it."""
+    booking = _fresh_booking(session, booking_id)
+    if booking is None:
+        return False
+    slot = Slot(
+        coordinator_id=coordinator_id,
+        method=booking.method,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        blocked_from=booking.blocked_from,
+        blocked_until=booking.blocked_until,
+    )
+    return move_booking(
+        session=session,
+        booking_id=booking_id,
+        slot=slot,
+        clock=clock,
+        actor=actor,
+        calendars=calendars,
+        event="booking_reassigned",
+    )

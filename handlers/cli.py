@@ -67,12 +67,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Drains the LINE inbox and outbox (no HTTP) until SIGTERM or SIGINT."""
+    """Drains the LINE inbox and outbox, and delivers the Slack cards when Slack is configured (no HTTP),
+    until SIGTERM or SIGINT."""
     import signal
     import threading
 
     from handlers.line.worker import build_line_runtime
     from handlers.services import build_services
+    from handlers.slack.delivery import build_slack_runtime
 
     services = build_services(get_settings())
     if services.line_api is None:
@@ -81,9 +83,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runtime = build_line_runtime(services)
+    cards = build_slack_runtime(services)  # None unless Slack and its intake channel are configured
     runtime.start(webhooks=False)
+    if cards is not None:
+        cards.start()
+        log.info("Slack cards are delivered by this worker too")
     while not stop.wait(1.0):
         pass
+    if cards is not None:
+        cards.stop()
     runtime.stop()
     services.db.dispose()
     return 0
@@ -257,9 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("worker", help="drain the LINE inbox and outbox, without HTTP").set_defaults(
-        func=cmd_worker
-    )
+    sub.add_parser(
+        "worker", help="drain the LINE inbox and outbox (and the Slack cards), without HTTP"
+    ).set_defaults(func=cmd_worker)
     sub.add_parser("scheduler", help="run the scheduled jobs (exactly one per deployment)").set_defaults(
         func=cmd_scheduler
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storage.clock import Clock
 from storage.database import Database
 from storage.inbox import purge_raw_bodies
+from storage.slack_events import purge_slack_events
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def expire_holds_job() -> str:
 
 
 def purge_raw_events_job() -> str:
-    """Deletes raw webhook bodies older than the retention period (they are personal data)."""
+    """Deletes raw webhook bodies older than the retention period (they are personal data), and the Slack
+    events received before it."""
     ctx = _ctx()
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.raw_event_retention_days)
@@ -71,9 +73,11 @@ def purge_raw_events_job() -> str:
         total += purged
         if not purged:
             break
-    if total:
-        log.info("purged %d raw webhook bodies", total)
-    return f"{total} raw webhook bod(ies) purged"
+    with ctx.db.session() as session:  # the Slack event ids kept against retries and replays
+        slack = purge_slack_events(session=session, received_before=cutoff)
+    if total or slack:
+        log.info("purged %d raw webhook bodies and %d Slack event rows", total, slack)
+    return f"{total} raw webhook bod(ies) purged, {slack} Slack event(s) forgotten"
 
 
 def reminders_job() -> str:
@@ -117,7 +121,7 @@ JOBS = (
         "cron",
         {"hour": 3, "minute": 17},
         misfire_grace_time=6 * 3600,  # a daily purge: later that night is as good
-        description="deletes raw webhook bodies past their retention",
+        description="deletes raw webhook bodies and Slack event ids past their retention",
     ),
     JobSpec(
         "reminders",

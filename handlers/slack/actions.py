@@ -4,7 +4,7 @@
 (bot.decisions.decline): the owner is told on LINE and the card is refreshed,
 both through the outbox, in the transaction of the change. Whoever may not act on the request, and a
 click that comes too late (a second click, a replay, another coordinator first), changes nothing and
-gets an ephemeral note. 連絡先を見る shows the contact details to the one who asked, and records it.
+gets an ephemeral note. 担当を変更 is handlers/slack/reassign.py's. 連絡先を見る shows the contact details to the one who asked, and records it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.texts import BOOKING_STATUS_LABELS
 from config.slack import may_act
 from handlers.services import Services
 from handlers.slack import texts
-from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE, REASSIGN, contact_text, parse_value
+from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE, contact_text, parse_value
 from storage.bookings import get_active_booking, get_booking
 from storage.models import Consultation
 from storage.slack_cards import record_contact_view
@@ -207,8 +207,7 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         await ack()
         await _tell(client, read_click(body), texts.NOT_YET)
 
-    for action_id in (PROPOSE, REASSIGN):
-        app.action(action_id)(not_yet)
+    app.action(PROPOSE)(not_yet)
 
     @app.action(DECLINE)
     async def on_decline(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -225,4 +224,4 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         result = await anyio.to_thread.run_sync(decline, services, click, reason, note)
         await _tell(client, click, result)
 
-    return [APPROVE, CONTACT, PROPOSE, REASSIGN, DECLINE, DECLINE_VIEW]
+    return [APPROVE, CONTACT, PROPOSE, DECLINE, DECLINE_VIEW]

@@ -115,6 +115,28 @@ def _decision(session: Session, consultation_id: int, booking: Booking) -> str |
     return DECISIONS[kind].format(who=who, at=f"{event.at.astimezone(JST):%m/%d %H:%M}")
 
 
+def _reassigned(session: Session, desk: DeskConfig, consultation_id: int, booking: Booking) -> str | None:
+    """The last change of coordinator of the booking, as the card shows it."""
+    events = session.scalars(
+        select(ConsultationEvent)
+        .where(
+            ConsultationEvent.consultation_id == consultation_id,
+            ConsultationEvent.kind == "booking_reassigned",
+        )
+        .order_by(ConsultationEvent.id.desc())
+    )
+    event = next((e for e in events if (e.detail or {}).get("booking_id") == booking.id), None)
+    if event is None:
+        return None
+    detail = event.detail or {}
+    return texts.DECIDED_REASSIGNED.format(
+        who=f"<@{event.actor}>" if event.actor.startswith(("U", "W")) else escape(event.actor),
+        at=f"{event.at.astimezone(JST):%m/%d %H:%M}",
+        old=coordinator_mention(desk, detail.get("from_coordinator")),
+        new=coordinator_mention(desk, detail.get("to_coordinator")),
+    )
+
+
 def render_card(session: Session, desk: DeskConfig, consultation: Consultation) -> Card:
     """The consultation's card as it stands: the request, the held time, who is suggested, what was decided."""
     booking = _booking(session, consultation.id)
@@ -141,6 +163,9 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
             ],
         }
     )
+    reassigned = _reassigned(session, desk, consultation.id, booking) if booking is not None else None
+    if reassigned:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": reassigned}})
     decided = _decision(session, consultation.id, booking) if booking is not None else None
     if decided:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})

@@ -66,3 +66,18 @@ DECLINE_REASONS = {
 }
 DECLINE_NOTE_LABEL = "ご本人へのひとこと（任意・LINEでそのまま届きます）"
 DECLINED = "お断りしました。ご本人にLINEでお知らせします。"
+
+# 担当を変更: the modal (its title, submit and close at most 24 characters) and what the clicker is told
+REASSIGN_TITLE = "担当を変更"
+REASSIGN_SUBMIT = "変更する"
+REASSIGN_LOADING = "担当できるコーディネーターを確認しています…"
+REASSIGN_LABEL = "新しい担当"
+REASSIGN_INTRO = "受付番号 {reference}（{when}）を引き継ぐコーディネーターを選んでください。"
+REASSIGN_NOBODY = "この相談の分野・方法・地域を担当できる、ほかのコーディネーターがいません。"
+REASSIGNED = "担当を {who} さんに変更しました。"
+REASSIGN_BUSY = (
+    "{who} さんは、この日時（{when}）に空きがないため、担当を変更できませんでした。"
+    "担当はそのままです。別の日時を提案するか、ほかの方をお選びください。"
+)
+REASSIGN_NOT_TAKEN = "{who} さんは、この相談の分野・方法・地域を担当していないため、変更できませんでした。"
+DECIDED_REASSIGNED = "担当を変更しました：{who} {at}（{old} → {new}）"

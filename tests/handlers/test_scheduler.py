@@ -29,6 +29,7 @@ from storage.database import Database, make_engine, upgrade_schema
 from storage.inbox import NewEvent, store_events
 from storage.models import InboxEvent, OutboxMessage
 from storage.reminders import reminders_of
+from storage.slack_events import SlackEvent, claim_slack_event
 from tests.conftest import TEST_KEY, make_settings
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import prepare_booking_tables
@@ -136,6 +137,20 @@ def test_the_purge_job_empties_raw_webhook_bodies_past_their_retention(
     with own_services.db.session() as session:
         bodies = dict(session.execute(select(InboxEvent.event_id, InboxEvent.body)).all())
     assert bodies == {"01OLD": {}, "01RECENT": {"message": {"text": "090-0000-0000"}}}
+
+
+def test_the_purge_job_forgets_slack_events_past_the_same_retention(
+    own_services: Services, clock: FixedClock
+) -> None:
+    old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=29)
+    with own_services.db.session() as session:
+        for event_id, at in (("EvOLD", old), ("EvRECENT", recent)):
+            assert claim_slack_event(session=session, event_id=event_id, event_type="message", now=at)
+    build_scheduler(own_services)
+    said = purge_raw_events_job()
+    assert said.endswith("1 Slack event(s) forgotten")
+    with own_services.db.session() as session:
+        assert list(session.scalars(select(SlackEvent.event_id))) == ["EvRECENT"]
 
 
 def test_each_job_has_its_own_grace_and_coalesces_and_jobs_not_built_yet_are_not_scheduled(
