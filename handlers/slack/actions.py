@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
 
 from bot import decisions
 from bot.texts import BOOKING_STATUS_LABELS
@@ -23,7 +24,7 @@ from config.slack import may_act
 from handlers.services import Services
 from handlers.slack import texts
 from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE, contact_text, parse_value
-from storage.bookings import get_active_booking, get_booking
+from storage.bookings import Booking, get_active_booking, get_booking
 from storage.models import Consultation
 from storage.slack_cards import record_contact_view
 
@@ -49,15 +50,24 @@ def read_click(body: dict[str, Any]) -> Click:
     )
 
 
+def clicked_booking(session: Session, services: Services, click: Click) -> Booking | str:
+    """The booking of the card clicked, when the one who clicked may act on it; otherwise the note for them."""
+    _, booking_id = parse_value(click.value)
+    booking = get_booking(session=session, booking_id=booking_id) if booking_id is not None else None
+    if booking is None:
+        return texts.GONE
+    if not may_act(services.desk, click.user, booking):
+        return texts.NOT_YOURS
+    return booking
+
+
 def approve(services: Services, click: Click) -> str | None:
     """Confirms the clicked request; the note for the clicker (None: the card itself shows the decision)."""
-    _, booking_id = parse_value(click.value)
     with services.db.session() as session:
-        booking = get_booking(session=session, booking_id=booking_id) if booking_id is not None else None
-        if booking is None:
-            return texts.GONE
-        if not may_act(services.desk, click.user, booking):
-            return texts.NOT_YOURS
+        booking = clicked_booking(session, services, click)
+        if isinstance(booking, str):
+            return booking
+        booking_id = booking.id
         result = decisions.approve(
             session=session,
             desk=services.desk,
@@ -157,13 +167,11 @@ def read_decline(body: dict[str, Any]) -> tuple[Click, str, str]:
 
 def decline(services: Services, click: Click, reason: str, note: str) -> str:
     """Declines the request the modal was opened from; the note for the one who submitted it."""
-    _, booking_id = parse_value(click.value)
     with services.db.session() as session:
-        booking = get_booking(session=session, booking_id=booking_id) if booking_id is not None else None
-        if booking is None:
-            return texts.GONE
-        if not may_act(services.desk, click.user, booking):
-            return texts.NOT_YOURS
+        booking = clicked_booking(session, services, click)
+        if isinstance(booking, str):
+            return booking
+        booking_id = booking.id
         result = decisions.decline(
             session=session,
             desk=services.desk,
@@ -182,7 +190,7 @@ def decline(services: Services, click: Click, reason: str, note: str) -> str:
     return texts.DECLINED
 
 
-async def _tell(client: AsyncWebClient, click: Click, text: str | None) -> None:
+async def tell(client: AsyncWebClient, click: Click, text: str | None) -> None:
     if text and click.channel and click.user:
         await client.chat_postEphemeral(channel=click.channel, user=click.user, text=text)
 
@@ -195,17 +203,17 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         await ack()
         click = read_click(body)
         note = await anyio.to_thread.run_sync(approve, services, click)
-        await _tell(client, click, note)
+        await tell(client, click, note)
 
     @app.action(CONTACT)
     async def on_contact(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click = read_click(body)
-        await _tell(client, click, await anyio.to_thread.run_sync(show_contact, services, click))
+        await tell(client, click, await anyio.to_thread.run_sync(show_contact, services, click))
 
     async def not_yet(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await _tell(client, read_click(body), texts.NOT_YET)
+        await tell(client, read_click(body), texts.NOT_YET)
 
     app.action(PROPOSE)(not_yet)
 
@@ -222,6 +230,6 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         await ack()
         click, reason, note = read_decline(body)
         result = await anyio.to_thread.run_sync(decline, services, click, reason, note)
-        await _tell(client, click, result)
+        await tell(client, click, result)
 
     return [APPROVE, CONTACT, PROPOSE, DECLINE, DECLINE_VIEW]

@@ -16,10 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import decisions
 from bot.bookings import booking_when
 from bot.texts import BOOKING_STATUS_LABELS
-from config.slack import may_act
 from handlers.services import Services
 from handlers.slack import texts
-from handlers.slack.actions import Click, read_click
+from handlers.slack.actions import Click, clicked_booking, read_click, tell
 from handlers.slack.cards import REASSIGN, escape, parse_value
 from storage.bookings import get_booking
 from storage.models import Consultation
@@ -94,15 +93,13 @@ def read_choice(body: dict[str, Any]) -> tuple[Click, str]:
 
 def reassign(services: Services, click: Click, coordinator_id: str) -> str:
     """Gives the request to the coordinator chosen; the note for the one who submitted the modal."""
-    _, booking_id = parse_value(click.value)
     coordinator = services.desk.scheduling.coordinator(coordinator_id)
     who = escape(coordinator.name) if coordinator is not None else texts.NOBODY
     with services.db.session() as session:
-        booking = get_booking(session=session, booking_id=booking_id) if booking_id is not None else None
-        if booking is None:
-            return texts.GONE
-        if not may_act(services.desk, click.user, booking):
-            return texts.NOT_YOURS
+        booking = clicked_booking(session, services, click)
+        if isinstance(booking, str):
+            return booking
+        booking_id = booking.id
         when, status = booking_when(booking), str(booking.status)
         result = decisions.reassign(
             session=session,
@@ -122,11 +119,6 @@ def reassign(services: Services, click: Click, coordinator_id: str) -> str:
         return texts.REASSIGN_BUSY.format(who=who, when=when)
     log.info("booking %s reassigned from Slack", booking_id)
     return texts.REASSIGNED.format(who=who)
-
-
-async def tell(client: AsyncWebClient, click: Click, text: str) -> None:
-    if text and click.channel and click.user:
-        await client.chat_postEphemeral(channel=click.channel, user=click.user, text=text)
 
 
 def register(app: AsyncApp, services: Services) -> list[str]:
