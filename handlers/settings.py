@@ -26,8 +26,9 @@ class StartupError(Exception):
 
 
 @dataclass(frozen=True)
-class LineTuning:
-    """The timings of the LINE drain and delivery: Settings' MADOGUCHI_LINE_* values (see there)."""
+class DeliveryTuning:
+    """The timings of the outbox's drain and delivery: Settings' MADOGUCHI_LINE_* values (see there). The
+    LINE delivery has them from its start; the Slack card delivery shares its lease, backoff and poll."""
 
     connect_timeout: float
     read_timeout: float
@@ -94,9 +95,9 @@ class Settings(BaseSettings):
         return not (self.line_channel_secret or self.line_channel_access_token)
 
     @property
-    def line_tuning(self) -> LineTuning:
+    def line_tuning(self) -> DeliveryTuning:
         """The MADOGUCHI_LINE_* timings, as the LINE runtime takes them."""
-        return LineTuning(
+        return DeliveryTuning(
             connect_timeout=self.line_connect_timeout,
             read_timeout=self.line_read_timeout,
             lease=self.line_lease,

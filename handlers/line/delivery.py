@@ -13,7 +13,7 @@ from bot.messages import MessageLimitError
 from handlers.line.client import LineApi, Outcome, Result
 from handlers.line.render import render_messages
 from handlers.line.sync import WriteGate
-from handlers.settings import LineTuning
+from handlers.settings import DeliveryTuning
 from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database
@@ -42,7 +42,7 @@ class LineDelivery:
     """Sends what the outbox holds for LINE, exactly once as far as LINE lets anyone know."""
 
     def __init__(
-        self, *, db: Database, api: LineApi, clock: Clock, tuning: LineTuning, gate: WriteGate
+        self, *, db: Database, api: LineApi, clock: Clock, tuning: DeliveryTuning, gate: WriteGate
     ) -> None:
         self.db = db
         self.api = api

@@ -23,7 +23,7 @@ from handlers.line.sender import LineSender
 from handlers.line.sync import Wakeup, WriteGate
 from handlers.line.webhook import InboxWriter
 from handlers.services import Services
-from handlers.settings import LineTuning
+from handlers.settings import DeliveryTuning
 from storage.clock import Clock
 from storage.database import Database
 from storage.inbox import (
@@ -63,7 +63,7 @@ class InboxProcessor:
         db: Database,
         engine: IntakeEngine,
         clock: Clock,
-        tuning: LineTuning,
+        tuning: DeliveryTuning,
         gate: WriteGate,
         loading: LoadingAnimation | None = None,
     ) -> None:
@@ -177,7 +177,7 @@ class LineRuntime:
         engine: IntakeEngine,
         api: LineApi,
         clock: Clock,
-        tuning: LineTuning,
+        tuning: DeliveryTuning,
     ) -> None:
         self.tuning = tuning
         self.db = db
@@ -294,7 +294,7 @@ class LineRuntime:
                 self._slots.notify_all()
 
 
-def build_line_runtime(services: Services, tuning: LineTuning | None = None) -> LineRuntime:
+def build_line_runtime(services: Services, tuning: DeliveryTuning | None = None) -> LineRuntime:
     """The drain of a process whose services have a LINE client."""
     if services.line_api is None:
         raise RuntimeError("LINE is not configured")

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from config import DeskConfig
 from handlers.line.sync import Wakeup, WriteGate
 from handlers.services import Services
-from handlers.settings import LineTuning
+from handlers.settings import DeliveryTuning
 from handlers.slack.cards import METADATA_TYPE, Card, render_card
 from handlers.slack.client import posting_client
 from storage.channels import Channel
@@ -110,7 +110,7 @@ class SlackDelivery:
         clock: Clock,
         desk: DeskConfig,
         channel: str,
-        tuning: LineTuning,
+        tuning: DeliveryTuning,
         gate: WriteGate | None = None,
         post_interval: float = POST_INTERVAL,
     ) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from handlers.settings import LineTuning, Settings
+from handlers.settings import DeliveryTuning, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def _no_line_timings_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_the_defaults_suit_production() -> None:
-    assert Settings(_env_file=None).line_tuning == LineTuning(  # type: ignore[call-arg]
+    assert Settings(_env_file=None).line_tuning == DeliveryTuning(  # type: ignore[call-arg]
         connect_timeout=3.0,
         read_timeout=10.0,
         lease=30.0,
