@@ -57,15 +57,43 @@ class Sender(Protocol):
         ...
 
 
+# Where a notice for the coordinators goes; the coordinators' channel decides what that is (in Slack: the
+# consultation's card, a reply in the card's thread, a post in the intake channel, a direct message).
+TO_CARD = "card"  # the consultation's card, shown as the consultation stands when it is delivered
+TO_THREAD = "thread"  # a message in the consultation's conversation with the desk
+TO_DESK = "desk"  # a message to the whole desk, of no one consultation (a monthly summary, a warning)
+_TO_COORDINATOR = "coordinator:"
+
+
+def to_coordinator(coordinator_id: str) -> str:
+    """The address of one coordinator's own messages (in Slack: a direct message from the app)."""
+    return f"{_TO_COORDINATOR}{coordinator_id}"
+
+
+def coordinator_of(to: str) -> str | None:
+    """The coordinator a notice is addressed to, or None for the card, a thread or the desk."""
+    return to.removeprefix(_TO_COORDINATOR) if to.startswith(_TO_COORDINATOR) else None
+
+
 @dataclass(frozen=True)
 class Notice:
-    """An event for the coordinators (a request to approve, a cancellation, a privacy request), as data: the
-    coordinators' channel renders it (a Slack card, a mail)."""
+    """An event for the coordinators (a request to approve, a cancellation, a message from the owner, a
+    digest), as data: the coordinators' channel renders it (a Slack card or message, a mail)."""
 
-    kind: str  # e.g. "booking_requested", "booking_cancelled", "privacy_request"
+    kind: str  # e.g. "booking_requested", "booking_cancelled", "owner_message", "digest"
     consultation_id: int | None = None
     booking_id: int | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)  # ids and codes only: no personal data
+    detail: Mapping[str, Any] = field(default_factory=dict)  # ids, codes and counts: no personal data
+    to: str = TO_CARD
+    # What someone wrote, shown as written (an owner's message, a survey comment). It is personal data: kept
+    # only in the outbox row, encrypted as the messages to owners are, and never logged.
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.to in (TO_CARD, TO_THREAD) and self.consultation_id is None:
+            raise ValueError(f"a notice for the {self.to} belongs to a consultation")
+        if self.to not in (TO_CARD, TO_THREAD, TO_DESK) and not coordinator_of(self.to):
+            raise ValueError(f"unknown notice address {self.to!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +101,21 @@ class Notice:
             "consultation_id": self.consultation_id,
             "booking_id": self.booking_id,
             "detail": dict(self.detail),
+            "to": self.to,
+            "text": self.text,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Notice:
+        """The notice an outbox row holds (rows written before `to` existed are cards)."""
+        return cls(
+            kind=str(data.get("kind") or ""),
+            consultation_id=data.get("consultation_id"),
+            booking_id=data.get("booking_id"),
+            detail=dict(data.get("detail") or {}),
+            to=str(data.get("to") or TO_CARD),
+            text=data.get("text"),
+        )
 
 
 class CoordinatorSender(Protocol):

@@ -1,11 +1,15 @@
-"""Delivering the coordinators' cards: each SLACK outbox row shows its consultation's card as it stands,
-posted to SLACK_INTAKE_CHANNEL the first time and updated in place (chat.update) ever after.
+"""Delivering the coordinators' cards and messages: each SLACK outbox row of a card shows its consultation's
+card as it stands, posted to SLACK_INTAKE_CHANNEL the first time and updated in place (chat.update) ever
+after; a row of a message (a reply in the card's thread, a post to the desk, a direct message) is posted
+once (handlers/slack/notices.py says what and where).
 
 The claim, retry and parking are the outbox's (storage/outbox.py), as for LINE. Slack has no idempotency
 key, so a post whose answer was lost (or whose process died before recording its `ts`) would come twice:
 each card carries its consultation id in the message `metadata`, and before posting a card again the
-channel's recent history is searched for it and the card found there is adopted. Posts to one channel are
-paced to Slack's one a second; a 429 waits out its Retry-After.
+channel's recent history is searched for it and the card found there is adopted. Messages carry their
+outbox row's id the same way, looked for in the thread or channel before a second attempt (a direct
+message cannot be looked for without a scope of its own: at worst it comes twice). Posts to one channel
+are paced to Slack's one a second; a 429 waits out its Retry-After.
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.sending import TO_CARD, Notice
 from config import DeskConfig
 from handlers.line.sync import Wakeup, WriteGate
 from handlers.services import Services
 from handlers.settings import DeliveryTuning
 from handlers.slack.cards import METADATA_TYPE, Card, render_card
 from handlers.slack.client import posting_client
+from handlers.slack.notices import NoPlace, Place, message_metadata, place_of, posted_from, render_notice
 from storage.channels import Channel
 from storage.clock import Clock
 from storage.database import Database
@@ -151,7 +158,11 @@ class SlackDelivery:
             log.error("outbox %s: Slack delivery raised %s", due.id, type(exc).__name__)
 
     def deliver(self, due: DueMessage) -> None:
-        """Shows the row's card as it stands now, and records where it is."""
+        """Shows the row's card as it stands now and records where it is, or posts the row's message."""
+        notice = _notice_of(due)
+        if notice is not None and notice.to != TO_CARD:
+            self.deliver_message(due, notice)
+            return
         consultation_id = _consultation_of(due)
         rendered = self._render(consultation_id) if consultation_id is not None else None
         if consultation_id is None or rendered is None:
@@ -164,6 +175,59 @@ class SlackDelivery:
             self._not_delivered(due, exc)
             return
         self.record(due, consultation_id, posted)
+
+    def deliver_message(self, due: DueMessage, notice: Notice) -> None:
+        """Posts the notice's message where it goes, once, and marks the row sent."""
+        with self.db.session() as session:
+            try:
+                place = place_of(session, self.desk, notice, self.channel)
+            except NoPlace as exc:
+                if exc.for_now and due.attempts < self.tuning.max_attempts:
+                    self._later(due, str(exc))
+                else:
+                    self._park(due, str(exc), status=SKIPPED)
+                return
+            message = render_notice(session, self.desk, notice)
+        if message is None:
+            self._park(due, "nothing to show", status=SKIPPED)
+            return
+        try:
+            found = self.find_message(place, due.id) if due.attempts > 1 and place.searchable else None
+            if found is None:
+                with self.pacer.post(place.channel):
+                    self.client.chat_postMessage(
+                        channel=place.channel,
+                        thread_ts=place.thread_ts,
+                        text=message.text,
+                        blocks=message.blocks,
+                        metadata=message_metadata(due.id),
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+        except SlackApiError as exc:
+            self._not_delivered(due, exc)
+            return
+        via = "adopted" if found is not None else "posted"
+        now = self.clock.now()
+        with self.gate.hold(), self.db.session() as session:
+            mark_sent(session=session, message_id=due.id, via=via, now=now, lease_until=due.lease_until)
+            self._back(session, now)
+        log.info("outbox %s: %s message %s", due.id, notice.kind, via)
+
+    def find_message(self, place: Place, outbox_id: int) -> str | None:
+        """The `ts` of a message posted from this row before, in its thread or its channel's recent history."""
+        if place.thread_ts is not None:
+            page = self.client.conversations_replies(
+                channel=place.channel, ts=place.thread_ts, limit=200, include_all_metadata=True
+            )
+        else:
+            page = self.client.conversations_history(
+                channel=place.channel, limit=200, include_all_metadata=True
+            )
+        for message in page.get("messages") or []:
+            if posted_from(message, outbox_id):
+                return str(message["ts"])
+        return None
 
     def show(
         self, consultation_id: int, card: Card, where: tuple[str, str] | None, *, retried: bool
@@ -204,9 +268,7 @@ class SlackDelivery:
             mark_sent(
                 session=session, message_id=due.id, via=posted.via, now=now, lease_until=due.lease_until
             )
-            if self._away:
-                self._away = False
-                resume_parked(session=session, channel=CHANNEL, now=now, created_after=now - RESUME_WITHIN)
+            self._back(session, now)
         log.info("outbox %s: card of consultation %s %s", due.id, consultation_id, posted.via)
 
     def find_posted(self, consultation_id: int) -> str | None:
@@ -261,6 +323,24 @@ class SlackDelivery:
             ).first()
         return earlier is not None
 
+    def _back(self, session: Session, now: datetime) -> None:
+        """After Slack failed, the first delivery that goes through brings the waiting rows forward."""
+        if self._away:
+            self._away = False
+            resume_parked(session=session, channel=CHANNEL, now=now, created_after=now - RESUME_WITHIN)
+
+    def _later(self, due: DueMessage, error: str) -> None:
+        """Tries the row again after its backoff (what it needs is not there yet)."""
+        with self.gate.hold(), self.db.session() as session:
+            mark_retry(
+                session=session,
+                message_id=due.id,
+                retry_at=self.retry_at(due.attempts, None),
+                error=error,
+                reply_uncertain=False,
+                lease_until=due.lease_until,
+            )
+
     def _park(self, due: DueMessage, error: str, status: str = "failed") -> None:
         with self.gate.hold(), self.db.session() as session:
             mark_failed(
@@ -294,6 +374,13 @@ class SlackDelivery:
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return self.clock.now() + timedelta(seconds=delay)
+
+
+def _notice_of(due: DueMessage) -> Notice | None:
+    try:
+        return Notice.from_dict(due.messages[0]) if due.messages else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _consultation_of(due: DueMessage) -> int | None:

@@ -1,7 +1,8 @@
 """The coordinators' sender for Slack: a Notice (bot/sending.py) becomes an outbox row of the SLACK channel
-in the caller's transaction. The row says only which consultation's card to show; the delivery
+in the caller's transaction. A card's row says only which consultation's card to show; the delivery
 (handlers/slack/delivery.py) renders the card as the consultation stands when it sends, so a row written
-later never shows older news than one written before it."""
+later never shows older news than one written before it. Other notices (a reply in the card's thread, a
+post to the desk, a direct message) are rendered when they are delivered too (handlers/slack/notices.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,7 @@ class SlackCoordinatorSender:
         return Channel.SLACK
 
     def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]:
-        """One row: the notice as data (ids and codes only)."""
-        if notice.consultation_id is None:
-            raise ValueError("a Slack card belongs to a consultation")
+        """One row: the notice as data (ids and codes, and the words it carries, encrypted with the row)."""
         row = enqueue(
             session=session,
             channel=self.channel,

@@ -8,11 +8,20 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from bot.engine import IntakeEngine
+from bot.sending import Outbound
 from config import DeskConfig
-from storage.database import upgrade_schema
+from handlers.line.sender import LineSender
+from handlers.slack.client import posting_client
+from handlers.slack.delivery import SlackDelivery
+from handlers.slack.sender import SlackCoordinatorSender
+from storage.channels import Channel
+from storage.clock import FixedClock
+from storage.database import Database, upgrade_schema
+from tests.conftest import make_settings
 from tests.line.conftest import InProcessServer
 from tests.slack.appserver import slack_env, start_server
-from tests.slack.standin import BOT_TOKEN, SlackStandIn
+from tests.slack.standin import BOT_TOKEN, INTAKE_CHANNEL, SlackStandIn
 
 
 @pytest.fixture
@@ -52,3 +61,36 @@ def slack_servers(
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def outbound(clock: FixedClock) -> Outbound:
+    return Outbound(senders={Channel.LINE: LineSender(clock)}, coordinators=SlackCoordinatorSender(clock))
+
+
+@pytest.fixture
+def engine(desk: DeskConfig, clock: FixedClock, outbound: Outbound) -> IntakeEngine:
+    return IntakeEngine(desk, clock, outbound=outbound)
+
+
+@pytest.fixture
+def delivery(
+    db: Database, slack: SlackStandIn, clock: FixedClock, desk: DeskConfig, tmp_path: Path
+) -> Iterator[SlackDelivery]:
+    settings = make_settings(
+        db.url,
+        tmp_path,
+        MADOGUCHI_LINE_LEASE="2",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_BASE_URL=slack.api_url,
+    )
+    # The delivery's own client, which retries a 429 only: a post whose answer was lost is not repeated blindly.
+    yield SlackDelivery(
+        db=db,
+        client=posting_client(settings),
+        clock=clock,
+        desk=desk,
+        channel=INTAKE_CHANNEL,
+        tuning=settings.line_tuning,
+        post_interval=0,
+    )

@@ -5,21 +5,15 @@ of its post was lost or the process died before recording it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot import texts
 from bot.engine import IntakeEngine
 from bot.sending import Notice, Outbound
 from config import DeskConfig
-from handlers.line.sender import LineSender
 from handlers.slack.cards import CONTACT, parse_value
-from handlers.slack.client import posting_client
 from handlers.slack.delivery import POST_INTERVAL, Pacer, SlackDelivery
-from handlers.slack.sender import SlackCoordinatorSender
 from storage.bookings import Booking
 from storage.channels import Channel
 from storage.clock import FixedClock
@@ -28,46 +22,12 @@ from storage.models import Consultation, OutboxMessage
 from storage.outbox import SENT
 from storage.slack_cards import SlackCard
 from tests.bot.chat import Chat
-from tests.conftest import make_settings
 from tests.owner import Owner
-from tests.slack.standin import BOT_TOKEN, INTAKE_CHANNEL, SlackStandIn
+from tests.slack.standin import INTAKE_CHANNEL, SlackStandIn
 
 PHONE = "099-123-4567"
 EMAIL = "owner@example.jp"
 VALUE = re.compile(r"^c\d+(:b\d+)?$")
-
-
-@pytest.fixture
-def outbound(clock: FixedClock) -> Outbound:
-    return Outbound(senders={Channel.LINE: LineSender(clock)}, coordinators=SlackCoordinatorSender(clock))
-
-
-@pytest.fixture
-def engine(desk: DeskConfig, clock: FixedClock, outbound: Outbound) -> IntakeEngine:
-    return IntakeEngine(desk, clock, outbound=outbound)
-
-
-@pytest.fixture
-def delivery(
-    db: Database, slack: SlackStandIn, clock: FixedClock, desk: DeskConfig, tmp_path: Path
-) -> Iterator[SlackDelivery]:
-    settings = make_settings(
-        db.url,
-        tmp_path,
-        MADOGUCHI_LINE_LEASE="2",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_API_BASE_URL=slack.api_url,
-    )
-    # The delivery's own client, which retries a 429 only: a post whose answer was lost is not repeated blindly.
-    yield SlackDelivery(
-        db=db,
-        client=posting_client(settings),
-        clock=clock,
-        desk=desk,
-        channel=INTAKE_CHANNEL,
-        tuning=settings.line_tuning,
-        post_interval=0,
-    )
 
 
 def submitted(engine: IntakeEngine, db: Database, user: str = "U-card-owner") -> Chat:
@@ -109,6 +69,8 @@ def test_the_owner_hears_the_time_is_provisional_and_the_card_is_written_with_th
             "consultation_id": consultation.id,
             "booking_id": booking.id,
             "detail": {},
+            "to": "card",
+            "text": None,
         }
     ]
 
