@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -44,15 +44,28 @@ def _postgres_only(item: pytest.Item) -> bool:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without PostgreSQL, its own tests are deselected (not skipped): `make test` runs them in its
-    PostgreSQL pass, and CI fails when PostgreSQL does not answer."""
-    if os.environ.get("MADOGUCHI_TEST_DATABASE_URL") or os.environ.get("MADOGUCHI_TEST_POSTGRES_URL"):
-        return
-    deselected = [item for item in items if _postgres_only(item)]
+def _on_the_database_under_test(item: pytest.Item) -> bool:
+    """Whether the test works on the database of MADOGUCHI_TEST_DATABASE_URL (every database fixture comes
+    from `fresh_database_url`), or on PostgreSQL of its own."""
+    return _postgres_only(item) or "fresh_database_url" in getattr(item, "fixturenames", ())
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], keep: Callable[[pytest.Item], bool]) -> None:
+    deselected = [item for item in items if not keep(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not _postgres_only(item)]
+        items[:] = [item for item in items if keep(item)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, its own tests are deselected (not skipped): `make test` runs them in its
+    PostgreSQL pass, and CI fails when PostgreSQL does not answer. That pass sets
+    MADOGUCHI_TEST_DATABASE_ONLY: the tests that touch no database ran in the SQLite pass already."""
+    if os.environ.get("MADOGUCHI_TEST_DATABASE_URL") or os.environ.get("MADOGUCHI_TEST_POSTGRES_URL"):
+        if os.environ.get("MADOGUCHI_TEST_DATABASE_ONLY"):
+            _deselect(config, items, _on_the_database_under_test)
+        return
+    _deselect(config, items, lambda item: not _postgres_only(item))
 
 
 @pytest.fixture(autouse=True)

@@ -191,6 +191,16 @@ class ServeProcess:
         self.log = workdir / f"{command}-{self.port}.log"
 
     def start(self) -> ServeProcess:
+        for _ in range(3):
+            self._spawn()
+            if self.command != "serve" or self.wait_healthy():
+                return self
+            # Another process took the free port between its choice and our bind: choose again.
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError("server found no free port:\n" + self.log.read_text()[-3000:])
+
+    def _spawn(self) -> None:
         args = [sys.executable, "-m", "handlers.cli", self.command]
         if self.command == "serve":
             args += ["--port", str(self.port), "--no-scheduler", *self.extra]
@@ -198,17 +208,19 @@ class ServeProcess:
             self.proc = subprocess.Popen(
                 args, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT
             )
-        if self.command == "serve":
-            self.wait_healthy()
-        return self
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def wait_healthy(self, timeout: float = 20.0) -> bool:
+        """True once the server answers; False when it could not bind its port (it exits: uvicorn's 3 or 1)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                log = self.log.read_text()
+                assert "address already in use" in log.lower(), log[-3000:]
+                return False
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
+                    return self.proc.poll() is None  # not another process's server on the port
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
