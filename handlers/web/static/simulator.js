@@ -470,7 +470,7 @@
     var id = "bk-" + block.block_id;
     var label = el("label", "bk-label", block.label ? block.label.text : "");
     label.htmlFor = id;
-    if (block.optional) label.appendChild(el("span", "bk-optional", "（任意）"));
+    if (block.optional && label.textContent.indexOf("任意") < 0) label.appendChild(el("span", "bk-optional", "（任意）"));
     wrap.appendChild(label);
     var element = block.element || {};
     var control;
