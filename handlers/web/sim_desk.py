@@ -133,10 +133,8 @@ def desk_cards(request: Request, svc: ServicesDep) -> dict[str, Any]:
             ).all()
             for consultation in reversed(consultations):
                 card = render_card(session, svc.desk, consultation)
-                cards.append(
-                    {"id": consultation.id, "reference": consultation.reference, "text": card.text,
-                     "blocks": card.blocks}
-                )  # fmt: skip
+                shown = {"id": consultation.id, "reference": consultation.reference}
+                cards.append({**shown, "text": card.text, "blocks": card.blocks})
     return {"cards": cards, "people": people(svc.desk)}
 
 
