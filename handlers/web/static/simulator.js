@@ -483,6 +483,10 @@
       });
       if (element.initial_option) control.value = element.initial_option.value;
       else control.selectedIndex = -1;
+    } else if (element.type === "datepicker" || element.type === "timepicker") {
+      control = el("input");
+      control.type = element.type === "datepicker" ? "date" : "time";
+      control.value = element.initial_date || element.initial_time || "";
     } else if (element.type === "plain_text_input") {
       control = el(element.multiline ? "textarea" : "input");
       if (!element.multiline) control.type = "text";
@@ -528,9 +532,12 @@
     Array.prototype.forEach.call(modalBody.querySelectorAll("[data-block-id]"), function (control) {
       var block = control.getAttribute("data-block-id");
       var action = control.getAttribute("data-action-id");
-      var state = control.getAttribute("data-kind") === "static_select"
-        ? { selected_option: control.value ? { value: control.value } : null }
-        : { value: control.value || null };
+      var kind = control.getAttribute("data-kind");
+      var state;
+      if (kind === "static_select") state = { selected_option: control.value ? { value: control.value } : null };
+      else if (kind === "datepicker") state = { selected_date: control.value || null };
+      else if (kind === "timepicker") state = { selected_time: control.value || null };
+      else state = { value: control.value || null };
       values[block] = {};
       values[block][action] = state;
     });
