@@ -8,10 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bot import texts as bot_texts
+from config import DeskConfig
 from handlers.slack import texts
 from handlers.slack.actions import DECLINE_VIEW, NOTE_ACTION, NOTE_BLOCK, REASON_ACTION, REASON_BLOCK
 from handlers.slack.cards import APPROVE, PROPOSE
+from handlers.slack.reassign import PICK_ACTION, PICK_BLOCK, REASSIGN_VIEW
 from handlers.web.sim_desk import NOT_HERE
+from tests.owner import Owner
 from tests.web.test_simulator import Phone, complete_intake
 
 
@@ -119,3 +122,31 @@ def test_another_visitor_sees_no_card_and_cannot_act_on_it(client: TestClient) -
     )
     assert view.status_code == 404
     assert inbox(client) == []
+
+
+def test_reassign_picks_another_coordinator_in_slacks_modal_and_the_card_mentions_them(
+    client: TestClient, desk: DeskConfig
+) -> None:
+    phone = Phone(client)
+    phone.start()
+    # A request in Kagoshima city on DX strategy: more than one coordinator of the example desk takes it
+    Owner(phone).answer_until(None, municipality="鹿児島市")
+    assert "受け付けました" in phone.text
+    [card] = cards(client)
+    modal = click(client, buttons(card)["担当を変更"])["modal"]
+    assert modal["callback_id"] == REASSIGN_VIEW and modal["title"]["text"] == texts.REASSIGN_TITLE
+    [pick] = [b for b in modal["blocks"] if b["type"] == "input"]
+    chosen = pick["element"]["options"][0]
+    values = {PICK_BLOCK: {PICK_ACTION: {"selected_option": {"value": chosen["value"]}}}}
+    submitted = client.post(
+        "/sim/api/desk/view",
+        json={"callback_id": REASSIGN_VIEW, "private_metadata": modal["private_metadata"], "values": values},
+    )
+    new = desk.scheduling.coordinator(chosen["value"])
+    assert new is not None
+    assert submitted.json()["note"] == texts.REASSIGNED.format(who=new.name)
+    [moved] = cards(client)
+    assert f"<@{new.slack_user_id}>" in all_text(moved) and "担当を変更しました" in all_text(moved)
+    # The pane now acts as the new coordinator: 承認 is theirs
+    assert click(client, buttons(moved)["承認"])["note"] is None
+    assert inbox(client)[0].startswith("ご予約が確定しました。")
