@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+# The browser test drives Debian's Chromium (nothing is downloaded at run time) and needs Japanese fonts.
 install: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || ! (fc-list :lang=ja 2>/dev/null | grep -q .) \
+		|| ! (fc-list 2>/dev/null | grep -qi "color emoji"); then \
+		echo "installing Chromium, Japanese and emoji fonts (apt-get) for the simulator's browser test"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
+	fi
 
 run: install
 	$(BIN)/madoguchi db upgrade

@@ -9,13 +9,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import IntakeEngine
 from bot.reminders import install_reminders
-from bot.sending import Outbound
+from bot.sending import Outbound, Sender
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
 from handlers.line.render import CAPACITY as LINE_CAPACITY
 from handlers.line.sender import LineSender
 from handlers.settings import Settings, StartupError, get_settings
 from handlers.slack.sender import SlackCoordinatorSender
+from handlers.web.sim_sender import SimulatorSender
 from storage import models  # noqa: F401  (every table in the metadata the key check reads)
 from storage.base import Base
 from storage.channels import Channel
@@ -45,11 +46,14 @@ class Services:
 
 
 def build_outbound(clock: Clock, settings: Settings | None = None) -> Outbound:
-    """The senders of every channel this code speaks on: LINE's, and the coordinators' Slack cards when
-    Slack and its intake channel are configured (mail's comes with its issue)."""
+    """The senders of every channel this code speaks on: LINE's, the simulator's in demo mode, and the
+    coordinators' Slack cards when Slack and its intake channel are configured (mail's comes with its issue)."""
     slack = settings is not None and settings.slack_configured and bool(settings.slack_intake_channel)
+    senders: dict[Channel, Sender] = {Channel.LINE: LineSender(clock)}
+    if settings is not None and settings.demo:  # what LINE would push reaches the simulated phone
+        senders[Channel.SIMULATOR] = SimulatorSender(clock)
     return Outbound(
-        senders={Channel.LINE: LineSender(clock)},
+        senders=senders,
         coordinators=SlackCoordinatorSender(clock) if slack else None,
         # Channels answered at once, with no sender: the simulator shows the LINE chat, buttons and all.
         capacities={Channel.SIMULATOR: LINE_CAPACITY, Channel.CLI: LINE_CAPACITY},

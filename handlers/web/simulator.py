@@ -1,6 +1,8 @@
 """The browser simulator (demo mode): an owner's LINE chat in the browser, driving the same engine.
 
-Beside the phone, a pane reserved for the coordinator's Slack view shows the latest consultations.
+Beside the phone, the coordinator's pane shows the Slack card of each request and acts on it
+(handlers/web/sim_desk.py); what LINE would push to the owner meanwhile (a decision, a reminder) is
+collected by the phone from the outbox (handlers/web/sim_sender.py).
 """
 
 from __future__ import annotations
@@ -13,22 +15,21 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
 
 from bot import texts
 from bot.messages import Inbound, OutMessage
 from handlers.services import Services
+from handlers.web import sim_desk
 from handlers.web.admin import services
+from handlers.web.sim_sender import collect
 from storage.channels import Channel
 from storage.clock import JST
 from storage.contacts import find_contact, get_or_create_contact
 from storage.interactions import list_interactions
-from storage.models import Consultation
 
 CHANNEL = Channel.SIMULATOR
 COOKIE = "madoguchi_sim"
 HISTORY_LENGTH = 30
-DESK_FEED_LENGTH = 10
 MAX_PARAMS = 4
 
 WEB = Path(__file__).parent
@@ -45,13 +46,12 @@ PAGE_SECURITY = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-# The consultation's and its booking's statuses in plain words: the life cycle's states, no others.
-STATUS_LABELS = {**texts.BOOKING_STATUS_LABELS, **texts.CONSULTATION_STATUS_LABELS}
 
 ServicesDep = Annotated[Services, Depends(services)]
 _pages = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=True)
 
 router = APIRouter()
+router.include_router(sim_desk.router)
 
 
 class SimMessage(BaseModel):
@@ -154,8 +154,12 @@ def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
         if contact is None:
             return {"messages": [], "actions": []}
         # Messages whose text was deleted (a conversation declined or cancelled, an unsent message) stay
-        # out of the chat: only the fact that they were sent is kept.
-        rows = [r for r in list_interactions(session=session, contact_id=contact.id) if r.text is not None]
+        # out of the chat: only the fact that they were sent is kept. One still queued comes by the inbox.
+        rows = [
+            r
+            for r in list_interactions(session=session, contact_id=contact.id)
+            if r.text is not None and not (r.direction == "out" and r.delivered_at is None)
+        ]
         rows = rows[-HISTORY_LENGTH:]
         messages = [
             {
@@ -174,44 +178,15 @@ def history(request: Request, svc: ServicesDep) -> dict[str, Any]:
         return {"messages": messages, "actions": actions}
 
 
-@router.get("/sim/api/desk")
-def desk_feed(svc: ServicesDep) -> dict[str, Any]:
-    """The latest consultations for the coordinator's pane: business data only, no personal data."""
-    desk = svc.desk
-    query = (
-        select(
-            Consultation.reference,
-            Consultation.company_name,
-            Consultation.sole_trader,
-            Consultation.municipality_code,
-            Consultation.category,
-            Consultation.method,
-            Consultation.status,
-            Consultation.channel,
-            Consultation.submitted_at,
-        )
-        .order_by(Consultation.submitted_at.desc(), Consultation.id.desc())
-        .limit(DESK_FEED_LENGTH)
-    )
+@router.post("/sim/api/inbox")
+def inbox(request: Request, svc: ServicesDep) -> dict[str, Any]:
+    """What was pushed to this visitor since the last poll (a coordinator's decision, a reminder), as LINE
+    would show it; each message once."""
+    visitor = _known_visitor(request)
+    if visitor is None:
+        return {"messages": []}
     with svc.db.session() as session:
-        rows = session.execute(query).all()
-    items = []
-    for row in rows:
-        municipality = desk.municipality_by_code.get(row.municipality_code)
-        category = desk.choice("categories", row.category)
-        method = desk.choice("methods", row.method)
-        items.append(
-            {
-                "reference": row.reference,
-                # A sole trader's own name is personal data: the pane says only that it is one.
-                "company_name": texts.SOLE_TRADER_FEED if row.sole_trader else row.company_name,
-                "municipality": municipality.name if municipality else row.municipality_code,
-                "category": category.label if category else row.category,
-                "method": method.label if method else row.method,
-                "status": row.status,
-                "status_label": STATUS_LABELS.get(row.status, row.status),
-                "channel": row.channel,
-                "submitted_at": row.submitted_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
-            }
-        )
-    return {"items": items}
+        contact = find_contact(session=session, channel=CHANNEL, external_id=visitor)
+        if contact is None:
+            return {"messages": []}
+        return {"messages": collect(session=session, contact_id=contact.id, now=svc.clock.now())}

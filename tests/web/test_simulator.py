@@ -210,34 +210,23 @@ def test_history_has_no_quick_replies_after_submission(client: TestClient) -> No
     assert history["actions"] == []
 
 
-def test_desk_feed_shows_the_latest_consultations_without_personal_data(
-    client: TestClient, clock: FixedClock
-) -> None:
-    assert client.get("/sim/api/desk").json() == {"items": []}
+def test_the_coordinators_pane_shows_each_browser_its_own_requests_cards(client: TestClient) -> None:
+    assert client.get("/sim/api/desk").json()["cards"] == []
     complete_intake(Phone(client), company="第一商店")
-    clock.advance(minutes=5)
-    complete_intake(Phone(TestClient(client.app)), company="第二商店")
+    other = TestClient(client.app)
+    complete_intake(Phone(other), company="第二商店")
 
-    response = client.get("/sim/api/desk")
-    items = response.json()["items"]
-    assert [i["company_name"] for i in items] == ["第二商店", "第一商店"]
-    first = items[0]
-    assert first["municipality"] == "霧島市"
-    assert first["category"] == "業務効率化（会計・勤怠等）"
-    assert first["method"] == "オンライン（Zoom等）"
-    assert first["status"] == "submitted"
-    assert first["submitted_at"] == "2026-11-25 10:05"
-    for personal in ("鹿児島 花子", "099-123-4567", "hanako@example.jp", "受発注"):
-        assert personal not in response.text
-
-
-def test_desk_feed_lists_at_most_ten(client: TestClient, clock: FixedClock) -> None:
-    for n in range(11):
-        clock.advance(minutes=1)
-        complete_intake(Phone(TestClient(client.app)), company=f"商店{n}")
-    items = client.get("/sim/api/desk").json()["items"]
-    assert len(items) == 10
-    assert items[0]["company_name"] == "商店10"
+    mine = client.get("/sim/api/desk")
+    [card] = mine.json()["cards"]
+    assert card["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": f"新しいご相談 {card['reference']}"},
+    }
+    assert "第一商店" in mine.text and "第二商店" not in mine.text
+    for personal in ("099-123-4567", "hanako@example.jp"):  # behind 連絡先を見る, as in Slack
+        assert personal not in mine.text
+    theirs = other.get("/sim/api/desk").json()["cards"]
+    assert [c["reference"] for c in theirs] != [card["reference"]] and "第二商店" in str(theirs)
 
 
 def test_a_date_picker_answer_is_logged_and_answered(client: TestClient) -> None:

@@ -65,9 +65,9 @@ def test_a_sole_trader_from_the_simulator_is_not_named_in_clear(
     assert clear_places(services, keyring) == []
     assert caplog.records and OWNER not in caplog.text
 
-    feed = client.get("/sim/api/desk")
-    [item] = feed.json()["items"]
-    assert item["company_name"] == texts.SOLE_TRADER_FEED and OWNER not in feed.text
+    # The coordinators' pane of another browser does not show this owner's card (nor their name)
+    feed = TestClient(client.app).get("/sim/api/desk")
+    assert feed.json()["cards"] == [] and OWNER not in feed.text
     listing = client.get("/api/consultations", headers=admin_headers)
     [row] = listing.json()["items"]
     assert row["company_name"] is None and OWNER not in listing.text

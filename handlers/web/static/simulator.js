@@ -4,7 +4,8 @@
   "use strict";
 
   var STARTED_KEY = "madoguchi.simulator.started";
-  var FEED_INTERVAL_MS = 4000;
+  var FEED_INTERVAL_MS = 3000;
+  var INBOX_INTERVAL_MS = 2000;
 
   var config = JSON.parse(document.getElementById("sim-config").textContent);
   var chat = document.getElementById("chat");
@@ -128,6 +129,7 @@
       chip.type = "button";
       if (action.type === "datetime") chip.classList.add("line-chip-datetime");
       chip.textContent = action.label;
+      if (action.data) chip.setAttribute("data-postback", action.data);
       chip.addEventListener("click", function () { tap(action); });
       quick.appendChild(chip);
     });
@@ -326,57 +328,306 @@
       });
   }
 
-  // The coordinator's pane: the latest consultations
-  function feedItem(item, fresh) {
+  // The coordinator's pane: the Slack cards of this browser's requests, drawn from the same Block Kit
+  // blocks Slack gets (handlers/slack/cards.py), their buttons answered as Slack's listeners answer them.
+  var people = {};
+
+  // Slack's mrkdwn, as far as the card uses it: *bold*, <@U…> mentions, <url|label> links, line breaks,
+  // and its escaping (&amp; &lt; &gt;). Everything goes in as text nodes.
+  function unescapeSlack(text) {
+    return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
+
+  function appendBold(parent, text) {
+    var parts = text.split(/\*([^*\n]+)\*/);
+    parts.forEach(function (part, i) {
+      if (!part) return;
+      if (i % 2 === 1) parent.appendChild(el("b", "", unescapeSlack(part)));
+      else parent.appendChild(document.createTextNode(unescapeSlack(part)));
+    });
+  }
+
+  function mrkdwn(text) {
+    var span = el("span", "bk-text");
+    String(text || "").split("\n").forEach(function (line, index) {
+      if (index > 0) span.appendChild(document.createElement("br"));
+      var pieces = line.split(/<([^<>]+)>/);
+      pieces.forEach(function (piece, i) {
+        if (i % 2 === 0) { appendBold(span, piece); return; }
+        if (/^@[UW][A-Z0-9]+$/.test(piece)) {
+          span.appendChild(el("span", "bk-mention", "@" + (people[piece.slice(1)] || piece.slice(1))));
+        } else {
+          var bar = piece.indexOf("|");
+          span.appendChild(el("span", "bk-link", unescapeSlack(bar >= 0 ? piece.slice(bar + 1) : piece)));
+        }
+      });
+    });
+    return span;
+  }
+
+  function textObject(object) {
+    if (!object) return el("span");
+    return object.type === "mrkdwn" ? mrkdwn(object.text) : el("span", "bk-text", object.text);
+  }
+
+  function renderBlock(block, card) {
+    switch (block.type) {
+      case "header":
+        return el("div", "bk-header", block.text ? block.text.text : "");
+      case "section": {
+        var section = el("div", "bk-section");
+        if (block.text) section.appendChild(textObject(block.text));
+        if (block.fields) {
+          var fields = el("div", "bk-fields");
+          block.fields.forEach(function (field) { fields.appendChild(el("div", "bk-field")).appendChild(textObject(field)); });
+          section.appendChild(fields);
+        }
+        return section;
+      }
+      case "context": {
+        var context = el("div", "bk-context");
+        (block.elements || []).forEach(function (item) { if (item.text) context.appendChild(textObject(item)); });
+        return context;
+      }
+      case "divider":
+        return el("hr", "bk-divider");
+      case "actions": {
+        var row = el("div", "bk-actions");
+        (block.elements || []).forEach(function (item) {
+          if (item.type !== "button") return;
+          var button = el("button", "bk-button" + (item.style ? " " + item.style : ""), item.text.text);
+          button.type = "button";
+          button.setAttribute("data-action-id", item.action_id);
+          button.addEventListener("click", function () { press(card, item, button); });
+          row.appendChild(button);
+        });
+        return row;
+      }
+      default:
+        return null; // a block the card does not use
+    }
+  }
+
+  function renderBlocks(blocks, card) {
+    var box = el("div", "bk-blocks");
+    (blocks || []).forEach(function (block) {
+      var node = renderBlock(block, card);
+      if (node) box.appendChild(node);
+    });
+    return box;
+  }
+
+  // Slack's ephemeral message: shown to the clicker only, under the card
+  var notes = {};
+
+  function showNote(cardId, text) {
+    if (!text) { delete notes[cardId]; } else { notes[cardId] = text; }
+    var item = feed.querySelector('[data-card-id="' + cardId + '"]');
+    if (item) placeNote(item, cardId);
+  }
+
+  function placeNote(item, cardId) {
+    var old = item.querySelector(".bk-ephemeral");
+    if (old) old.remove();
+    if (!notes[cardId]) return;
+    var note = el("div", "bk-ephemeral");
+    note.setAttribute("role", "status");
+    note.appendChild(el("div", "bk-ephemeral-label", "あなただけに表示されています"));
+    note.appendChild(mrkdwn(notes[cardId]));
+    var close = el("button", "bk-ephemeral-close", "閉じる");
+    close.type = "button";
+    close.addEventListener("click", function () { showNote(cardId, null); });
+    note.appendChild(close);
+    item.querySelector(".slack-body").appendChild(note);
+  }
+
+  function press(card, element, button) {
+    button.disabled = true;
+    post("/sim/api/desk/action", { action_id: element.action_id, value: element.value || "" })
+      .then(function (answer) {
+        if (answer.modal) openModal(card, answer.modal);
+        showNote(card.id, answer.note);
+      })
+      .catch(function () { showNote(card.id, "操作できませんでした。もう一度お試しください。"); })
+      .then(function () {
+        button.disabled = false;
+        refreshDesk();
+        checkInbox();
+      });
+  }
+
+  // A modal (Slack's views.open), as a dialog: sections and inputs (a choice, a text), submit and close
+  var modal = document.getElementById("modal");
+  var modalForm = document.getElementById("modal-form");
+  var modalTitle = document.getElementById("modal-title");
+  var modalBody = document.getElementById("modal-body");
+  var modalSubmit = document.getElementById("modal-submit");
+  var modalClose = document.getElementById("modal-close");
+  var openView = null;
+
+  function modalInput(block) {
+    var wrap = el("div", "bk-input");
+    var id = "bk-" + block.block_id;
+    var label = el("label", "bk-label", block.label ? block.label.text : "");
+    label.htmlFor = id;
+    if (block.optional && label.textContent.indexOf("任意") < 0) label.appendChild(el("span", "bk-optional", "（任意）"));
+    wrap.appendChild(label);
+    var element = block.element || {};
+    var control;
+    if (element.type === "static_select") {
+      control = el("select");
+      (element.options || []).forEach(function (option) {
+        var node = el("option", "", option.text.text);
+        node.value = option.value;
+        control.appendChild(node);
+      });
+      if (element.initial_option) control.value = element.initial_option.value;
+      else control.selectedIndex = -1;
+    } else if (element.type === "datepicker" || element.type === "timepicker") {
+      control = el("input");
+      control.type = element.type === "datepicker" ? "date" : "time";
+      control.value = element.initial_date || element.initial_time || "";
+    } else if (element.type === "plain_text_input") {
+      control = el(element.multiline ? "textarea" : "input");
+      if (!element.multiline) control.type = "text";
+      if (element.max_length) control.maxLength = element.max_length;
+      if (element.initial_value) control.value = element.initial_value;
+    } else {
+      wrap.appendChild(el("p", "bk-text", "この入力欄は、デモではまだお試しいただけません。"));
+      return wrap;
+    }
+    control.id = id;
+    control.required = !block.optional;
+    control.setAttribute("data-block-id", block.block_id);
+    control.setAttribute("data-action-id", element.action_id);
+    control.setAttribute("data-kind", element.type);
+    wrap.appendChild(control);
+    return wrap;
+  }
+
+  function openModal(card, view) {
+    openView = { card: card, view: view };
+    modalTitle.textContent = view.title ? view.title.text : "";
+    modalBody.textContent = "";
+    (view.blocks || []).forEach(function (block) {
+      if (block.type === "input") modalBody.appendChild(modalInput(block));
+      else {
+        var node = renderBlock(block, card);
+        if (node) modalBody.appendChild(node);
+      }
+    });
+    modalSubmit.hidden = !view.submit;
+    modalSubmit.textContent = view.submit ? view.submit.text : "";
+    modalClose.textContent = view.close ? view.close.text : "閉じる";
+    if (typeof modal.showModal === "function") modal.showModal(); else modal.setAttribute("open", "");
+  }
+
+  function closeModal() {
+    openView = null;
+    if (typeof modal.close === "function" && modal.open) modal.close(); else modal.removeAttribute("open");
+  }
+
+  function modalValues() {
+    var values = {};
+    Array.prototype.forEach.call(modalBody.querySelectorAll("[data-block-id]"), function (control) {
+      var block = control.getAttribute("data-block-id");
+      var action = control.getAttribute("data-action-id");
+      var kind = control.getAttribute("data-kind");
+      var state;
+      if (kind === "static_select") state = { selected_option: control.value ? { value: control.value } : null };
+      else if (kind === "datepicker") state = { selected_date: control.value || null };
+      else if (kind === "timepicker") state = { selected_time: control.value || null };
+      else state = { value: control.value || null };
+      values[block] = {};
+      values[block][action] = state;
+    });
+    return values;
+  }
+
+  modalForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!openView) return;
+    var current = openView;
+    modalSubmit.disabled = true;
+    post("/sim/api/desk/view", {
+      callback_id: current.view.callback_id,
+      private_metadata: current.view.private_metadata || "",
+      values: modalValues()
+    }).then(function (answer) {
+      closeModal();
+      showNote(current.card.id, answer.note);
+    }).catch(function () {
+      showNote(current.card.id, "送信できませんでした。もう一度お試しください。");
+      closeModal();
+    }).then(function () {
+      modalSubmit.disabled = false;
+      refreshDesk();
+      checkInbox();
+    });
+  });
+  modalClose.addEventListener("click", closeModal);
+
+  function cardItem(card, fresh) {
     var li = el("li", "slack-item" + (fresh ? " fresh" : ""));
+    li.setAttribute("data-card-id", String(card.id));
     var avatar = el("div", "slack-avatar", "窓");
     avatar.setAttribute("aria-hidden", "true");
     li.appendChild(avatar);
     var body = el("div", "slack-body");
     var head = el("div", "slack-head");
-    head.appendChild(el("b", "", "窓口ボット"));
+    head.appendChild(el("b", "", "窓口アシスタント"));
     head.appendChild(el("span", "slack-app", "アプリ"));
-    head.appendChild(el("span", "slack-time", item.submitted_at));
     body.appendChild(head);
-    var title = el("div", "slack-title");
-    title.appendChild(document.createTextNode("新しいご相談 "));
-    title.appendChild(el("b", "", item.reference));
-    title.appendChild(document.createTextNode(" "));
-    title.appendChild(el("span", "slack-status", item.status_label));
-    body.appendChild(title);
-    var card = el("dl", "slack-card");
-    [["会社名", item.company_name], ["所在地", item.municipality], ["分野", item.category],
-     ["方法", item.method], ["受付", item.channel === "web" ? "Webフォーム" : item.channel === "line" ? "LINE" : "シミュレーター"]]
-      .forEach(function (pair) {
-        card.appendChild(el("dt", "", pair[0]));
-        card.appendChild(el("dd", "", pair[1] || "—"));
-      });
-    body.appendChild(card);
+    body.appendChild(renderBlocks(card.blocks, card));
     li.appendChild(body);
+    placeNote(li, card.id);
     return li;
   }
 
-  function refreshFeed() {
+  var shownCards = "";
+
+  function refreshDesk() {
     if (document.hidden) return;
     fetch("/sim/api/desk", { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) return;
-        var items = data.items || [];
+        people = data.people || {};
+        var cards = data.cards || [];
+        var drawn = JSON.stringify(cards);
+        if (drawn === shownCards) return; // nothing changed: keep the pane (and any focus) as it is
+        shownCards = drawn;
         var known = seenReferences;
         feed.textContent = "";
-        items.forEach(function (item) {
-          feed.appendChild(feedItem(item, known !== null && !known[item.reference]));
+        cards.forEach(function (card) {
+          feed.appendChild(cardItem(card, known !== null && !known[card.reference]));
         });
         seenReferences = {};
-        items.forEach(function (item) { seenReferences[item.reference] = true; });
-        feedEmpty.hidden = items.length > 0;
+        cards.forEach(function (card) { seenReferences[card.reference] = true; });
+        feedEmpty.hidden = cards.length > 0;
+        feed.scrollTop = feed.scrollHeight;
       })
       .catch(function () { /* the next refresh tries again */ });
   }
 
+  // What LINE would push to the owner meanwhile (a coordinator's decision): collected from the outbox
+  var inboxBusy = false;
+
+  function checkInbox() {
+    if (busy || inboxBusy) return;
+    inboxBusy = true;
+    post("/sim/api/inbox").then(function (reply) {
+      var messages = reply.messages || [];
+      if (messages.length) {
+        lastSide = null;
+        showBotMessages(messages);
+      }
+    }).catch(function () { /* the next poll tries again */ }).then(function () { inboxBusy = false; });
+  }
+
   begin();
-  refreshFeed();
-  window.setInterval(refreshFeed, FEED_INTERVAL_MS);
-  document.addEventListener("visibilitychange", refreshFeed);
+  refreshDesk();
+  window.setInterval(refreshDesk, FEED_INTERVAL_MS);
+  window.setInterval(function () { if (!document.hidden) checkInbox(); }, INBOX_INTERVAL_MS);
+  document.addEventListener("visibilitychange", refreshDesk);
 })();
