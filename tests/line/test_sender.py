@@ -112,5 +112,7 @@ def test_a_channel_without_a_sender_is_refused_by_name(db: Database, clock: Fixe
                 session=session, contact=visitor, messages=[OutMessage("x")], reason="reminder"
             )
         with pytest.raises(NoSender, match="coordinators"):
-            outbound.to_coordinators(session=session, notice=Notice("booking_requested", booking_id=1))
+            outbound.to_coordinators(
+                session=session, notice=Notice("booking_requested", consultation_id=1, booking_id=1)
+            )
     assert counts(db) == (0, 0)
