@@ -209,7 +209,7 @@ class ServeProcess:
                 args, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT
             )
 
-    def wait_healthy(self, timeout: float = 20.0) -> bool:
+    def wait_healthy(self, timeout: float = 60.0) -> bool:
         """True once the server answers; False when it could not bind its port (it exits: uvicorn's 3 or 1)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
