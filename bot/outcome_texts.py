@@ -22,17 +22,11 @@ CONSENT_TARGET = "・{name}"
 CONSENT_AGREED = (
     "ありがとうございます。ご紹介先にお伝えします。今後の進め方は、担当コーディネーターからご連絡いたします。"
 )
-CONSENT_DISAGREED = (
-    "承知しました。ご紹介先にはお伝えしません。窓口でのご支援はこれまでどおり続けます。"
-)
+CONSENT_DISAGREED = "承知しました。ご紹介先にはお伝えしません。窓口でのご支援はこれまでどおり続けます。"
 CONSENT_ALREADY = (
     "このご確認には、すでに「{answer}」とお返事をいただいています。"
     "変更をご希望の場合は、お手数ですが窓口（{phone}）までご連絡ください。"
 )
-CONSENT_STALE = (
-    "このご確認は、新しいものに置き換わっています。最新のご確認メッセージからお返事ください。"
-)
-CONSENT_UNKNOWN = (
-    "このご確認は見つかりませんでした。お手数ですが、窓口（{phone}）までお問い合わせください。"
-)
+CONSENT_STALE = "このご確認は、新しいものに置き換わっています。最新のご確認メッセージからお返事ください。"
+CONSENT_UNKNOWN = "このご確認は見つかりませんでした。お手数ですが、窓口（{phone}）までお問い合わせください。"
 ANSWER_LABELS = {"agree": CONSENT_AGREE, "disagree": CONSENT_DISAGREE}

@@ -184,7 +184,7 @@ def record_outcome(
         recorded_at=now,
     )
     if record is None:  # cannot happen after the compare-and-set, but never two first revisions
-        raise RuntimeError("booking %s has a record already" % booking_id)
+        raise RuntimeError(f"booking {booking_id} has a record already")
     if form.result in CLOSING_RESULTS:
         transition_consultation(
             session=session,
@@ -249,7 +249,9 @@ def _ask_consent(
     except NoSender:
         consent.asked = False
         session.flush()
-        log.info("consultation %s: the owner's channel has no sender; consent not asked here", consultation.id)
+        log.info(
+            "consultation %s: the owner's channel has no sender; consent not asked here", consultation.id
+        )
         return False
     return True
 

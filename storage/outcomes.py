@@ -79,9 +79,7 @@ class ReferralConsent(Base):
     __table_args__ = (CheckConstraint(f"answer IN ({_values(ANSWERS)})", name="answer"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    outcome_id: Mapped[int] = mapped_column(
-        ForeignKey("outcome_record.id", ondelete="CASCADE"), unique=True
-    )
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcome_record.id", ondelete="CASCADE"), unique=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultation.id", ondelete="CASCADE"), index=True
     )

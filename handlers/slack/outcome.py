@@ -102,7 +102,11 @@ def outcome_modal(desk: DeskConfig, click: Click) -> dict[str, Any]:
             optional=True,
         ),
         _input(NEXT_DATE, texts.NEXT_DATE_LABEL, {"type": "datepicker"}, optional=True),
-        _input(ONSITE, texts.ONSITE_LABEL, {"type": "radio_buttons", "options": onsite, "initial_option": onsite[0]}),
+        _input(
+            ONSITE,
+            texts.ONSITE_LABEL,
+            {"type": "radio_buttons", "options": onsite, "initial_option": onsite[0]},
+        ),
     ]
     partners = [_option(p.name, p.id) for p in desk.outcomes.partners]
     if partners:
