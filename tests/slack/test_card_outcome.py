@@ -35,7 +35,9 @@ from handlers.slack.outcome import (
 from handlers.slack.outcome_card import OUTCOME
 from storage.bookings import Booking
 from storage.clock import SystemClock
+from storage.conversations import get_conversation
 from storage.crypto import as_stored
+from storage.models import Consultation
 from storage.outcomes import OutcomeRecord, ReferralConsent
 from tests.line.conftest import InProcessServer
 from tests.line.standin import Delivery, LineStandIn
@@ -271,8 +273,13 @@ def test_an_owner_who_does_not_agree_is_not_referred(desk_app: Desk, desk: DeskC
     submit(desk_app, mine, filled(open_modal(desk_app, mine), partners=("kisc", "cci_kagoshima")))
     desk_app.line.wait_for(lambda: questions(desk_app), what="the consent question")
     [question] = questions(desk_app)
+    desk_app.owner.say("相談したい")  # a new conversation begun before answering: it stays where it is
     answered = desk_app.owner.tap(question, outcome_texts.CONSENT_DISAGREE)
     assert answered.texts == [outcome_texts.CONSENT_DISAGREED]
+    with desk_app.server.db.session() as session:
+        contact_id = session.get(Consultation, desk_app.booking().consultation_id).contact_id  # type: ignore[union-attr]
+        conversation = get_conversation(session=session, contact_id=contact_id)
+    assert conversation is not None and conversation.flow == "intake"
     card_says(desk_app, texts.CONSENT_STATES["disagree"])
     [item] = admin_detail(desk_app)["outcomes"]
     assert item["consent"]["status"] == "disagree"
