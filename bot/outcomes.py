@@ -208,6 +208,55 @@ def record_outcome(
     return RecordResult(Recorded.RECORDED, record_id=record.id, asked_owner=asked)
 
 
+def revise_outcome(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    outbound: Outbound,
+    booking_id: int,
+    form: OutcomeForm,
+    actor: str,
+    now: datetime,
+) -> RecordResult:
+    """Corrects a booking's record: a new revision beside the earlier ones (which stay, unchanged); its
+    referrals are put to the owner again, and an answer to an earlier question is then stale."""
+    problems = form_problems(desk, form)
+    if problems:
+        return RecordResult(Recorded.INVALID, problems=problems)
+    previous = store.current_outcome(session=session, booking_id=booking_id)
+    if previous is None:
+        return RecordResult(Recorded.NOT_CONFIRMED)
+    record = store.add_outcome_record(
+        session=session,
+        consultation_id=previous.consultation_id,
+        booking_id=booking_id,
+        revision=previous.revision + 1,
+        method=form.method,
+        minutes=form.minutes,
+        summary=form.summary.strip(),
+        result=form.result,
+        programmes=list(form.programmes),
+        next_action=form.next_action.strip() or None,
+        next_action_on=form.next_action_on,
+        onsite=form.onsite,
+        partners=list(form.partners),
+        vendors=list(form.vendors),
+        recorded_by=actor,
+        recorded_at=now,
+    )
+    if record is None:  # another correction took this revision first
+        return RecordResult(Recorded.ALREADY)
+    asked = bool(form.partners or form.vendors) and _ask_consent(session, desk, outbound, record, now)
+    notify_coordinators(
+        session=session,
+        outbound=outbound,
+        consultation_id=record.consultation_id,
+        kind=RECORDED,
+        booking_id=booking_id,
+    )
+    return RecordResult(Recorded.RECORDED, record_id=record.id, asked_owner=asked)
+
+
 def referral_targets(desk: DeskConfig, record: store.OutcomeRecord) -> list[str]:
     """The names of the record's partners and vendors, as the owner and the card read them."""
     partners = [desk.outcomes.partner(p) for p in record.partners]
@@ -295,6 +344,7 @@ def answer_referral(
         session.refresh(consent)
         given = texts.ANSWER_LABELS.get(consent.answer or "", "")
         return ConsentAnswer(texts.CONSENT_ALREADY.format(answer=given, phone=phone), consent.consultation_id)
+    session.refresh(consent)
     notify_coordinators(
         session=session,
         outbound=outbound,

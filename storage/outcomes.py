@@ -165,10 +165,7 @@ def answer_consent(*, session: Session, consent_id: int, answer: str, now: datet
         .values(answer=answer, answered_at=now)
         .returning(ReferralConsent.id)
     ).first()
-    if done is None:
-        return False
-    session.expire_all()
-    return True
+    return done is not None
 
 
 def bookings_awaiting_offer(*, session: Session, now: datetime) -> list[Booking]:

@@ -4,13 +4,24 @@ not counted as referred."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import decisions, texts
+from bot import decisions, outcome_texts, texts
 from bot.engine import IntakeEngine
-from bot.outcomes import OutcomeForm, Recorded, consent_status, offer_outcome_records, record_outcome
+from bot.outcomes import (
+    CONSENT_STEP,
+    OutcomeForm,
+    Recorded,
+    answer_referral,
+    consent_status,
+    offer_outcome_records,
+    record_outcome,
+    revise_outcome,
+)
+from bot.postback import Postback
 from bot.sending import Outbound
 from config import DeskConfig
 from handlers.slack.sender import SlackCoordinatorSender
@@ -18,7 +29,7 @@ from storage.bookings import Booking
 from storage.clock import FixedClock
 from storage.database import Database
 from storage.models import Consultation, OutboxMessage
-from storage.outcomes import consent_for, current_outcome
+from storage.outcomes import consent_for, current_outcome, list_outcome_records
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
 
@@ -106,3 +117,52 @@ def test_a_record_waits_for_the_meeting_and_an_owner_who_cannot_be_asked_is_not_
             now=booking.ends_at,
         )
         assert set(bad.problems) == {"method", "minutes", "summary", "result"}
+
+
+def test_a_correction_is_a_new_revision_and_an_answer_to_the_earlier_question_is_stale(
+    desk: DeskConfig, clock: FixedClock, db: Database
+) -> None:
+    outbound = Outbound(coordinators=SlackCoordinatorSender(clock))
+    booking_id = confirmed_booking(desk, clock, db, outbound)
+    with db.session() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        first = record_outcome(
+            session=session,
+            desk=desk,
+            outbound=outbound,
+            booking_id=booking_id,
+            form=FORM,
+            actor="U0SUZUKI",
+            now=booking.ends_at,
+        )
+        corrected = replace(FORM, minutes=45, partners=("kisc",))
+        second = revise_outcome(
+            session=session,
+            desk=desk,
+            outbound=outbound,
+            booking_id=booking_id,
+            form=corrected,
+            actor="U0SUZUKI",
+            now=booking.ends_at + timedelta(hours=1),
+        )
+        assert first.record_id is not None and second.record_id is not None
+        revisions = list_outcome_records(session=session, consultation_id=booking.consultation_id or 0)
+        assert [(r.revision, r.minutes, r.partners) for r in revisions] == [
+            (1, 60, ["yorozu"]),
+            (2, 45, ["kisc"]),
+        ]
+        contact = session.get(Consultation, booking.consultation_id).contact  # type: ignore[union-attr]
+        old = consent_for(session=session, outcome_id=first.record_id)
+        assert old is not None
+        answer = answer_referral(
+            session=session,
+            desk=desk,
+            outbound=outbound,
+            contact=contact,
+            postback=Postback(f"r{old.id}", CONSENT_STEP, "agree"),
+            now=booking.ends_at + timedelta(hours=2),
+        )
+        assert answer.reply == outcome_texts.CONSENT_STALE
+        session.refresh(old)
+        assert old.answer is None
