@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import endings, texts
+from bot import endings, outcomes, texts
 from bot.bookings import OwnerBookings
 from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
 from bot.endings import MENU, Turn, start_button
@@ -99,7 +99,13 @@ class IntakeEngine:
         )
         run = _Turn(session, contact, channel, logged, state)
         postback = decode(inbound.data) if inbound.kind == "postback" else None
-        turn = self._idle(run, inbound, postback) if state is None else self._continue(run, inbound, postback)
+        if outcomes.is_consent_postback(postback):  # a referral's consent: answered whatever the flow
+            assert postback is not None
+            turn = self._referral(run, postback)
+        elif state is None:
+            turn = self._idle(run, inbound, postback)
+        else:
+            turn = self._continue(run, inbound, postback)
         if run.state is not None:  # the one write of the conversation this turn
             if run.state.ended:
                 if not run.state.removed:
@@ -126,6 +132,19 @@ class IntakeEngine:
             return ()
         asked = ask(flow, self._ctx(session, contact, state))
         return asked[-1].actions if asked else ()
+
+    def _referral(self, run: _Turn, postback: Postback) -> Turn:
+        """The owner's answer to a referral's consent question (bot/outcomes.py); the conversation they
+        may be in stays where it is."""
+        answered = outcomes.answer_referral(
+            session=run.session,
+            desk=self.desk,
+            outbound=self.outbound,
+            contact=run.contact,
+            postback=postback,
+            now=self.clock.now(),
+        )
+        return Turn([OutMessage(answered.reply)], consultation_id=answered.consultation_id)
 
     # No flow yet
     def _idle(self, run: _Turn, inbound: Inbound, postback: Postback | None) -> Turn:

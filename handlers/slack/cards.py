@@ -17,7 +17,7 @@ from bot.bookings import booking_when
 from bot.lifecycle import BookingStatus
 from bot.submission import consultation_lines
 from config import DeskConfig
-from handlers.slack import texts
+from handlers.slack import outcome_card, outcome_texts, texts
 from storage.bookings import Booking, list_bookings_for_consultation
 from storage.clock import JST
 from storage.models import Consultation, ConsultationEvent
@@ -42,6 +42,7 @@ DECISIONS = {
     "booking_declined": texts.DECIDED_DECLINED,
     "booking_cancelled": texts.DECIDED_CANCELLED,
     "booking_expired": texts.DECIDED_EXPIRED,
+    "booking_done": outcome_texts.DECIDED_DONE,
 }
 
 
@@ -169,6 +170,8 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
     decided = _decision(session, consultation.id, booking) if booking is not None else None
     if decided:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})
+    if booking is not None:
+        blocks.extend(outcome_card.outcome_blocks(session, desk, booking))
     booking_id = booking.id if booking is not None else None
     value = button_value(consultation.id, booking_id)
     buttons: list[dict[str, Any]] = []
@@ -179,6 +182,9 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
             _button(texts.BUTTON_REASSIGN, REASSIGN, value),
             _button(texts.BUTTON_DECLINE, DECLINE, value, style="danger"),
         ]
+    record_button = outcome_card.outcome_button(session, booking, value) if booking is not None else None
+    if record_button is not None:
+        buttons.append(record_button)
     buttons.append(_button(texts.BUTTON_CONTACT, CONTACT, button_value(consultation.id)))
     blocks.append({"type": "actions", "block_id": f"card_{consultation.id}", "elements": buttons})
     blocks.append(

@@ -33,6 +33,7 @@ BOOKING_STATES = {
     "declined": "（お断り）",
     "expired": "（期限切れ）",
     "cancelled": "（キャンセル）",
+    "done": "（対応済み）",
 }
 DECIDED_CONFIRMED = "✅ 承認しました：{who} {at}"
 DECIDED_DECLINED = "お断りしました：{who} {at}"

@@ -12,6 +12,7 @@ from bot.fields import FIELDS, PERSONAL_EXTRA
 from bot.submission import clear_values
 from config import DeskConfig
 from handlers.services import Services
+from handlers.web.outcome_items import outcome_items
 from storage.bookings import list_bookings_for_consultation
 from storage.clock import JST, month_bounds
 from storage.consultations import (
@@ -82,7 +83,7 @@ def consultations(month: str | None = Query(None), svc: Services = Depends(servi
 
 @router.get("/consultations/{consultation_id}", dependencies=[Depends(require_admin)])
 def consultation_detail(consultation_id: int, svc: Services = Depends(services)) -> dict[str, Any]:
-    """One consultation with its answers, booking and history."""
+    """One consultation with its answers, booking, history and outcome records."""
     with svc.db.session() as session:
         view = get_consultation_view(session=session, consultation_id=consultation_id)
         if view is None:
@@ -117,4 +118,5 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
             {"kind": e.kind, "actor": e.actor, "at": e.at.astimezone(JST).isoformat(), "detail": e.detail}
             for e in list_consultation_events(session=session, consultation_id=c.id)
         ]
+        item["outcomes"] = outcome_items(session, c.id)
         return item
