@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
+import storage.desk_posts  # noqa: F401  (registers desk_post, line_quota_reading, parked_report)
 import storage.models  # noqa: F401
 import storage.reminders  # noqa: F401  (registers the reminder table)
 import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_view tables)
