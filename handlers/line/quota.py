@@ -26,7 +26,7 @@ def quota_reader(api: LineApi | None, watch: QuotaWatch) -> Callable[[datetime],
             reading = api.quota()
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             status = getattr(exc, "status", None)
-            why = type(exc).__name__ + (f" {status}" if status else "")
+            why = f"HTTP {status}" if status else type(exc).__name__
             log.warning("LINE quota not read: %s", why)
             return f"LINE did not tell the quota ({why}): nothing recorded"
         return watch.record(now, reading.quota, reading.used)
