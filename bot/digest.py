@@ -100,6 +100,8 @@ def to_call(session: Session, coordinator_id: str, now: datetime, days: int) -> 
             reasons[consultation_id] = reason
 
     for consultation_id, status, error in undelivered:
+        if consultation_id is None:
+            continue
         if QUOTA_REFUSED in (error or ""):
             note(consultation_id, QUOTA)
         elif status == SKIPPED:

@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.lifecycle import SYSTEM, BookingStatus
 from bot.sending import TO_DESK, Notice, Outbound
@@ -50,7 +49,9 @@ def previous_month(now: datetime) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def _counts(session: Session, column: ColumnElement[Any], start: datetime, end: datetime) -> dict[str, int]:
+def _counts(
+    session: Session, column: InstrumentedAttribute[str], start: datetime, end: datetime
+) -> dict[str, int]:
     query = (
         select(column, func.count())
         .where(Consultation.submitted_at >= start, Consultation.submitted_at < end)
@@ -83,9 +84,7 @@ def response_minutes(session: Session, start: datetime, end: datetime) -> float 
         .where(Consultation.submitted_at >= start, Consultation.submitted_at < end)
     ).all()
     waits = [
-        (first_at - submitted).total_seconds() / 60
-        for submitted, first_at in rows
-        if first_at >= submitted
+        (first_at - submitted).total_seconds() / 60 for submitted, first_at in rows if first_at >= submitted
     ]
     return round(statistics.median(waits), 1) if waits else None
 
@@ -134,7 +133,9 @@ class MonthlySummarySender:
             if post is None:
                 return f"the summary of {month} was posted already: nothing posted"
             detail = summarise(session, self.desk, month)
-            rows = self.outbound.to_coordinators(session=session, notice=Notice(KIND, detail=detail, to=TO_DESK))
+            rows = self.outbound.to_coordinators(
+                session=session, notice=Notice(KIND, detail=detail, to=TO_DESK)
+            )
             post.outbox_message_id = rows[0].id if rows else None
         log.info("monthly summary of %s queued", month)
         return f"the summary of {month} is posted ({detail['received']} consultation(s))"

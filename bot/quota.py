@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
 from datetime import datetime
 
 from bot.sending import TO_DESK, Notice, Outbound
@@ -36,7 +35,9 @@ class QuotaWatch:
         """Stores one reading taken at `now`; warns the desk once in the month when it reaches the share."""
         month = month_of(now)
         with self.db.session() as session:
-            desk_posts.record_quota(session=session, month=month, quota=quota, used=used, now=self.recorded.now())
+            desk_posts.record_quota(
+                session=session, month=month, quota=quota, used=used, now=self.recorded.now()
+            )
             summary = f"{used} of {quota if quota is not None else 'unlimited'} messages used in {month}"
             if quota is None or quota <= 0 or used < self.warning_ratio * quota:
                 return summary
@@ -48,7 +49,9 @@ class QuotaWatch:
             if post is None:
                 return f"{summary}; the desk was warned already this month"
             detail = {"month": month, "quota": quota, "used": used, "ratio": self.warning_ratio}
-            rows = self.outbound.to_coordinators(session=session, notice=Notice(KIND, detail=detail, to=TO_DESK))
+            rows = self.outbound.to_coordinators(
+                session=session, notice=Notice(KIND, detail=detail, to=TO_DESK)
+            )
             post.outbox_message_id = rows[0].id if rows else None
         log.warning("LINE quota: %d of %d used in %s; the desk is warned", used, quota, month)
         return f"{summary}; the desk is warned"

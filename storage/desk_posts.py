@@ -76,7 +76,9 @@ def claim_post(*, session: Session, job: str, key: str, now: datetime) -> DeskPo
     return post
 
 
-def record_quota(*, session: Session, month: str, quota: int | None, used: int, now: datetime) -> QuotaReading:
+def record_quota(
+    *, session: Session, month: str, quota: int | None, used: int, now: datetime
+) -> QuotaReading:
     reading = QuotaReading(month=month, quota=quota, used=used, read_at=now)
     session.add(reading)
     session.flush()

@@ -51,7 +51,9 @@ PARKED_TEXT = (
 )
 CHANNELS = {"line": "LINE", "slack": "Slack", "mail": "メール"}
 SUMMARY_HEADER = "{year}年{month}月のご相談のまとめ"
-SUMMARY_TEXT = "{year}年{month}月のまとめ：受付 {received}件、実施 {held}件、現地訪問 {onsite}／目標{target}件"
+SUMMARY_TEXT = (
+    "{year}年{month}月のまとめ：受付 {received}件、実施 {held}件、現地訪問 {onsite}／目標{target}件"
+)
 STATUSES = {"submitted": "受付", "in_progress": "対応中", "closed": "完了", "withdrawn": "取り下げ"}
 DASH = "—"
 
@@ -168,9 +170,12 @@ def render_monthly_summary(session: Session, desk: DeskConfig, notice: Notice) -
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
         _section("\n".join(figures)),
         _listed("*状況別*", _counted(d.get("by_status") or {}, lambda k: STATUSES.get(k, k))),
-        _listed("*方法別*", _counted(d.get("by_method") or {}, lambda k: choice_name(desk, "methods", k) or k)),
         _listed(
-            "*分野別*", _counted(d.get("by_category") or {}, lambda k: choice_name(desk, "categories", k) or k)
+            "*方法別*", _counted(d.get("by_method") or {}, lambda k: choice_name(desk, "methods", k) or k)
+        ),
+        _listed(
+            "*分野別*",
+            _counted(d.get("by_category") or {}, lambda k: choice_name(desk, "categories", k) or k),
         ),
         _listed("*地域別*", _counted(d.get("by_region") or {}, lambda k: region_name(desk, k) or k)),
     ]

@@ -23,7 +23,11 @@ from tests.slack.standin import INTAKE_CHANNEL, SlackStandIn
 def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "handlers.cli", *args], env={**base, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "handlers.cli", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
