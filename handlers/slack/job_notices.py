@@ -64,6 +64,13 @@ def _message(text: str, blocks: list[dict[str, Any]]) -> SlackMessage:
     return SlackMessage(text=text[:TEXT_MAX], blocks=blocks)
 
 
+def _words(notice: Notice) -> SlackMessage | None:
+    """A notice of the kind without the job's figures (written by hand, say): the words it carries."""
+    return (
+        _message(escape(notice.text), [_section(escape(notice.text)[:SECTION_MAX])]) if notice.text else None
+    )
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -98,7 +105,9 @@ def _booking_line(session: Session, desk: DeskConfig, booking_id: int) -> str | 
     return f"{booking_when(booking)}　{escape(method)}　{_who(consultation)}"
 
 
-def render_digest(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+def render_digest(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:
+    if not notice.detail.get("day"):
+        return _words(notice)
     detail = notice.detail
     day = date.fromisoformat(str(detail.get("day")))
     appointments = [
@@ -122,7 +131,9 @@ def render_digest(session: Session, desk: DeskConfig, notice: Notice) -> SlackMe
     return _message(text, blocks)
 
 
-def render_quota_warning(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+def render_quota_warning(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:
+    if not notice.detail.get("quota"):
+        return _words(notice)
     detail = notice.detail
     text = QUOTA_TEXT.format(
         month=detail.get("month"),
@@ -133,7 +144,9 @@ def render_quota_warning(session: Session, desk: DeskConfig, notice: Notice) -> 
     return _message(text, [_section(text)])
 
 
-def render_parked_report(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+def render_parked_report(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:
+    if not notice.detail.get("count"):
+        return _words(notice)
     detail = notice.detail
     by_channel: Mapping[str, int] = detail.get("by_channel") or {}
     channels = "、".join(f"{CHANNELS.get(name, name)} {count}件" for name, count in by_channel.items())
@@ -154,7 +167,9 @@ def _minutes(value: Any) -> str:
     return f"{hours}時間{rest}分" if hours else f"{rest}分"
 
 
-def render_monthly_summary(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+def render_monthly_summary(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:
+    if not notice.detail.get("month"):
+        return _words(notice)
     d = notice.detail
     year, month = (int(part) for part in str(d.get("month")).split("-"))
     survey = d.get("survey_average")
