@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.desk_jobs import DeskJobsConfig
 from config.outcomes import OutcomesConfig
 from config.reminders import RemindersConfig
 from config.scheduling import SchedulingConfig
@@ -146,6 +147,7 @@ class DeskConfig(_Strict):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    desk_jobs: DeskJobsConfig = Field(default_factory=DeskJobsConfig)
     source: str = ""
 
     @model_validator(mode="before")

@@ -12,8 +12,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.digest import DigestSender
 from bot.lifecycle import expire_holds
+from bot.monthly_summary import MonthlySummarySender
+from bot.parked_report import ParkedReporter
+from bot.quota import QuotaWatch
 from bot.reminders import ReminderSender
+from handlers.line.quota import quota_reader
 from handlers.services import Services
 from scheduling.jobs import JobContext, add_jobs, configure_jobs
 from storage.clock import JST, Clock
@@ -31,12 +36,29 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
         desk_name=services.desk.desk.short_name,
         recorded=services.clock,
     )
+    digest = DigestSender(
+        db=services.db, outbound=services.outbound, desk=services.desk, recorded=services.clock
+    )
+    summary = MonthlySummarySender(
+        db=services.db, outbound=services.outbound, desk=services.desk, recorded=services.clock
+    )
+    parked = ParkedReporter(db=services.db, outbound=services.outbound, recorded=services.clock)
+    quota = QuotaWatch(
+        db=services.db,
+        outbound=services.outbound,
+        warning_ratio=services.desk.desk_jobs.quota_warning_ratio,
+        recorded=services.clock,
+    )
     return JobContext(
         db=services.db,
         clock=clock or services.clock,
         expire_holds=expire_holds,
         raw_event_retention_days=services.settings.raw_event_retention_days,
         send_reminders=lambda now: reminders.run(now).summary(),
+        send_digest=digest.run,
+        read_quota=quota_reader(services.line_api, quota),
+        post_monthly_summary=summary.run,
+        report_parked=parked.run,
     )
 
 

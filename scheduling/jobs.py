@@ -34,6 +34,14 @@ class JobContext:
     raw_event_retention_days: int = 30
     # The reminders sweep (bot.reminders.ReminderSender.run): sends what is due at the given time.
     send_reminders: Callable[[datetime], str] | None = None
+    # The coordinators' morning digest (bot.digest.DigestSender.run), as of the given time.
+    send_digest: Callable[[datetime], str] | None = None
+    # Reads the LINE message quota and warns the desk at its threshold (bot.quota.QuotaWatch).
+    read_quota: Callable[[datetime], str] | None = None
+    # The summary of the month before the given time's (bot.monthly_summary.MonthlySummarySender.run).
+    post_monthly_summary: Callable[[datetime], str] | None = None
+    # Reports newly parked outbox rows to the desk (bot.parked_report.ParkedReporter.run).
+    report_parked: Callable[[datetime], str] | None = None
 
 
 _context: JobContext | None = None
@@ -90,6 +98,34 @@ def reminders_job() -> str:
     return summary
 
 
+def _at_now(name: str, step: Callable[[datetime], str] | None) -> str:
+    if step is None:
+        raise RuntimeError(f"the {name} job is not configured")
+    summary = step(_ctx().clock.now())
+    log.info("%s: %s", name, summary)
+    return summary
+
+
+def digest_job() -> str:
+    """Queues the coordinators' morning digest (on the desk's working days, once per coordinator a day)."""
+    return _at_now("digest", _ctx().send_digest)
+
+
+def quota_job() -> str:
+    """Reads the LINE message quota; warns the desk once a month at its threshold."""
+    return _at_now("quota", _ctx().read_quota)
+
+
+def monthly_summary_job() -> str:
+    """Posts the previous month's summary to the intake channel, once per month."""
+    return _at_now("monthly-summary", _ctx().post_monthly_summary)
+
+
+def report_parked_job() -> str:
+    """Reports the outbox rows parked since the last report to the desk, once each."""
+    return _at_now("report-parked", _ctx().report_parked)
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
@@ -98,7 +134,7 @@ class JobSpec:
     id: str
     func: Callable[[], str] | None
     trigger: str
-    options: dict[str, int]
+    options: dict[str, int | str]
     # How late a start may be and still run; runs missed meanwhile are coalesced into one. The sweeps
     # catch up by what is due in the database, so one late run does all that a missed one would have.
     misfire_grace_time: int = 300
@@ -133,9 +169,38 @@ JOBS = (
     ),
     JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
     JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
-    JobSpec("digest", None, "cron", {}, description="the coordinators' morning digest"),
-    JobSpec("quota", None, "cron", {}, description="the LINE message quota"),
-    JobSpec("monthly-summary", None, "cron", {}, description="the monthly summary in Slack"),
+    JobSpec(
+        "digest",
+        digest_job,
+        "cron",
+        {"day_of_week": "mon-fri", "hour": 8, "minute": 30},  # the job skips holidays and closures
+        misfire_grace_time=3 * 3600,  # late that morning is still worth it; the row keeps it to one a day
+        description="the coordinators' morning digest",
+    ),
+    JobSpec(
+        "quota",
+        quota_job,
+        "cron",
+        {"hour": 9, "minute": 7},
+        misfire_grace_time=12 * 3600,
+        description="the LINE message quota",
+    ),
+    JobSpec(
+        "monthly-summary",
+        monthly_summary_job,
+        "cron",
+        {"day": 1, "hour": 9, "minute": 0},
+        misfire_grace_time=24 * 3600,  # later on the 1st is as good; after that, `jobs run` posts it
+        description="the monthly summary in Slack",
+    ),
+    JobSpec(
+        "report-parked",
+        report_parked_job,
+        "interval",
+        {"minutes": 5},
+        misfire_grace_time=600,
+        description="reports newly parked messages to the desk, once each",
+    ),
 )
 JOBS_BY_NAME = {job.id: job for job in JOBS}
 

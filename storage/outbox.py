@@ -17,6 +17,9 @@ from storage.models import Contact, OutboxMessage
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 REJECTED = "rejected"  # the platform refused it, or it cannot be sent there: resending the same fails again
 PARKED = (FAILED, REJECTED)  # what `madoguchi outbox retry --all` sends again
+# In `last_error` of a push LINE refused because the month's message quota is used up (rejected: it would be
+# refused again until the month ends; the coordinators' digest lists whom to call instead)
+QUOTA_REFUSED = "monthly message quota reached"
 
 
 @dataclass(frozen=True)

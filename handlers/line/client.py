@@ -21,6 +21,8 @@ from linebot.v3.messaging import (
 )
 from urllib3.util.retry import Retry
 
+from storage.outbox import QUOTA_REFUSED
+
 
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
@@ -41,6 +43,14 @@ class Result:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class QuotaReading:
+    """The month's push quota (None: the plan sets no limit) and the pushes counted against it."""
+
+    quota: int | None
+    used: int
+
+
 def _retry_after(headers: Any) -> float | None:
     value = headers.get("Retry-After") if headers else None
     try:
@@ -55,6 +65,10 @@ def classify_api_error(exc: ApiException, *, is_reply: bool) -> Result:
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
     if status == 409 and not is_reply:
         return Result(Outcome.DUPLICATE, status, detail="409 retry key already accepted")
+    if status == 429 and "monthly limit" in _message(body).lower():
+        # The month's message quota is used up: refused again until the month ends, so not retried; the
+        # row is parked as rejected and the coordinators' digest lists the owner to call.
+        return Result(Outcome.REJECTED, status, detail=f"429 {QUOTA_REFUSED}")
     if status == 429:
         return Result(Outcome.NOT_SENT, status, _retry_after(exc.headers), "429 rate limited")
     if status in (401, 403):
@@ -126,6 +140,14 @@ class LineApi:
         return self._call(
             lambda: self._api.show_loading_animation(request, _request_timeout=self.timeout), is_reply=False
         )
+
+    def quota(self) -> QuotaReading:
+        """The month's message quota and what is used of it (GET /v2/bot/message/quota and
+        /quota/consumption); raises ApiException or a urllib3 error when LINE does not tell."""
+        limit = self._api.get_message_quota(_request_timeout=self.timeout)
+        used = self._api.get_message_quota_consumption(_request_timeout=self.timeout)
+        value = limit.value if str(getattr(limit.type, "value", limit.type)) == "limited" else None
+        return QuotaReading(quota=value, used=int(used.total_usage or 0))
 
     def _call(self, send: Callable[[], object], *, is_reply: bool) -> Result:
         try:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.sending import TO_DESK, TO_THREAD, Notice, coordinator_of
 from config import DeskConfig
 from handlers.slack.cards import TEXT_MAX, escape
+from handlers.slack.job_notices import JOB_RENDERERS
 from storage.slack_cards import get_card
 
 MESSAGE_TYPE = "madoguchi_message"  # the metadata that names the outbox row a message was posted from
@@ -47,7 +48,7 @@ def _as_written(session: Session, desk: DeskConfig, notice: Notice) -> SlackMess
 
 
 # Each kind's renderer; kinds not named here show the words they carry.
-RENDERERS: Mapping[str, Renderer] = {}
+RENDERERS: Mapping[str, Renderer] = {**JOB_RENDERERS}
 
 
 def render_notice(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:

@@ -44,7 +44,15 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
         assert (
             sorted(job.id for job in scheduler.get_jobs())
             == build_ids
-            == ["expire-holds", "purge-raw-events", "reminders"]
+            == [
+                "digest",
+                "expire-holds",
+                "monthly-summary",
+                "purge-raw-events",
+                "quota",
+                "reminders",
+                "report-parked",
+            ]
         )
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:

@@ -68,6 +68,11 @@ class LineState:
     rich_menus: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the menu object LINE keeps
     rich_menu_images: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> content type, data
     default_rich_menu: str | None = None
+    # The month's push quota (GET /v2/bot/message/quota: None answers type "none") and its use; with
+    # `enforce_quota`, a push past it is refused with 429 as LINE refuses it.
+    quota: int | None = 200
+    quota_used: int = 0
+    enforce_quota: bool = False
 
 
 def validate_messages(messages: Any) -> str | None:
@@ -229,6 +234,23 @@ class LineStandIn:
         self.server.server_close()
 
     # What tests set up
+    def set_quota(self, quota: int | None, used: int = 0, *, enforce: bool = False) -> None:
+        """What the quota endpoints answer, and whether pushes past the quota are refused (429)."""
+        with self.lock:
+            self.state.quota, self.state.quota_used, self.state.enforce_quota = quota, used, enforce
+
+    def answer_quota(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {"message": "Authentication failed"}
+        with self.lock:
+            fault = self._take_fault(path)
+            if fault:
+                return fault.status, {"message": "stand-in failure"}
+            if path == "/v2/bot/message/quota":
+                quota = self.state.quota
+                return 200, ({"type": "none"} if quota is None else {"type": "limited", "value": quota})
+            return 200, {"totalUsage": self.state.quota_used}
+
     def issue_reply_token(self, user_id: str, ttl: float = 60.0) -> str:
         token = secrets.token_hex(16)
         with self.lock:
@@ -361,7 +383,16 @@ class LineStandIn:
                     "message": "The retry key is already accepted",
                     "sentMessages": self.state.accepted_keys[retry_key],
                 }
+            elif (
+                path == "/v2/bot/message/push"
+                and self.state.enforce_quota
+                and self.state.quota is not None
+                and self.state.quota_used >= self.state.quota
+            ):
+                return 429, {"message": "You have reached your monthly limit."}
             else:
+                if path == "/v2/bot/message/push":
+                    self.state.quota_used += 1
                 sent = [
                     {"id": str(uuid.uuid4().int)[:18], "quoteToken": secrets.token_urlsafe(12)}
                     for _ in body["messages"]
@@ -499,7 +530,9 @@ def _handler_for(standin: LineStandIn) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if path.startswith(("/v2/bot/richmenu", "/v2/bot/user/all/richmenu")):
+            if method == "GET" and path in ("/v2/bot/message/quota", "/v2/bot/message/quota/consumption"):
+                status, answer = standin.answer_quota(path, headers)
+            elif path.startswith(("/v2/bot/richmenu", "/v2/bot/user/all/richmenu")):
                 status, answer = standin.answer_rich_menu(method, path, headers, raw)
             elif method != "POST":
                 status, answer = 404, {"message": "Not found"}
