@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.reminders import RemindersConfig
+from config.reporting import ReportingConfig
 from config.scheduling import SchedulingConfig
 from config.slack import SlackConfig
 
@@ -144,6 +145,7 @@ class DeskConfig(_Strict):
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     source: str = ""
 
     @model_validator(mode="before")
