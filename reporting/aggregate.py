@@ -32,7 +32,8 @@ class Line:
 
     label: str
     values: tuple[Value, ...]
-    unit: str = "件"  # 件, 人, 時間, %, 通
+    unit: str = "件"  # 件, 者, 時間, %, 通
+    short: str = ""  # a short label for a chart's axis (the button label of a choice)
 
 
 @dataclass(frozen=True)
@@ -87,27 +88,27 @@ def count_section(
     title: str,
     counts: q.MonthCounts,
     period: ReportPeriod,
-    labels: Sequence[tuple[str, str]],
+    labels: Sequence[tuple[str, str, str]] | Sequence[tuple[str, str]],
     *,
     keep_zero: bool = True,
     unit: str = "件",
 ) -> Section:
-    """A table of counts by code, in the order of `labels` (code, label); codes stored but not listed
-    (any more) follow under their stored code, so every row is counted somewhere."""
-    listed = [code for code, _ in labels]
+    """A table of counts by code, in the order of `labels` (code, label[, short label]); codes stored but
+    not listed (any more) follow under their stored code, so every row is counted somewhere."""
+    listed = [row[0] for row in labels]
     seen = {code for month in counts.values() for code in month}
     extra = sorted((c for c in seen if c not in listed), key=lambda c: (c is None, c or ""))
     rows = [*labels, *((code, code if code is not None else "（未設定）") for code in extra)]
     lines = []
-    for code, label in rows:
+    for code, label, *short in rows:
         values = tuple(_sum(counts, column, [code]) for column in period.columns)
         if keep_zero or any(values):
-            lines.append(Line(label, values, unit))
+            lines.append(Line(label, values, unit, short[0] if short else label))
     return Section(key, title, tuple(lines))
 
 
-def _choices(choices: Iterable[Choice], *, with_id: bool = False) -> list[tuple[str, str]]:
-    return [(c.id, f"{c.id} {c.name}" if with_id else c.name) for c in choices]
+def _choices(choices: Iterable[Choice], *, with_id: bool = False) -> list[tuple[str, str, str]]:
+    return [(c.id, f"{c.id} {c.name}" if with_id else c.name, c.label) for c in choices]
 
 
 def _hours(seconds: float | None) -> float | None:
