@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install poppler clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) poppler
+
+# pdftotext, pdffonts and pdftoppm (poppler-utils): the report tests read the PDF back with them.
+poppler:
+	@command -v pdftotext >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y -q poppler-utils >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null; }; \
+		else \
+			echo "poppler-utils (pdftotext) is missing: install it (e.g. sudo apt-get install poppler-utils) for the report tests"; \
+		fi; }
 
 run: install
 	$(BIN)/madoguchi db upgrade
