@@ -74,7 +74,7 @@ class Summary:
         return self.total == 0
 
 
-def _sum(counts: q.MonthCounts, column: Column, codes: Iterable[str | None]) -> int:
+def _sum(counts: q.MonthCounts, column: Column, codes: Iterable[object]) -> int:
     wanted = set(codes)
     return sum(n for m in column.months for code, n in counts.get(m, {}).items() if code in wanted)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.bookings import Booking
@@ -21,7 +21,7 @@ HELD_BOOKING = ("done",)  # and a confirmed one whose time has passed
 VISIT_METHOD = "onsite"
 
 # {month index: {code: count}}
-MonthCounts = dict[int, dict[str | None, int]]
+MonthCounts = dict[int, dict[Any, int]]
 
 
 def month_bucket(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[int]:
@@ -30,7 +30,7 @@ def month_bucket(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[i
     return case(*whens, else_=literal(len(boundaries) - 2)) if whens else literal(0)
 
 
-def _grouped(session: Session, inner: Select[Any]) -> MonthCounts:
+def _grouped(session: Session, inner: Select[Any, Any]) -> MonthCounts:
     """Counts the rows of `inner` (its columns `bucket` and `code`) by month and code."""
     sub = inner.subquery()
     rows = session.execute(
@@ -119,7 +119,7 @@ def line_messages(session: Session, boundaries: Sequence[datetime]) -> MonthCoun
 
 def _seconds_between(session: Session, earlier: Any, later: Any) -> ColumnElement[float]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return cast(func.extract("epoch", later - earlier), Float)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 

@@ -112,11 +112,11 @@ def write_xlsx(
     _setup_print(detail, title=f"{period.title} 相談対応実績一覧")
     detail.repeat_rows(0)
     detail.freeze_panes(1, 2)
-    for i, column in enumerate(columns):
-        detail.set_column(i, i, column.width)
+    for i, wanted in enumerate(columns):
+        detail.set_column(i, i, wanted.width)
     detail.set_row(0, 30)
-    for i, column in enumerate(columns):
-        detail.write(0, i, column.title, fmt["head"])
+    for i, wanted in enumerate(columns):
+        detail.write(0, i, wanted.title, fmt["head"])
     count = 0
     for count, cells in enumerate(rows, start=1):
         for i, cell in enumerate(cells):
