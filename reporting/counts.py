@@ -129,12 +129,19 @@ def response_seconds(
     """For the consultations submitted in [start, end) that a coordinator has acted on: how many, and the
     median and 90th percentile of the time from submission to the first action (seconds), read by offset
     in the database so only two values come back."""
+    in_period = select(Consultation.id).where(
+        Consultation.submitted_at >= start, Consultation.submitted_at < end
+    )
     first_action = (
         select(
             ConsultationEvent.consultation_id.label("cid"),
             func.min(ConsultationEvent.at).label("first_at"),
         )
-        .where(ConsultationEvent.actor.not_in(NOT_COORDINATORS), ConsultationEvent.kind != "submitted")
+        .where(
+            ConsultationEvent.consultation_id.in_(in_period),
+            ConsultationEvent.actor.not_in(NOT_COORDINATORS),
+            ConsultationEvent.kind != "submitted",
+        )
         .group_by(ConsultationEvent.consultation_id)
         .subquery()
     )
