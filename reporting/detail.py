@@ -4,7 +4,7 @@ contact's name, phone and e-mail, a sole trader's own name and the free text (de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -111,6 +111,28 @@ def _next_meeting(now: datetime) -> Any:
     )
 
 
+class _Names:
+    """The desk's names for stored codes (config.labels), looked up once per code, not once per row."""
+
+    def __init__(self, desk: DeskConfig) -> None:
+        self.desk = desk
+        self.cache: dict[tuple[str, str | None], str | None] = {}
+
+    def _cached(self, key: tuple[str, str | None], find: Callable[[], str | None]) -> str | None:
+        if key not in self.cache:
+            self.cache[key] = find()
+        return self.cache[key]
+
+    def choice(self, kind: str, code: str | None) -> str | None:
+        return self._cached((kind, code), lambda: choice_name(self.desk, kind, code))
+
+    def municipality(self, code: str | None) -> str | None:
+        return self._cached(("municipality", code), lambda: municipality_name(self.desk, code) or code)
+
+    def region(self, code: str | None) -> str | None:
+        return self._cached(("region", code), lambda: region_name(self.desk, code))
+
+
 def _decrypt(name: str, token: str | None) -> str | None:
     try:
         value = decrypt_stored(Consultation.__table__.columns[name], token)
@@ -177,11 +199,12 @@ def detail_rows(
         .execution_options(yield_per=batch)
     )
     coordinators = {co.id: co.name for co in desk.scheduling.coordinators}
+    names = _Names(desk)
     for number, row in enumerate(session.execute(query), start=1):
         submitted = row.submitted_at.astimezone(JST)
         met = row.met_at.astimezone(JST) if row.met_at else None
         minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
-        industry = choice_name(desk, "industries", row.industry)
+        industry = names.choice("industries", row.industry)
         company: str | None = row.company_name
         if company is None:
             owner = _decrypt("owner_name", row.owner_name) if include_personal else None
@@ -199,14 +222,14 @@ def detail_rows(
             cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
         cells += [
             f"{row.industry} {industry}" if industry != row.industry else row.industry,
-            municipality_name(desk, row.municipality_code) or row.municipality_code,
+            names.municipality(row.municipality_code),
             row.municipality_code,
-            region_name(desk, row.region),
-            choice_name(desk, "employee_bands", row.employee_band),
-            choice_name(desk, "methods", row.method),
-            choice_name(desk, "categories", row.category),
-            choice_name(desk, "categories", row.category_secondary) or "",
-            choice_name(desk, "dx_stages", row.dx_stage),
+            names.region(row.region),
+            names.choice("employee_bands", row.employee_band),
+            names.choice("methods", row.method),
+            names.choice("categories", row.category),
+            names.choice("categories", row.category_secondary) or "",
+            names.choice("dx_stages", row.dx_stage),
             STATUSES.get(row.status, row.status),
             met.date() if met else None,
             met.strftime("%H:%M") if met else None,
