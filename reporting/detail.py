@@ -83,31 +83,31 @@ def columns(*, include_personal: bool) -> tuple[DetailColumn, ...]:
 Cell = str | int | date | None
 
 
-def _first_held_meeting(now: datetime) -> Any:
-    """Each consultation's first meeting held (done, or confirmed and begun): its start, end, coordinator."""
-    held = Booking.status.in_(HELD_BOOKING) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
-    ranked = (
-        select(
-            Booking.consultation_id.label("cid"),
-            Booking.starts_at.label("starts_at"),
-            Booking.ends_at.label("ends_at"),
-            Booking.coordinator_id.label("coordinator_id"),
-            func.row_number()
-            .over(partition_by=Booking.consultation_id, order_by=(Booking.starts_at, Booking.id))
-            .label("rank"),
-        )
-        .where(held, Booking.consultation_id.is_not(None))
-        .subquery()
+def _held(now: datetime) -> Any:
+    """A meeting held: done, or confirmed and begun."""
+    return Booking.status.in_(HELD_BOOKING) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
+
+
+def _first_held(column: Any, now: datetime) -> Any:
+    """The consultation's first held meeting's `column` (a lookup by the booking's consultation index)."""
+    return (
+        select(column)
+        .where(Booking.consultation_id == Consultation.id, _held(now))
+        .order_by(Booking.starts_at, Booking.id)
+        .limit(1)
+        .scalar_subquery()
     )
-    return select(ranked).where(ranked.c.rank == 1).subquery()
 
 
 def _next_meeting(now: datetime) -> Any:
     return (
-        select(Booking.consultation_id.label("cid"), func.min(Booking.starts_at).label("starts_at"))
-        .where(Booking.status == "confirmed", Booking.starts_at >= now, Booking.consultation_id.is_not(None))
-        .group_by(Booking.consultation_id)
-        .subquery()
+        select(func.min(Booking.starts_at))
+        .where(
+            Booking.consultation_id == Consultation.id,
+            Booking.status == "confirmed",
+            Booking.starts_at >= now,
+        )
+        .scalar_subquery()
     )
 
 
@@ -154,8 +154,6 @@ def detail_rows(
     """The consultations submitted in [start, end), oldest first, one tuple per row in the order of
     `columns(include_personal=...)`, read from the database in batches."""
     c = Consultation
-    meeting = _first_held_meeting(now)
-    upcoming = _next_meeting(now)
     earlier = c.__table__.alias("earlier")
     times_asked = (
         select(func.count())
@@ -185,15 +183,13 @@ def detail_rows(
             c.category_secondary,
             c.dx_stage,
             c.status,
-            meeting.c.starts_at.label("met_at"),
-            meeting.c.ends_at.label("met_until"),
-            meeting.c.coordinator_id,
-            upcoming.c.starts_at.label("next_at"),
+            _first_held(Booking.starts_at, now).label("met_at"),
+            _first_held(Booking.ends_at, now).label("met_until"),
+            _first_held(Booking.coordinator_id, now).label("coordinator_id"),
+            _next_meeting(now).label("next_at"),
             times_asked.label("times_asked"),
             *personal,
         )
-        .outerjoin(meeting, meeting.c.cid == c.id)
-        .outerjoin(upcoming, upcoming.c.cid == c.id)
         .where(c.submitted_at >= start, c.submitted_at < end)
         .order_by(c.submitted_at, c.id)
         .execution_options(yield_per=batch)
