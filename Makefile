@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install test-packages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,21 +14,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-# The browser test drives Debian's Chromium (nothing is downloaded at run time) and needs Japanese fonts.
+# Debian packages the tests need (nothing is downloaded at run time): Chromium and Japanese and emoji fonts for
+# the simulator's browser test; pdftotext, pdffonts and pdftoppm (poppler-utils) to read the report's PDF back.
+# `make run` needs none of them.
 install: $(STAMP)
-	@if [ ! -x /usr/bin/chromium ] || ! (fc-list :lang=ja 2>/dev/null | grep -q .) \
+
+test-packages:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null 2>&1 \
+		|| ! (fc-list :lang=ja 2>/dev/null | grep -q .) \
 		|| ! (fc-list 2>/dev/null | grep -qi "color emoji"); then \
-		echo "installing Chromium, Japanese and emoji fonts (apt-get) for the simulator's browser test"; \
+		echo "installing Chromium, Japanese and emoji fonts and poppler-utils (apt-get) for the tests"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-cjk fonts-noto-color-emoji poppler-utils >/dev/null; \
 	fi
 
 run: install
 	$(BIN)/madoguchi db upgrade
 	$(BIN)/madoguchi serve --host $(HOST)
 
-test: install
+test: install test-packages
 	@echo "== tests on SQLite"
 	$(BIN)/python -m pytest -q
 	@if $(BIN)/python -m tests.postgres_available "$(PG_URL)"; then \

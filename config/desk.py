@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.desk_jobs import DeskJobsConfig
 from config.outcomes import OutcomesConfig
 from config.reminders import RemindersConfig
+from config.reporting import ReportingConfig
 from config.scheduling import SchedulingConfig
 from config.slack import SlackConfig
 
@@ -148,6 +149,7 @@ class DeskConfig(_Strict):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     desk_jobs: DeskJobsConfig = Field(default_factory=DeskJobsConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     source: str = ""
 
     @model_validator(mode="before")

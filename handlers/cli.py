@@ -8,9 +8,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from handlers.settings import StartupError, get_settings
+
+if TYPE_CHECKING:
+    from reporting.periods import ReportPeriod
 
 log = logging.getLogger("madoguchi")
 
@@ -248,6 +251,79 @@ def cmd_line_rich_menu(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_report(args: argparse.Namespace, period_of: Callable[[], ReportPeriod]) -> int:
+    """Writes one report file; says where, how many consultations, and for the internal copy that it was
+    recorded in the audit."""
+    import getpass
+    from pathlib import Path
+
+    from handlers.report_progress import ProgressBar
+    from handlers.services import build_services
+    from reporting.build import write_report
+
+    try:
+        period = period_of()
+    except ValueError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    services = build_services(get_settings())
+    bar = ProgressBar(sys.stderr, "明細")
+    try:
+        made = write_report(
+            db=services.db,
+            desk=services.desk,
+            period=period,
+            fmt=args.format,
+            out=Path(args.out),
+            now=services.clock.now(),
+            include_personal=args.include_personal,
+            bom=not args.no_bom,
+            viewer=f"cli:{getpass.getuser()}",
+            progress=bar,
+        )
+    finally:
+        bar.close()
+        services.db.dispose()
+    sys.stdout.write(f"{made.path}: {made.summary.period.title}, 相談 {made.summary.total} 件\n")
+    if args.include_personal and args.format != "pdf":
+        sys.stdout.write("個人情報を含む内部用の写しです（閲覧記録に残しました）\n")
+    return 0
+
+
+def cmd_report_monthly(args: argparse.Namespace) -> int:
+    """The month's report (Japan time) for the prefecture, as xlsx, PDF or CSV."""
+    from reporting.build import period_for_month
+
+    return _run_report(args, lambda: period_for_month(args.month))
+
+
+def cmd_report_fiscal_year(args: argparse.Namespace) -> int:
+    """The fiscal year's report (April to March), as xlsx, PDF or CSV."""
+    from reporting.build import period_for_fiscal_year
+
+    return _run_report(args, lambda: period_for_fiscal_year(args.year))
+
+
+def _add_report_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser("report", help="the reports for the prefecture (xlsx, PDF, CSV)")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    monthly = report_sub.add_parser("monthly", help="one Japan-time month")
+    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    monthly.set_defaults(func=cmd_report_monthly)
+    fiscal = report_sub.add_parser("fiscal-year", help="a fiscal year, April to March")
+    fiscal.add_argument("--year", required=True, type=int, help="2026: April 2026 to March 2027")
+    fiscal.set_defaults(func=cmd_report_fiscal_year)
+    for command in (monthly, fiscal):
+        command.add_argument("--format", required=True, choices=("xlsx", "pdf", "csv"))
+        command.add_argument("--out", required=True, help="the file to write")
+        command.add_argument(
+            "--include-personal",
+            action="store_true",
+            help="the desk's internal copy, with contact names, phones and e-mails (recorded in the audit)",
+        )
+        command.add_argument("--no-bom", action="store_true", help="CSV: plain UTF-8, without the BOM")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="madoguchi", description="Madoguchi: the consultation desk's assistant"
@@ -308,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     line_sub.add_parser(
         "rich-menu", help="create the menu under the chat and make it every user's default (replaces ours)"
     ).set_defaults(func=cmd_line_rich_menu)
+    _add_report_commands(sub)
     return parser
 
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from bot.fields import FIELDS, PERSONAL_EXTRA
 from bot.submission import clear_values
@@ -120,3 +126,39 @@ def consultation_detail(consultation_id: int, svc: Services = Depends(services))
         ]
         item["outcomes"] = outcome_items(session, c.id)
         return item
+
+
+def content_disposition(file_name: str, fallback: str) -> str:
+    """An attachment named in Japanese (RFC 6266 `filename*`), with an ASCII name for old clients."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name)}"
+
+
+@router.get("/reports/monthly", dependencies=[Depends(require_admin)])
+def monthly_report(
+    month: str = Query(...), format: str = Query("xlsx"), svc: Services = Depends(services)
+) -> FileResponse:
+    """The month's report for the prefecture (no personal data), as the CLI writes it."""
+    from reporting.build import CONTENT_TYPES, period_for_month, write_report
+
+    if format not in CONTENT_TYPES:
+        raise HTTPException(status_code=422, detail="format must be xlsx, pdf or csv")
+    try:
+        period = period_for_month(month)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail="month must be YYYY-MM") from exc
+    handle, name = tempfile.mkstemp(prefix="madoguchi-report-", suffix=f".{format}")
+    os.close(handle)
+    path = Path(name)
+    try:
+        made = write_report(
+            db=svc.db, desk=svc.desk, period=period, fmt=format, out=path, now=svc.clock.now()
+        )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=CONTENT_TYPES[format],
+        headers={"Content-Disposition": content_disposition(made.file_name, f"report-{month}.{format}")},
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )

@@ -1,0 +1,250 @@
+"""The one aggregation every writer shows: the report's summary, counted in SQL for each month of the
+period and added up per column (the month, the fiscal year to date, the same month a year before)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from config import DeskConfig
+from config.desk import Choice
+from reporting import counts as q
+from reporting.pending_sources import PENDING_SOURCES
+from reporting.periods import Column, ReportPeriod
+from storage.models import Consultation
+
+Value = int | float | None
+
+STATUS_LINES = (
+    ("closed", "対応完了"),
+    ("in_progress", "対応中"),
+    ("submitted", "受付済み（未対応）"),
+    ("withdrawn", "取り下げ"),
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a summary table: a label and a value per column; `unit` says how to show it."""
+
+    label: str
+    values: tuple[Value, ...]
+    unit: str = "件"  # 件, 者, 時間, %, 通
+    short: str = ""  # a short label for a chart's axis (the button label of a choice)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    lines: tuple[Line, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    desk_name: str
+    period: ReportPeriod
+    generated_at: datetime
+    sections: tuple[Section, ...]
+    trend: tuple[tuple[str, int], ...]  # (month label, consultations) for the twelve-month chart
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.period.columns
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def value(self, section: str, label: str, column: int = 0) -> Value:
+        found = self.section(section)
+        line = next((ln for ln in found.lines if ln.label == label), None) if found else None
+        return line.values[column] if line else None
+
+    @property
+    def total(self) -> int:
+        """Consultations received in the report's own period."""
+        return int(self.value("consultations", "受付件数") or 0)
+
+    @property
+    def empty(self) -> bool:
+        return self.total == 0
+
+
+def _sum(counts: q.MonthCounts, column: Column, codes: Iterable[object]) -> int:
+    wanted = set(codes)
+    return sum(n for m in column.months for code, n in counts.get(m, {}).items() if code in wanted)
+
+
+def _total(counts: q.MonthCounts, column: Column) -> int:
+    return sum(sum(counts.get(m, {}).values()) for m in column.months)
+
+
+def count_section(
+    key: str,
+    title: str,
+    counts: q.MonthCounts,
+    period: ReportPeriod,
+    labels: Sequence[tuple[str, str, str]] | Sequence[tuple[str, str]],
+    *,
+    keep_zero: bool = True,
+    unit: str = "件",
+) -> Section:
+    """A table of counts by code, in the order of `labels` (code, label[, short label]); codes stored but
+    not listed (any more) follow under their stored code, so every row is counted somewhere."""
+    listed = [row[0] for row in labels]
+    seen = {code for month in counts.values() for code in month}
+    extra = sorted((c for c in seen if c not in listed), key=lambda c: (c is None, c or ""))
+    rows = [*labels, *((code, code if code is not None else "（未設定）") for code in extra)]
+    lines = []
+    for code, label, *short in rows:
+        values = tuple(_sum(counts, column, [code]) for column in period.columns)
+        if keep_zero or any(values):
+            lines.append(Line(label, values, unit, short[0] if short else label))
+    return Section(key, title, tuple(lines))
+
+
+def _choices(choices: Iterable[Choice], *, with_id: bool = False) -> list[tuple[str, str, str]]:
+    return [(c.id, f"{c.id} {c.name}" if with_id else c.name, c.label) for c in choices]
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 1)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100.0 * part / whole, 1)
+
+
+def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, now: datetime) -> Summary:
+    """Counts everything the summary shows, for every column of the period."""
+    bounds = period.boundaries
+    cols = period.columns
+    by_status = q.consultations_by(session, Consultation.status, bounds)
+
+    consultations = Section(
+        "consultations",
+        "相談件数",
+        (
+            Line("受付件数", tuple(_total(by_status, c) for c in cols)),
+            *(Line(label, tuple(_sum(by_status, c, [code]) for c in cols)) for code, label in STATUS_LINES),
+        ),
+        note="状況は集計時点のもの",
+    )
+    repeat = q.consultations_by(session, q.repeat_flag(), bounds)
+    contacts = tuple(q.distinct_contacts(session, *period.column_bounds(c)) for c in cols)
+    new_and_repeat = Section(
+        "repeat",
+        "新規・継続",
+        (
+            Line("新規（初回の相談）", tuple(_sum(repeat, c, [0]) for c in cols)),
+            Line("継続（2回目以降の相談）", tuple(_sum(repeat, c, [1]) for c in cols)),
+            Line("相談者数（実数）", contacts, "者"),
+        ),
+        note="同じ相談者（LINEアカウント・フォームの連絡先）からの2回目以降を継続とする",
+    )
+
+    regions = [(r.id, r.name) for r in desk.regions]
+    municipalities = [(m.code, m.name) for m in desk.municipalities]
+    breakdowns = [
+        count_section(
+            "method",
+            "相談方法別",
+            q.consultations_by(session, Consultation.method, bounds),
+            period,
+            _choices(desk.methods),
+        ),
+        count_section(
+            "category",
+            "相談区分別（主たる区分）",
+            q.consultations_by(session, Consultation.category, bounds),
+            period,
+            _choices(desk.categories),
+        ),
+        count_section(
+            "industry",
+            "業種別（日本標準産業分類）",
+            q.consultations_by(session, Consultation.industry, bounds),
+            period,
+            _choices(desk.industries, with_id=True),
+        ),
+        count_section(
+            "region", "地域別", q.consultations_by(session, Consultation.region, bounds), period, regions
+        ),
+        count_section(
+            "municipality",
+            "市町村別（相談のあった市町村）",
+            q.consultations_by(session, Consultation.municipality_code, bounds),
+            period,
+            municipalities,
+            keep_zero=False,
+        ),
+        count_section(
+            "employee_band",
+            "従業員規模別",
+            q.consultations_by(session, Consultation.employee_band, bounds),
+            period,
+            _choices(desk.employee_bands),
+        ),
+        count_section(
+            "dx_stage",
+            "DXの取組状況別",
+            q.consultations_by(session, Consultation.dx_stage, bounds),
+            period,
+            _choices(desk.dx_stages),
+        ),
+    ]
+
+    held = q.held_bookings_by_method(session, bounds, now)
+    target = desk.reporting.visit_target_per_month
+    visits = tuple(_sum(held, c, [q.VISIT_METHOD]) for c in cols)
+    targets = tuple(target * period.month_count(c) for c in cols)
+    meetings = Section(
+        "meetings",
+        "面談・企業訪問",
+        (
+            Line("面談実施件数", tuple(_total(held, c) for c in cols)),
+            Line("うち企業訪問（現地）", visits),
+            Line("企業訪問の目標", targets),
+            Line(
+                "企業訪問の達成率", tuple(_percent(v, t) for v, t in zip(visits, targets, strict=True)), "%"
+            ),
+        ),
+        note=f"目標は月{target}件。面談は実施済み（予定時刻を過ぎた確定済みを含む）",
+    )
+
+    waits = [q.response_seconds(session, *period.column_bounds(c)) for c in cols]
+    response = Section(
+        "response",
+        "初動対応までの時間（受付からコーディネーターの最初の対応まで）",
+        (
+            Line("中央値", tuple(_hours(w[1]) for w in waits), "時間"),
+            Line("90パーセンタイル", tuple(_hours(w[2]) for w in waits), "時間"),
+            Line("対象件数", tuple(w[0] for w in waits)),
+        ),
+    )
+
+    messages = q.line_messages(session, bounds)
+    line = Section(
+        "line",
+        "LINEメッセージ",
+        (
+            Line("受信", tuple(_sum(messages, c, ["in"]) for c in cols), "通"),
+            Line("送信（配信済み）", tuple(_sum(messages, c, ["out", "push"]) for c in cols), "通"),
+            Line("うちプッシュ送信（無料枠の対象）", tuple(_sum(messages, c, ["push"]) for c in cols), "通"),
+        ),
+        note="送信は相手に届いたものだけを数える",
+    )
+
+    pending = [section for source in PENDING_SOURCES if (section := source(session, desk, period))]
+    trend = tuple((f"{period.months[m].month}月", sum(by_status.get(m, {}).values())) for m in period.trend)
+    return Summary(
+        desk_name=desk.desk.name,
+        period=period,
+        generated_at=now,
+        sections=(consultations, new_and_repeat, *breakdowns, meetings, response, line, *pending),
+        trend=trend,
+    )

@@ -1,0 +1,243 @@
+"""The detail list (相談対応実績一覧): one row per consultation with the columns of the domain notes §6.1,
+streamed from the database. The prefecture's copy has no personal data; the desk's internal copy adds the
+contact's name, phone and e-mail, a sole trader's own name and the free text (decrypted where it can)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config import DeskConfig
+from config.labels import choice_name, municipality_name, region_name
+from reporting.counts import HELD_BOOKING
+from storage.bookings import Booking
+from storage.clock import JST
+from storage.crypto import PIIKeyError, as_stored, decrypt_stored
+from storage.models import Consultation
+
+UNREADABLE = "（復号できません）"
+SOLE_TRADER_HIDDEN = "（個人事業主・屋号なし）"
+CHANNELS = {
+    "line": "LINE",
+    "simulator": "LINE（デモ）",
+    "web": "Webフォーム",
+    "cli": "端末",
+    "mail": "メール",
+}
+STATUSES = {"submitted": "受付済み", "in_progress": "対応中", "closed": "対応完了", "withdrawn": "取り下げ"}
+PERSONAL = ("contact_name", "phone", "email", "owner_name", "description")
+
+
+@dataclass(frozen=True)
+class DetailColumn:
+    title: str
+    kind: str = "text"  # text, int, date, time
+    width: int = 12  # characters, for the xlsx
+    personal: bool = False
+
+
+COLUMNS: tuple[DetailColumn, ...] = (
+    DetailColumn("No.", "int", 5),
+    DetailColumn("受付番号", width=14),
+    DetailColumn("受付日", "date", 11),
+    DetailColumn("受付時刻", "time", 8),
+    DetailColumn("受付経路", width=10),
+    DetailColumn("相談者（企業名・屋号）", width=26),
+    DetailColumn("個人事業主", width=8),
+    DetailColumn("担当者名", width=14, personal=True),
+    DetailColumn("電話番号", width=14, personal=True),
+    DetailColumn("メールアドレス", width=24, personal=True),
+    DetailColumn("業種", width=20),
+    DetailColumn("所在地（市町村）", width=12),
+    DetailColumn("市町村コード", width=10),
+    DetailColumn("地域", width=18),
+    DetailColumn("従業員規模", width=12),
+    DetailColumn("相談方法", width=14),
+    DetailColumn("相談区分", width=28),
+    DetailColumn("相談区分（副）", width=28),
+    DetailColumn("DXの取組状況", width=12),
+    DetailColumn("状況", width=10),
+    DetailColumn("対応日", "date", 11),
+    DetailColumn("対応時刻", "time", 8),
+    DetailColumn("所要時間（分）", "int", 8),
+    DetailColumn("対応者", width=14),
+    DetailColumn("新規/継続", width=9),
+    DetailColumn("対応結果", width=12),  # TODO(outcomes)
+    DetailColumn("紹介先", width=16),  # TODO(referrals)
+    DetailColumn("紹介した支援制度", width=16),  # TODO(programmes)
+    DetailColumn("次回対応予定", "date", 11),
+    DetailColumn("相談内容（概要）", width=40, personal=True),
+    DetailColumn("備考", width=16),
+)
+
+
+def columns(*, include_personal: bool) -> tuple[DetailColumn, ...]:
+    return tuple(c for c in COLUMNS if include_personal or not c.personal)
+
+
+Cell = str | int | date | None
+
+
+def _held(now: datetime) -> Any:
+    """A meeting held: done, or confirmed and begun."""
+    return Booking.status.in_(HELD_BOOKING) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
+
+
+def _first_held(column: Any, now: datetime) -> Any:
+    """The consultation's first held meeting's `column` (a lookup by the booking's consultation index)."""
+    return (
+        select(column)
+        .where(Booking.consultation_id == Consultation.id, _held(now))
+        .order_by(Booking.starts_at, Booking.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _next_meeting(now: datetime) -> Any:
+    return (
+        select(func.min(Booking.starts_at))
+        .where(
+            Booking.consultation_id == Consultation.id,
+            Booking.status == "confirmed",
+            Booking.starts_at >= now,
+        )
+        .scalar_subquery()
+    )
+
+
+class _Names:
+    """The desk's names for stored codes (config.labels), looked up once per code, not once per row."""
+
+    def __init__(self, desk: DeskConfig) -> None:
+        self.desk = desk
+        self.cache: dict[tuple[str, str | None], str | None] = {}
+
+    def _cached(self, key: tuple[str, str | None], find: Callable[[], str | None]) -> str | None:
+        if key not in self.cache:
+            self.cache[key] = find()
+        return self.cache[key]
+
+    def choice(self, kind: str, code: str | None) -> str | None:
+        return self._cached((kind, code), lambda: choice_name(self.desk, kind, code))
+
+    def municipality(self, code: str | None) -> str | None:
+        return self._cached(("municipality", code), lambda: municipality_name(self.desk, code) or code)
+
+    def region(self, code: str | None) -> str | None:
+        return self._cached(("region", code), lambda: region_name(self.desk, code))
+
+
+def _decrypt(name: str, token: str | None) -> str | None:
+    try:
+        value = decrypt_stored(Consultation.__table__.columns[name], token)
+    except (PIIKeyError, ValueError):
+        return UNREADABLE
+    return None if value is None else str(value)
+
+
+def detail_rows(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    include_personal: bool,
+    batch: int = 500,
+) -> Iterator[tuple[Cell, ...]]:
+    """The consultations submitted in [start, end), oldest first, one tuple per row in the order of
+    `columns(include_personal=...)`, read from the database in batches."""
+    c = Consultation
+    earlier = c.__table__.alias("earlier")
+    times_asked = (
+        select(func.count())
+        .where(
+            earlier.c.contact_id == c.contact_id,
+            (earlier.c.submitted_at < c.submitted_at)
+            | ((earlier.c.submitted_at == c.submitted_at) & (earlier.c.id <= c.id)),
+        )
+        .scalar_subquery()
+    )
+    table = c.__table__.columns
+    personal = [as_stored(table[name]).label(name) for name in PERSONAL] if include_personal else []
+    query = (
+        select(
+            c.id,
+            c.reference,
+            c.submitted_at,
+            c.channel,
+            c.company_name,
+            c.sole_trader,
+            c.industry,
+            c.municipality_code,
+            c.region,
+            c.employee_band,
+            c.method,
+            c.category,
+            c.category_secondary,
+            c.dx_stage,
+            c.status,
+            _first_held(Booking.starts_at, now).label("met_at"),
+            _first_held(Booking.ends_at, now).label("met_until"),
+            _first_held(Booking.coordinator_id, now).label("coordinator_id"),
+            _next_meeting(now).label("next_at"),
+            times_asked.label("times_asked"),
+            *personal,
+        )
+        .where(c.submitted_at >= start, c.submitted_at < end)
+        .order_by(c.submitted_at, c.id)
+        .execution_options(yield_per=batch)
+    )
+    coordinators = {co.id: co.name for co in desk.scheduling.coordinators}
+    names = _Names(desk)
+    for number, row in enumerate(session.execute(query), start=1):
+        submitted = row.submitted_at.astimezone(JST)
+        met = row.met_at.astimezone(JST) if row.met_at else None
+        minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
+        industry = names.choice("industries", row.industry)
+        company: str | None = row.company_name
+        if company is None:
+            owner = _decrypt("owner_name", row.owner_name) if include_personal else None
+            company = owner or SOLE_TRADER_HIDDEN
+        cells: list[Cell] = [
+            number,
+            row.reference,
+            submitted.date(),
+            submitted.strftime("%H:%M"),
+            CHANNELS.get(row.channel, row.channel),
+            company,
+            "○" if row.sole_trader else "",
+        ]
+        if include_personal:
+            cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
+        cells += [
+            f"{row.industry} {industry}" if industry != row.industry else row.industry,
+            names.municipality(row.municipality_code),
+            row.municipality_code,
+            names.region(row.region),
+            names.choice("employee_bands", row.employee_band),
+            names.choice("methods", row.method),
+            names.choice("categories", row.category),
+            names.choice("categories", row.category_secondary) or "",
+            names.choice("dx_stages", row.dx_stage),
+            STATUSES.get(row.status, row.status),
+            met.date() if met else None,
+            met.strftime("%H:%M") if met else None,
+            minutes,
+            coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
+            "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
+            None,  # 対応結果: TODO(outcomes)
+            None,  # 紹介先: TODO(referrals)
+            None,  # 紹介した支援制度: TODO(programmes)
+            row.next_at.astimezone(JST).date() if row.next_at else None,
+        ]
+        if include_personal:
+            cells.append(_decrypt("description", row.description))
+        cells.append(None)  # 備考
+        yield tuple(cells)

@@ -1,0 +1,172 @@
+"""The fixture month's files, read back as a reader would: the xlsx with openpyxl, the PDF with poppler's
+pdftotext and pdffonts, the CSV with the csv module; their totals agree with the hand-computed ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from config import DeskConfig
+from reporting.build import ReportFile, period_for_fiscal_year, period_for_month, write_report
+from reporting.detail import SOLE_TRADER_HIDDEN
+from storage.database import Database
+from storage.slack_cards import ContactView
+from tests.reporting.fixture import CONTACT_NAME, DESCRIPTION, EMAIL, EXPECTED, NOW, OWNER_NAME, PHONE
+
+PERSONAL = (CONTACT_NAME, PHONE, EMAIL, OWNER_NAME, DESCRIPTION)
+POPPLER = [tool for tool in ("pdftotext", "pdffonts") if shutil.which(tool) is None]
+
+
+def report(
+    db: Database, desk: DeskConfig, tmp_path: Path, fmt: str, month: str = "2026-11", **kw: object
+) -> ReportFile:
+    out = tmp_path / f"report.{fmt}"
+    return write_report(db=db, desk=desk, period=period_for_month(month), fmt=fmt, out=out, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def xlsx_cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(path)
+    return {
+        sheet.title: [tuple(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets
+    }
+
+
+def summary_row(rows: list[tuple[object, ...]], label: str) -> tuple[object, ...]:
+    return next(row[1:4] for row in rows if row[0] == label)
+
+
+def day(value: object) -> date:
+    """A date cell as openpyxl reads it (a datetime at midnight)."""
+    assert isinstance(value, datetime), value
+    return value.date()
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_poppler_is_installed() -> None:
+    assert not POPPLER, f"install poppler-utils (make install does): {POPPLER} missing"
+
+
+@pytest.mark.usefixtures("november")
+def test_the_xlsx_has_the_totals_as_numbers_and_prints_on_a4_landscape(
+    db: Database, desk: DeskConfig, tmp_path: Path
+) -> None:
+    made = report(db, desk, tmp_path, "xlsx")
+    assert made.file_name == "相談対応実績_2026年11月.xlsx"
+    sheets = xlsx_cells(made.path)
+    assert list(sheets) == ["集計表", "相談対応実績一覧"]
+    summary = sheets["集計表"]
+    for label, expected in EXPECTED.items():
+        assert summary_row(summary, label) == expected, label
+    assert all(isinstance(v, int) for v in summary_row(summary, "受付件数"))
+    detail = sheets["相談対応実績一覧"]
+    header, *rows = detail
+    assert header[:3] == ("No.", "受付番号", "受付日") and "担当者名" not in header
+    assert [row[0] for row in rows] == [1, 2, 3]
+    submitted = header.index("受付日")
+    assert day(rows[0][submitted]) == date(2026, 11, 2)  # a date, not text
+    assert rows[1][header.index("相談者（企業名・屋号）")] == SOLE_TRADER_HIDDEN
+    assert [row[header.index("新規/継続")] for row in rows] == ["初回", "初回", "2回目"]
+    assert rows[0][header.index("所要時間（分）")] == 60
+    assert day(rows[0][header.index("対応日")]) == date(2026, 11, 5)
+    assert day(rows[2][header.index("次回対応予定")]) == date(2026, 12, 10)
+    book = openpyxl.load_workbook(made.path)
+    sheet = book["相談対応実績一覧"]
+    assert sheet.page_setup.orientation == "landscape" and str(sheet.page_setup.paperSize) == "9"
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.freeze_panes == "C2"
+    assert sheet.cell(2, submitted + 1).number_format == 'yyyy"年"m"月"d"日"'
+    assert book["集計表"].page_setup.orientation == "landscape"
+    assert not [v for rows_ in sheets.values() for row in rows_ for v in row if v in PERSONAL]
+
+
+@pytest.mark.usefixtures("november")
+def test_the_pdf_shows_the_totals_and_embeds_every_font(
+    db: Database, desk: DeskConfig, tmp_path: Path
+) -> None:
+    made = report(db, desk, tmp_path, "pdf")
+    assert made.path.read_bytes().startswith(b"%PDF-")
+    text = pdf_text(made.path)
+    assert "2026年11月 相談対応実績報告" in text
+    for label in ("受付件数", "面談実施件数", "企業訪問の目標", "中央値", "送信（配信済み）"):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(label))
+        values = EXPECTED[label]
+        shown = [f"{v:.1f}" if isinstance(v, float) else ("—" if v is None else str(v)) for v in values]
+        assert line.split()[1:4] == shown, line
+    assert "20.0%" in text and "8.8" in text
+    for chart in ("月別の相談件数（12か月）", "相談区分別（2026年11月）", "地域別（2026年11月）"):
+        assert chart in text
+    assert "データがありません" not in text
+    assert not [p for p in PERSONAL if p in text]
+    fonts = subprocess.run(["pdffonts", str(made.path)], check=True, capture_output=True, text=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all("IPAexGothic" in row for row in rows)
+    assert all(row.split()[-5] == "yes" for row in rows)  # the "emb" column
+
+
+@pytest.mark.usefixtures("november")
+def test_the_csv_is_the_detail_with_a_bom_unless_told(db: Database, desk: DeskConfig, tmp_path: Path) -> None:
+    made = report(db, desk, tmp_path, "csv")
+    raw = made.path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == EXPECTED["受付件数"][0] == made.detail_rows
+    assert rows[0][header.index("受付日")] == "2026/11/02"
+    assert rows[1][header.index("相談者（企業名・屋号）")] == SOLE_TRADER_HIDDEN
+    assert [r[header.index("相談方法")] for r in rows] == ["訪問(現地)", "オンライン(Web会議)", "訪問(現地)"]
+    assert not [p for p in PERSONAL if p in raw.decode("utf-8-sig")]
+    plain = report(db, desk, tmp_path, "csv", bom=False).path.read_bytes()
+    assert not plain.startswith(b"\xef\xbb\xbf") and plain.decode("utf-8") == raw.decode("utf-8-sig")
+
+
+@pytest.mark.usefixtures("november")
+def test_the_internal_copy_has_the_personal_data_and_is_audited(
+    db: Database, desk: DeskConfig, tmp_path: Path
+) -> None:
+    made = report(db, desk, tmp_path, "csv", include_personal=True, viewer="cli:desk")
+    assert made.file_name == "相談対応実績_2026年11月_内部用.csv"
+    header, *rows = list(csv.reader(io.StringIO(made.path.read_text(encoding="utf-8-sig"))))
+    assert rows[0][header.index("担当者名")] == CONTACT_NAME
+    assert rows[0][header.index("電話番号")] == PHONE and rows[0][header.index("メールアドレス")] == EMAIL
+    assert rows[1][header.index("相談者（企業名・屋号）")] == OWNER_NAME
+    assert rows[0][header.index("相談内容（概要）")] == DESCRIPTION
+    with db.session() as session:
+        views = session.scalars(select(ContactView).order_by(ContactView.consultation_id)).all()
+        assert [(v.slack_user_id, v.at) for v in views] == [("cli:desk", NOW)] * 3
+    sheets = xlsx_cells(report(db, desk, tmp_path, "xlsx", include_personal=True).path)
+    assert CONTACT_NAME in {v for row in sheets["相談対応実績一覧"] for v in row}
+
+
+def test_an_empty_month_gives_valid_files_that_say_so(db: Database, desk: DeskConfig, tmp_path: Path) -> None:
+    assert "データがありません" in pdf_text(report(db, desk, tmp_path, "pdf", "2031-01").path)
+    sheets = xlsx_cells(report(db, desk, tmp_path, "xlsx", "2031-01").path)
+    assert any("データがありません" in str(row[0]) for row in sheets["集計表"])
+    assert "データがありません" in str(sheets["相談対応実績一覧"][1][0])
+    assert summary_row(sheets["集計表"], "受付件数") == (0, 0, 0)
+    rows = list(
+        csv.reader(io.StringIO(report(db, desk, tmp_path, "csv", "2031-01").path.read_text("utf-8-sig")))
+    )
+    assert len(rows) == 1 and rows[0][0] == "No."  # the header alone
+
+
+@pytest.mark.usefixtures("november")
+def test_the_fiscal_year_file_covers_april_to_march(db: Database, desk: DeskConfig, tmp_path: Path) -> None:
+    out = tmp_path / "fy.xlsx"
+    made = write_report(db=db, desk=desk, period=period_for_fiscal_year(2026), fmt="xlsx", out=out, now=NOW)
+    assert made.file_name == "相談対応実績_2026年度.xlsx"
+    sheets = xlsx_cells(out)
+    assert summary_row(sheets["集計表"], "受付件数")[:2] == (6, 2)
+    dates = [day(row[2]) for row in sheets["相談対応実績一覧"][1:]]
+    assert len(dates) == 6 and min(dates) == date(2026, 4, 1) and max(dates) == date(2026, 12, 1)
