@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from handlers.services import Services
-from handlers.slack import actions, commands, home, reassign
+from handlers.slack import actions, commands, home, reassign, relay
 from handlers.slack.client import async_web_client
 from handlers.slack.events import ClaimEvents
 
@@ -76,6 +76,7 @@ def build_slack_app(services: Services) -> SlackApp:
     app = SlackApp(bolt=bolt, signing_secret=settings.slack_signing_secret.get_secret_value())
     app.commands += commands.register(bolt)
     app.events += home.register(bolt, services)
+    app.events += relay.register(bolt, services)
     app.actions += actions.register(bolt, services)
     app.actions += reassign.register(bolt, services)
     return app
