@@ -22,16 +22,13 @@ from handlers.slack.relay import NOT_YOURS
 from storage.models import Interaction
 from tests.line.conftest import InProcessServer
 from tests.line.standin import LineStandIn
+from tests.slack import test_card_actions as cards
 from tests.slack.appserver import SlackSender, new_event_id
 from tests.slack.standin import INTAKE_CHANNEL, MANAGER, SlackStandIn
-from tests.slack.test_card_actions import (  # noqa: F401 - the fixtures, shared
-    Desk,
-    assigned,
-    desk_app,
-    line,
-    sender,
-)
+from tests.slack.test_card_actions import Desk, assigned
 
+# The fixtures of the card tests: a server, the LINE stand-in, an owner who sent a request and its card.
+desk_app, line, sender = cards.desk_app, cards.line, cards.sender
 STRANGER = "U0COORD001"  # a member of the workspace who is no coordinator of the desk
 
 
