@@ -369,7 +369,7 @@ class IntakeEngine:
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
             flags=state.flags,
-            bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id),
+            bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id, self.outbound),
             buttons=self.outbound.capacity_of(contact.channel).buttons,
         )
 

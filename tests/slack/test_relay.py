@@ -15,9 +15,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot import texts as bot_texts
+from bot.bookings import booking_when
 from bot.relay import EDIT_NOT_PASSED_ON, RELAYED
 from config import DeskConfig
 from config.desk import DEFAULT_CONFIG_PATH
+from handlers.slack.cards import APPROVE
 from handlers.slack.relay import NOT_YOURS
 from storage.models import Interaction
 from tests.line.conftest import InProcessServer
@@ -174,3 +177,51 @@ def test_an_edit_or_a_deletion_is_not_passed_on_and_the_thread_says_so_once(
     assert app_replies(desk_app).count(EDIT_NOT_PASSED_ON) == 1
     assert len(from_desk(desk_app)) == 1  # the owner got the first words only
     assert "明後日" not in repr(desk_app.line.deliveries_to(desk_app.owner.user_id))
+
+
+def in_thread_text(desk_app: Desk, words: str) -> list[str]:
+    return [t for t in app_replies(desk_app) if words in t]
+
+
+def test_a_cancellation_from_bookings_shows_on_the_card_and_in_the_thread(
+    desk_app: Desk, desk: DeskConfig
+) -> None:
+    mine, _ = assigned(desk, desk_app.booking())
+    desk_app.click(mine, APPROVE)
+    desk_app.slack.wait_for(lambda: desk_app.owner_heard("ご予約が確定しました"), what="the confirmation")
+    owner = desk_app.owner
+    shown = owner.say(bot_texts.MENU_BOOKINGS)
+    asked = owner.tap(shown, bot_texts.BOOKING_CANCEL)
+    done = owner.tap(asked, bot_texts.BOOKING_CANCEL_YES)
+    assert "キャンセルしました" in "".join(done.texts)
+    desk_app.slack.wait_for(
+        lambda: in_thread_text(desk_app, "ご予約を取り消しました"), what="the thread note"
+    )
+    desk_app.slack.wait_for(
+        lambda: "キャンセルされました" in repr(desk_app.slack.messages(INTAKE_CHANNEL)[0]["blocks"]),
+        what="the card refreshed",
+    )
+    [note] = in_thread_text(desk_app, "ご予約を取り消しました")
+    assert booking_when(desk_app.booking()) in note
+    assert desk_app.booking().status == "cancelled"
+    [card] = desk_app.slack.messages(INTAKE_CHANNEL)
+    assert card["ts"] == desk_app.card["ts"] and APPROVE not in repr(card["blocks"])
+
+
+def test_a_change_of_time_from_bookings_shows_in_the_thread(desk_app: Desk) -> None:
+    before = booking_when(desk_app.booking())
+    owner = desk_app.owner
+    shown = owner.say(bot_texts.MENU_BOOKINGS)
+    offered = owner.tap(shown, bot_texts.BOOKING_MOVE)
+    labels = [
+        item["action"]["label"]
+        for m in offered.messages
+        for item in (m.get("quickReply") or {}).get("items", [])
+        if item["action"]["type"] == "postback"
+    ]
+    moved = owner.tap(offered, labels[0])
+    assert bot_texts.BOOKING_MOVED in "".join(moved.texts)
+    after = booking_when(desk_app.booking())
+    desk_app.slack.wait_for(lambda: in_thread_text(desk_app, "日時を変更しました"), what="the thread note")
+    [note] = in_thread_text(desk_app, "日時を変更しました")
+    assert before in note and after in note and before != after
