@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.escalations import EscalationsConfig
 from config.reminders import RemindersConfig
 from config.scheduling import SchedulingConfig
 from config.slack import SlackConfig
@@ -144,6 +145,7 @@ class DeskConfig(_Strict):
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    escalations: EscalationsConfig = Field(default_factory=EscalationsConfig)
     source: str = ""
 
     @model_validator(mode="before")

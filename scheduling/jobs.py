@@ -34,6 +34,8 @@ class JobContext:
     raw_event_retention_days: int = 30
     # The reminders sweep (bot.reminders.ReminderSender.run): sends what is due at the given time.
     send_reminders: Callable[[datetime], str] | None = None
+    # The escalations sweep (bot.escalations.Escalator.run): requests nobody acted on, at the given time.
+    send_escalations: Callable[[datetime], str] | None = None
 
 
 _context: JobContext | None = None
@@ -90,6 +92,16 @@ def reminders_job() -> str:
     return summary
 
 
+def escalations_job() -> str:
+    """Brings up the requests nobody acted on: the assignee, then the approvers, each once."""
+    ctx = _ctx()
+    if ctx.send_escalations is None:
+        raise RuntimeError("the escalations job is not configured")
+    summary = ctx.send_escalations(ctx.clock.now())
+    log.info("escalations: %s", summary)
+    return summary
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
@@ -132,7 +144,14 @@ JOBS = (
         description="owners' reminders of confirmed bookings",
     ),
     JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
-    JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
+    JobSpec(
+        "escalations",
+        escalations_job,
+        "interval",
+        {"minutes": 5},
+        misfire_grace_time=1800,  # a late sweep is as good: it does what the database says is due
+        description="requests nobody acted on: the assignee, then the approvers",
+    ),
     JobSpec("digest", None, "cron", {}, description="the coordinators' morning digest"),
     JobSpec("quota", None, "cron", {}, description="the LINE message quota"),
     JobSpec("monthly-summary", None, "cron", {}, description="the monthly summary in Slack"),
