@@ -74,7 +74,7 @@ def build_slack_app(services: Services) -> SlackApp:
 
     bolt.middleware(ClaimEvents(services))
     app = SlackApp(bolt=bolt, signing_secret=settings.slack_signing_secret.get_secret_value())
-    app.commands += commands.register(bolt)
+    app.commands += commands.register(bolt, services)
     app.events += home.register(bolt, services)
     app.events += relay.register(bolt, services)
     app.actions += actions.register(bolt, services)
