@@ -25,6 +25,7 @@ from bot.lifecycle import (
     transition_consultation,
 )
 from bot.readback import choice_label
+from bot.sending import TO_CARD, TO_THREAD, NoSender, Notice, Outbound
 from bot.slots import SlotBook
 from config import DeskConfig
 from scheduling import CalendarService, Slot
@@ -36,6 +37,23 @@ from storage.models import Consultation
 
 OWNER = "owner"  # the actor the history names for the owner's own changes
 WITHDRAWABLE = (ConsultationStatus.SUBMITTED, ConsultationStatus.IN_PROGRESS)
+# The notices of the owner's own changes: the card shows the booking as it is now, the thread says what happened
+OWNER_CANCELLED = "owner_cancelled"
+OWNER_MOVED = "owner_moved"
+THREAD_CANCELLED = "お客様が予約確認（LINE）からご予約を取り消しました：{when}"
+THREAD_MOVED = "お客様が予約確認（LINE）から日時を変更しました：{old} → {new}"
+
+
+def tell_desk(outbound: Outbound | None, session: Session, booking: Booking, kind: str, text: str) -> None:
+    """Refreshes the booking's card and says in its thread what the owner did (when the desk has a channel)."""
+    if outbound is None or outbound.coordinators is None or booking.consultation_id is None:
+        return
+    for to, words in ((TO_CARD, None), (TO_THREAD, text)):
+        notice = Notice(kind, booking.consultation_id, booking_id=booking.id, to=to, text=words)
+        try:
+            outbound.to_coordinators(session=session, notice=notice)
+        except NoSender:
+            return
 
 
 @dataclass
@@ -47,6 +65,7 @@ class OwnerBookings:
     calendars: CalendarService
     clock: Clock
     contact_id: int
+    outbound: Outbound | None = None  # the desk is told of the owner's changes through it
 
     def active(self) -> list[Booking]:
         """The owner's submitted requests with a time, and their bookings (held, requested or confirmed,
@@ -136,6 +155,11 @@ class OwnerBookings:
             calendars=self.calendars,
         )
         consultation = self.consultation(booking) if booking is not None else None
+        if result and booking is not None:
+            when = booking_when(booking)
+            tell_desk(
+                self.outbound, self.session, booking, OWNER_CANCELLED, THREAD_CANCELLED.format(when=when)
+            )
         if result and consultation is not None and consultation.status in WITHDRAWABLE:
             transition_consultation(
                 session=self.session,
@@ -159,7 +183,13 @@ class OwnerBookings:
     def mover(self, booking: Booking) -> MovingSlotBook:
         """The slot step's book for moving this booking: taking a time moves it instead of holding anew."""
         return MovingSlotBook(
-            self.session, self.desk, self.calendars, self.clock, self.contact_id, booking_id=booking.id
+            self.session,
+            self.desk,
+            self.calendars,
+            self.clock,
+            self.contact_id,
+            booking_id=booking.id,
+            outbound=self.outbound,
         )
 
 
@@ -168,12 +198,15 @@ class MovingSlotBook(SlotBook):
     """A SlotBook whose `hold` moves one booking to the time chosen (its status unchanged)."""
 
     booking_id: int = 0
+    outbound: Outbound | None = None
 
     def hold(self, slot: Slot) -> bool:
         config = self.desk.scheduling
         if not calendar_still_free(config=config, calendars=self.calendars, slot=slot, now=self.clock.now()):
             return False
-        return move_booking(
+        booking = get_booking(session=self.session, booking_id=self.booking_id)
+        old = booking_when(booking) if booking is not None else ""
+        moved = move_booking(
             session=self.session,
             booking_id=self.booking_id,
             slot=slot,
@@ -181,6 +214,10 @@ class MovingSlotBook(SlotBook):
             actor=OWNER,
             calendars=self.calendars,
         )
+        if moved and booking is not None:
+            text = THREAD_MOVED.format(old=old, new=booking_when(booking))
+            tell_desk(self.outbound, self.session, booking, OWNER_MOVED, text)
+        return moved
 
     def release(self) -> None:
         """Nothing to give back: the booking keeps its time until it is moved."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import endings, outcomes, texts
+from bot import endings, outcomes, relay, texts
 from bot.bookings import OwnerBookings
 from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
 from bot.endings import MENU, Turn, start_button
@@ -153,6 +153,10 @@ class IntakeEngine:
             command = postback.value
         if command == "inquiry":
             return Turn([OutMessage(menu_answer(self.desk, command), (start_button(),))])
+        if command is None and postback is None:  # after a request is sent, what the owner writes
+            relayed = self._relay(run, inbound)
+            if relayed is not None:
+                return relayed
         for flow in FLOWS.values():
             words = inbound.kind == "text" and any(word in inbound.text for word in flow.entry_words)
             if command == flow.entry_command or words:
@@ -164,6 +168,21 @@ class IntakeEngine:
         if postback is not None:
             return Turn([OutMessage(texts.OLD_CONVERSATION + "\n" + greeting, (start_button(),))])
         return Turn([OutMessage(greeting, (start_button(),))])
+
+    def _relay(self, run: _Turn, inbound: Inbound) -> Turn | None:
+        """Passes the owner's message to the desk (bot/relay.py) when a request of theirs is open."""
+        relayed = relay.relay_from_owner(
+            session=run.session,
+            outbound=self.outbound,
+            contact=run.contact,
+            inbound=inbound,
+            now=self.clock.now(),
+        )
+        if relayed is None:
+            return None
+        consultation_id, replies = relayed
+        run.logged.consultation_id = consultation_id
+        return Turn(replies, consultation_id=consultation_id, events=["relayed"])
 
     def _start(self, run: _Turn, flow: Flow) -> Turn:
         run.session.flush()  # the id of the message that starts it: the conversation's log begins there
@@ -369,7 +388,7 @@ class IntakeEngine:
             previous_answers(session=session, contact_id=contact.id),
             SlotBook(session, self.desk, self.calendars, self.clock, contact.id),
             flags=state.flags,
-            bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id),
+            bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id, self.outbound),
             buttons=self.outbound.capacity_of(contact.channel).buttons,
         )
 

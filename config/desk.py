@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.desk_jobs import DeskJobsConfig
+from config.escalations import EscalationsConfig
 from config.outcomes import OutcomesConfig
 from config.reminders import RemindersConfig
 from config.reporting import ReportingConfig
@@ -150,6 +151,7 @@ class DeskConfig(_Strict):
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     desk_jobs: DeskJobsConfig = Field(default_factory=DeskJobsConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    escalations: EscalationsConfig = Field(default_factory=EscalationsConfig)
     source: str = ""
 
     @model_validator(mode="before")

@@ -13,6 +13,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.digest import DigestSender
+from bot.escalations import Escalator
 from bot.lifecycle import expire_holds
 from bot.monthly_summary import MonthlySummarySender
 from bot.parked_report import ParkedReporter
@@ -49,6 +50,9 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
         warning_ratio=services.desk.desk_jobs.quota_warning_ratio,
         recorded=services.clock,
     )
+    escalator = Escalator(
+        db=services.db, outbound=services.outbound, desk=services.desk, recorded=services.clock
+    )
     return JobContext(
         db=services.db,
         clock=clock or services.clock,
@@ -59,6 +63,7 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
         read_quota=quota_reader(services.line_api, quota),
         post_monthly_summary=summary.run,
         report_parked=parked.run,
+        send_escalations=lambda now: escalator.run(now).summary(),
     )
 
 

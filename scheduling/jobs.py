@@ -42,6 +42,8 @@ class JobContext:
     post_monthly_summary: Callable[[datetime], str] | None = None
     # Reports newly parked outbox rows to the desk (bot.parked_report.ParkedReporter.run).
     report_parked: Callable[[datetime], str] | None = None
+    # The escalations sweep (bot.escalations.Escalator.run): requests nobody acted on, at the given time.
+    send_escalations: Callable[[datetime], str] | None = None
 
 
 _context: JobContext | None = None
@@ -126,6 +128,16 @@ def report_parked_job() -> str:
     return _at_now("report-parked", _ctx().report_parked)
 
 
+def escalations_job() -> str:
+    """Brings up the requests nobody acted on: the assignee, then the approvers, each once."""
+    ctx = _ctx()
+    if ctx.send_escalations is None:
+        raise RuntimeError("the escalations job is not configured")
+    summary = ctx.send_escalations(ctx.clock.now())
+    log.info("escalations: %s", summary)
+    return summary
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
@@ -168,7 +180,14 @@ JOBS = (
         description="owners' reminders of confirmed bookings",
     ),
     JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
-    JobSpec("escalations", None, "cron", {}, description="requests nobody acted on"),
+    JobSpec(
+        "escalations",
+        escalations_job,
+        "interval",
+        {"minutes": 5},
+        misfire_grace_time=1800,  # a late sweep is as good: it does what the database says is due
+        description="requests nobody acted on: the assignee, then the approvers",
+    ),
     JobSpec(
         "digest",
         digest_job,

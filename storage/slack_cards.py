@@ -63,3 +63,9 @@ def record_contact_view(*, session: Session, consultation_id: int, slack_user_id
 def contact_views(*, session: Session, consultation_id: int) -> list[ContactView]:
     query = select(ContactView).where(ContactView.consultation_id == consultation_id).order_by(ContactView.id)
     return list(session.scalars(query))
+
+
+def card_at(*, session: Session, channel: str, ts: str) -> SlackCard | None:
+    """The card posted at this place (a thread's parent: the conversation of its consultation)."""
+    query = select(SlackCard).where(SlackCard.channel == channel, SlackCard.ts == ts)
+    return session.scalars(query.limit(1)).first()

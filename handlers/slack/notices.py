@@ -18,8 +18,18 @@ from bot.sending import TO_DESK, TO_THREAD, Notice, coordinator_of
 from config import DeskConfig
 from handlers.slack.cards import TEXT_MAX, escape
 from handlers.slack.job_notices import JOB_RENDERERS
+from storage.models import Consultation
 from storage.slack_cards import get_card
 
+ESCALATION_ASSIGNEE = (
+    "{who} 受付番号 {reference} のご相談は、受付から{hours}時間（営業時間）対応がないままです。"
+    "カードのボタンで、承認・別の日時の提案・担当の変更・お断りのいずれかをお願いします。"
+)
+ESCALATION_APPROVERS = (
+    "{approvers} 受付番号 {reference} のご相談は、担当（{who}）に確認をお願いしたあとも対応がないままです。"
+    "ご確認のうえ、担当の変更などをお願いします。"
+)
+ESCALATION_NOBODY = "担当未定"
 MESSAGE_TYPE = "madoguchi_message"  # the metadata that names the outbox row a message was posted from
 
 
@@ -47,8 +57,41 @@ def _as_written(session: Session, desk: DeskConfig, notice: Notice) -> SlackMess
     return SlackMessage(text=escape(notice.text)[:TEXT_MAX]) if notice.text else None
 
 
+def _mention(desk: DeskConfig, coordinator_id: str | None) -> str:
+    coordinator = desk.scheduling.coordinator(coordinator_id) if coordinator_id else None
+    if coordinator is None:
+        return ESCALATION_NOBODY
+    return f"<@{coordinator.slack_user_id}>" if coordinator.slack_user_id else escape(coordinator.name)
+
+
+def _reference(session: Session, notice: Notice) -> str:
+    consultation = session.get(Consultation, notice.consultation_id) if notice.consultation_id else None
+    return consultation.reference if consultation is not None else "—"
+
+
+def _escalation_assignee(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+    hours = f"{desk.escalations.remind_after_working_hours:g}"
+    who = _mention(desk, notice.detail.get("coordinator_id"))
+    text = ESCALATION_ASSIGNEE.format(who=who, reference=_reference(session, notice), hours=hours)
+    return SlackMessage(text=text)
+
+
+def _escalation_approvers(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage:
+    approvers = " ".join(f"<@{a}>" for a in desk.slack.approvers)
+    text = ESCALATION_APPROVERS.format(
+        approvers=approvers,
+        reference=_reference(session, notice),
+        who=_mention(desk, notice.detail.get("coordinator_id")),
+    )
+    return SlackMessage(text=text)
+
+
 # Each kind's renderer; kinds not named here show the words they carry.
-RENDERERS: Mapping[str, Renderer] = {**JOB_RENDERERS}
+RENDERERS: Mapping[str, Renderer] = {
+    **JOB_RENDERERS,
+    "escalation_assignee": _escalation_assignee,
+    "escalation_approvers": _escalation_approvers,
+}
 
 
 def render_notice(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:

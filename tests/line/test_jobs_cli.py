@@ -25,7 +25,7 @@ from tests.line.standin import LineStandIn
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import jst, prepare_booking_tables
 
-NOT_YET = ("follow-ups", "escalations")
+NOT_YET = ("follow-ups",)
 DESK_JOBS = ("digest", "quota", "monthly-summary", "report-parked")
 
 
@@ -55,7 +55,7 @@ def test_jobs_list_names_every_job_and_says_which_are_not_available_yet(
     listed = madoguchi(env, "jobs", "list")
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
-    assert set(rows) == {"reminders", "expire-holds", "purge-raw-events", *DESK_JOBS, *NOT_YET}
+    assert set(rows) == {"reminders", "escalations", "expire-holds", "purge-raw-events", *DESK_JOBS, *NOT_YET}
     assert all("not yet available" in rows[name] for name in NOT_YET)
     assert all("not yet" not in rows[name] for name in ("reminders", "expire-holds", "purge-raw-events"))
 
@@ -67,9 +67,9 @@ def test_jobs_run_refuses_a_job_not_built_yet_and_an_unknown_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     env = server_env(database_with_consultations(fresh_database_url), standin.url, tmp_path / "var")
-    refused = madoguchi(env, "jobs", "run", "escalations", "--at", "2027-01-01T09:00:00+09:00")
+    refused = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-01-01T09:00:00+09:00")
     assert refused.returncode == 1
-    assert "the job 'escalations' is not available yet: nothing was run" in refused.stderr
+    assert "the job 'follow-ups' is not available yet: nothing was run" in refused.stderr
     for name in NOT_YET:  # the same refusal, in this process (it comes before anything is built)
         assert main(["jobs", "run", name]) == 1
         assert f"the job '{name}' is not available yet: nothing was run" in capsys.readouterr().err

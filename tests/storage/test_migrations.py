@@ -11,6 +11,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.desk_posts  # noqa: F401  (registers desk_post, line_quota_reading, parked_report)
+import storage.escalations  # noqa: F401  (registers the escalation table)
 import storage.models  # noqa: F401
 import storage.outcomes  # noqa: F401  (registers the outcome tables)
 import storage.reminders  # noqa: F401  (registers the reminder table)

@@ -2,7 +2,7 @@
 parked outbox rows reported once
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0016
 """
 
 import sqlalchemy as sa

@@ -1,0 +1,130 @@
+"""A coordinator's reply in a card's thread reaches the owner (bot/relay.py): the Events API's `message`
+event (subscription `message.channels`), handled once per event_id after the ack.
+
+What is relayed: a person's message in the thread of a card, from one who may act on its request (the
+assigned coordinator or an approver); anyone else gets an ephemeral note and nothing is sent. A message
+starting with `memo:` or `メモ:` stays in Slack. Bots' messages (the app's own too) are ignored; an edit or
+a deletion of a message is not passed on, and the thread is told so once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import relay
+from config.slack import may_act
+from handlers.services import Services
+from handlers.slack.events import on_event
+from storage.bookings import Booking, get_active_booking
+from storage.slack_cards import card_at
+
+log = logging.getLogger(__name__)
+CHANGES = ("message_changed", "message_deleted")  # not passed on; said once in the thread
+NOT_YOURS = "このスレッドからお客様にメッセージを送れるのは、担当のコーディネーターと承認者です。（送信されていません）"
+NOT_SENT = "お客様にLINEでお送りできませんでした（ブロックされているか、LINE以外の受付です）。お電話などでご連絡ください。"
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message in a thread, as the relay needs it."""
+
+    channel: str
+    thread_ts: str
+    user: str
+    text: str
+
+
+def _by_person(message: dict[str, Any]) -> bool:
+    return bool(message.get("user")) and not message.get("bot_id") and not message.get("app_id")
+
+
+def in_thread(event: dict[str, Any]) -> ThreadMessage | None:
+    """A person's new reply in a thread (not the thread's parent), or None."""
+    if event.get("subtype") not in (None, "thread_broadcast", "file_share") or not _by_person(event):
+        return None
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    channel = event.get("channel")
+    if not isinstance(thread_ts, str) or not isinstance(channel, str) or thread_ts == ts:
+        return None
+    return ThreadMessage(channel, thread_ts, str(event["user"]), str(event.get("text") or ""))
+
+
+def changed_in_thread(event: dict[str, Any]) -> tuple[str, str] | None:
+    """The (channel, thread ts) of a person's thread reply that was edited or deleted, or None."""
+    if event.get("subtype") not in CHANGES:
+        return None
+    before = event.get("previous_message") or {}
+    after = event.get("message") or {}
+    original = before or after
+    if not isinstance(original, dict) or not _by_person(original):
+        return None
+    if event.get("subtype") == "message_changed" and after.get("text") == before.get("text"):
+        return None  # an unfurl or a reply count changed, not the words
+    thread_ts, channel = original.get("thread_ts"), event.get("channel")
+    if not isinstance(thread_ts, str) or not isinstance(channel, str) or thread_ts == original.get("ts"):
+        return None
+    return channel, thread_ts
+
+
+def relay_reply(services: Services, message: ThreadMessage) -> str | None:
+    """Sends the reply to the owner when its writer may; the ephemeral note for them otherwise (None:
+    sent, or nothing to do)."""
+    if relay.is_memo(message.text) or not message.text.strip():
+        return None
+    with services.db.session() as session:
+        card = card_at(session=session, channel=message.channel, ts=message.thread_ts)
+        if card is None:
+            return None
+        booking: Booking | None = get_active_booking(session=session, consultation_id=card.consultation_id)
+        if not may_act(services.desk, message.user, booking):
+            return NOT_YOURS
+        sent = relay.relay_to_owner(
+            session=session,
+            outbound=services.outbound,
+            consultation_id=card.consultation_id,
+            text=message.text,
+            desk_name=services.desk.desk.short_name,
+        )
+        if not sent:
+            return NOT_SENT
+        log.info("a coordinator's reply relayed to the owner of consultation %s", card.consultation_id)
+    return None
+
+
+def note_change(services: Services, channel: str, thread_ts: str) -> None:
+    with services.db.session() as session:
+        card = card_at(session=session, channel=channel, ts=thread_ts)
+        if card is not None:
+            relay.note_edits_not_passed_on(
+                session=session,
+                outbound=services.outbound,
+                consultation_id=card.consultation_id,
+                now=services.clock.now(),
+            )
+
+
+def register(app: AsyncApp, services: Services) -> list[str]:
+    """Registers the thread relay; returns the events registered."""
+
+    async def on_message(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        changed = changed_in_thread(event)
+        if changed is not None:
+            await anyio.to_thread.run_sync(note_change, services, *changed)
+            return
+        message = in_thread(event)
+        if message is None:
+            return
+        note = await anyio.to_thread.run_sync(relay_reply, services, message)
+        if note:
+            await client.chat_postEphemeral(
+                channel=message.channel, user=message.user, text=note, thread_ts=message.thread_ts
+            )
+
+    on_event(app, services, "message", on_message)
+    return ["message"]
