@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.follow_ups import FollowUpsConfig
 from config.reminders import RemindersConfig
 from config.scheduling import SchedulingConfig
 from config.slack import SlackConfig
@@ -144,6 +145,7 @@ class DeskConfig(_Strict):
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    follow_ups: FollowUpsConfig = Field(default_factory=FollowUpsConfig)
     source: str = ""
 
     @model_validator(mode="before")

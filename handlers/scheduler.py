@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.follow_ups import FollowUpSender
 from bot.lifecycle import expire_holds
 from bot.reminders import ReminderSender
 from handlers.services import Services
@@ -31,12 +32,22 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
         desk_name=services.desk.desk.short_name,
         recorded=services.clock,
     )
+    follow_ups = FollowUpSender(
+        db=services.db,
+        outbound=services.outbound,
+        config=services.desk.follow_ups,
+        quiet_hours=services.desk.reminders,
+        closures=services.desk.scheduling.closures,
+        desk_name=services.desk.desk.short_name,
+        recorded=services.clock,
+    )
     return JobContext(
         db=services.db,
         clock=clock or services.clock,
         expire_holds=expire_holds,
         raw_event_retention_days=services.settings.raw_event_retention_days,
         send_reminders=lambda now: reminders.run(now).summary(),
+        send_follow_ups=lambda now: follow_ups.run(now).summary(),
     )
 
 

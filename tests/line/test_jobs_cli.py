@@ -25,7 +25,7 @@ from tests.line.standin import LineStandIn
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import jst, prepare_booking_tables
 
-NOT_YET = ("follow-ups", "escalations", "digest", "quota", "monthly-summary")
+NOT_YET = ("escalations", "digest", "quota", "monthly-summary")
 
 
 def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,7 +54,7 @@ def test_jobs_list_names_every_job_and_says_which_are_not_available_yet(
     listed = madoguchi(env, "jobs", "list")
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
-    assert set(rows) == {"reminders", "expire-holds", "purge-raw-events", *NOT_YET}
+    assert set(rows) == {"reminders", "follow-ups", "expire-holds", "purge-raw-events", *NOT_YET}
     assert all("not yet available" in rows[name] for name in NOT_YET)
     assert all("not yet" not in rows[name] for name in ("reminders", "expire-holds", "purge-raw-events"))
 

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
+import storage.follow_ups  # noqa: F401  (registers the intake_nudge and satisfaction_survey tables)
 import storage.models  # noqa: F401
 import storage.reminders  # noqa: F401  (registers the reminder table)
 import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_view tables)
