@@ -3,6 +3,7 @@ may write a comment or skip it.
 
     (a score button of the pushed survey, from anywhere) ─► the score stored ─► survey_comment
                                                                                 ├─ typed text ─► stored ─► done
+                                                                                │  (12 h after the score: not taken, done)
                                                                                 └─ スキップ ─► done
     The score buttons belong to no conversation (token `svy`, the survey's id, the score): the engine
     enters this flow when one is tapped, parking the intake if the owner is in the middle of it. A score
@@ -62,6 +63,11 @@ def _settle(ctx: Ctx, comment: str | None) -> Result:
 
 
 def _answer_comment(ctx: Ctx, reply: Answer) -> Result:
+    assert ctx.surveys is not None
+    if reply.typed and not ctx.surveys.takes_comment(int(ctx.flags.get("survey") or 0)):
+        # Written long after the score: not a comment on it (the owner is told, and the survey closes).
+        ctx.surveys.answer_comment(int(ctx.flags.get("survey") or 0), None)
+        return Finish([OutMessage(t.COMMENT_CLOSED)])
     if reply.value == "skip" or (reply.typed and normalize(reply.text) in _SKIP_WORDS):
         return _settle(ctx, None)
     if reply.value is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from storage.clock import Clock
 log = logging.getLogger(__name__)
 
 SURVEY_ANSWERED = "survey_answered"
+# How long after the score a typed message is still taken as its comment (later, it is a new message).
+COMMENT_WINDOW = timedelta(hours=12)
 
 
 class Answered(StrEnum):
@@ -59,10 +62,15 @@ class SurveyBook:
             self._tell_coordinators(survey, {"score": survey.score, "commented": True})
         return Answered.RECORDED
 
-    def is_open(self, survey_id: int) -> bool:
-        """Whether the owner's scored survey still waits for its comment."""
+    def takes_comment(self, survey_id: int) -> bool:
+        """Whether the owner's scored survey still waits for its comment (for COMMENT_WINDOW after the score)."""
         survey = self._own(survey_id)
-        return survey is not None and survey.score is not None and survey.commented_at is None
+        return (
+            survey is not None
+            and survey.commented_at is None
+            and survey.answered_at is not None
+            and survey.answered_at > self.clock.now() - COMMENT_WINDOW
+        )
 
     def _tell_coordinators(self, survey: store.SatisfactionSurvey, detail: dict[str, object]) -> None:
         if survey.consultation_id is None:

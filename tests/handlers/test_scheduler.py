@@ -44,7 +44,7 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
         assert (
             sorted(job.id for job in scheduler.get_jobs())
             == build_ids
-            == ["expire-holds", "purge-raw-events", "reminders"]
+            == ["expire-holds", "follow-ups", "purge-raw-events", "reminders"]
         )
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:
@@ -172,6 +172,7 @@ def test_each_job_has_its_own_grace_and_coalesces_and_jobs_not_built_yet_are_not
             )
         assert jobs["reminders"].misfire_grace_time == 600  # late after a restart: still run, once
         assert jobs["purge-raw-events"].misfire_grace_time == 6 * 3600
+        assert jobs["follow-ups"].misfire_grace_time == 1800
     finally:
         scheduler.shutdown(wait=False)
 

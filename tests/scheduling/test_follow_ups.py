@@ -4,6 +4,8 @@ answered once through the conversation; on SQLite and PostgreSQL, with an inject
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from bot.sending import Outbound
 from config import DeskConfig, load_desk_config
 from handlers.line.sender import LineSender
 from handlers.slack.sender import SlackCoordinatorSender
+from scheduling.jobs import JobContext, configure_jobs, run_job
 from storage import follow_ups as store
 from storage.bookings import Booking
 from storage.channels import Channel
@@ -331,3 +334,37 @@ def test_the_history_records_the_released_hold(db: Database, desk: DeskConfig, c
     with db.session() as session:  # a hold nobody submitted has no consultation history to write to
         assert session.scalars(select(ConsultationEvent).where(ConsultationEvent.kind == "booking_expired")).all() == []
 
+
+
+def test_a_message_long_after_the_score_is_not_taken_as_its_comment(db: Database, desk: DeskConfig) -> None:
+    booking = took_place(db, jst(2027, 2, 5, 14, 0))
+    follow_ups(db, desk).run(jst(2027, 2, 8, 10, 0))
+    chat, buttons = survey_chat(db, desk)
+    chat.send(Inbound.tapped(buttons[1]))
+    assert isinstance(chat.engine.clock, FixedClock)
+    chat.engine.clock.advance(hours=13)
+    chat.say("来月の補助金について教えてください")
+    assert chat.text == t.COMMENT_CLOSED
+    with db.session() as session:
+        survey = store.survey_of_booking(session=session, booking_id=booking)
+        assert survey is not None and survey.score == 4 and survey.comment is None
+        assert session.scalars(select(Conversation)).all() == []
+
+
+def test_the_job_runs_the_sweep_at_its_time_then_the_outcome_offers_when_connected(db: Database) -> None:
+    seen: list[tuple[str, datetime]] = []
+    at = jst(2027, 2, 8, 10, 0)
+
+    def sweep(name: str) -> Callable[[datetime], str]:
+        def run(now: datetime) -> str:
+            seen.append((name, now))
+            return f"{name} done"
+
+        return run
+
+    context = JobContext(db=db, clock=FixedClock(at), expire_holds=lambda session, clock: [])
+    configure_jobs(replace(context, send_follow_ups=sweep("follow-ups")))
+    assert run_job("follow-ups") == "follow-ups done"
+    configure_jobs(replace(context, send_follow_ups=sweep("follow-ups"), offer_outcomes=sweep("offers")))
+    assert run_job("follow-ups") == "follow-ups done; outcomes: offers done"
+    assert seen == [("follow-ups", at), ("follow-ups", at), ("offers", at)]
