@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -119,7 +120,14 @@ class FollowUpSender:
             self._settle(run, run.surveys, self.survey, booking_id, now)
         return run
 
-    def _settle(self, run: FollowUpRun, outcomes: Counter[str], step, item: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    def _settle(
+        self,
+        run: FollowUpRun,
+        outcomes: Counter[str],
+        step: Callable[[Session, int, datetime], str | None],
+        item: int,
+        at: datetime,
+    ) -> None:
         try:
             with self.db.session() as session:
                 outcome = step(session, item, at)

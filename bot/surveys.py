@@ -45,7 +45,9 @@ class SurveyBook:
         survey = self._own(survey_id)
         if survey is None or not 1 <= score <= 5:
             return Answered.NOT_YOURS
-        if not store.record_score(session=self.session, survey_id=survey_id, score=score, now=self.clock.now()):
+        if not store.record_score(
+            session=self.session, survey_id=survey_id, score=score, now=self.clock.now()
+        ):
             return Answered.ALREADY
         self._tell_coordinators(survey, {"score": score})
         return Answered.RECORDED

@@ -26,7 +26,9 @@ class IntakeNudge(Base):
     token, which a restart keeps and a new conversation changes)."""
 
     __tablename__ = "intake_nudge"
-    __table_args__ = (UniqueConstraint("contact_id", "conversation_token", name="uq_intake_nudge_conversation"),)
+    __table_args__ = (
+        UniqueConstraint("contact_id", "conversation_token", name="uq_intake_nudge_conversation"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))

@@ -172,7 +172,9 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})
     score = latest_score(session=session, consultation_id=consultation.id)
     if score is not None:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": texts.SURVEY_SCORE.format(score=score)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": texts.SURVEY_SCORE.format(score=score)}}
+        )
     booking_id = booking.id if booking is not None else None
     value = button_value(consultation.id, booking_id)
     buttons: list[dict[str, Any]] = []

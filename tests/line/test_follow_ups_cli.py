@@ -28,7 +28,11 @@ from tests.scheduling.support import jst, prepare_booking_tables
 def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MADOGUCHI_", "LINE_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "handlers.cli", *args], env={**base, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "handlers.cli", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -45,13 +49,22 @@ def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_throu
     server = start_server(database_url=url)  # drains the outbox to the stand-in
     surveyed, silent = "U" + "a" * 32, "U" + "b" * 32
     line_owner(server.db, 1, surveyed)
-    booking = confirmed_booking(server.db, FixedClock(jst(2027, 1, 29, 9, 0)), 1, jst(2027, 2, 5, 14, 0))  # a Friday
-    chat = Chat(IntakeEngine(load_desk_config(), FixedClock(jst(2027, 2, 4, 15, 0))), server.db, user=silent, channel="line")
+    booking = confirmed_booking(
+        server.db, FixedClock(jst(2027, 1, 29, 9, 0)), 1, jst(2027, 2, 5, 14, 0)
+    )  # a Friday
+    chat = Chat(
+        IntakeEngine(load_desk_config(), FixedClock(jst(2027, 2, 4, 15, 0))),
+        server.db,
+        user=silent,
+        channel="line",
+    )
     Owner(chat).walk_to(Step.INDUSTRY)
     env = server_env(url, standin.url, tmp_path / "var")
 
     early = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-05T14:59:00+09:00")
-    assert (early.returncode, early.stdout) == (0, "follow-ups: nudges: none due; surveys: none due\n"), early.stderr
+    assert (early.returncode, early.stdout) == (0, "follow-ups: nudges: none due; surveys: none due\n"), (
+        early.stderr
+    )
     ran = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-05T15:00:00+09:00")
     assert (ran.returncode, ran.stdout) == (0, "follow-ups: nudges: 1 sent; surveys: none due\n"), ran.stderr
     [nudge] = standin.wait_for_deliveries(silent, 1)
@@ -63,7 +76,9 @@ def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_throu
     ]
 
     monday = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-08T10:00:00+09:00")
-    assert (monday.returncode, monday.stdout) == (0, "follow-ups: nudges: none due; surveys: 1 sent\n"), monday.stderr
+    assert (monday.returncode, monday.stdout) == (0, "follow-ups: nudges: none due; surveys: 1 sent\n"), (
+        monday.stderr
+    )
     [survey] = standin.wait_for_deliveries(surveyed, 1)
     assert survey.texts == [
         "【かごしまDX相談窓口】\n2月5日(金) 14:00〜15:00のご相談、ありがとうございました。\n"

@@ -28,7 +28,7 @@ from storage.bookings import Booking
 from storage.channels import Channel
 from storage.clock import FixedClock, SystemClock
 from storage.database import Database
-from storage.models import Contact, Conversation, ConsultationEvent, OutboxMessage
+from storage.models import ConsultationEvent, Contact, Conversation, OutboxMessage
 from tests.bot.chat import Chat
 from tests.owner import Owner
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
@@ -215,7 +215,11 @@ def test_a_holiday_is_skipped_and_a_done_booking_is_surveyed_too(db: Database, d
     booking = took_place(db, jst(2027, 1, 8, 10, 0))  # Friday; Monday 1/11 is 成人の日
     with db.session() as session:
         assert transition_booking(
-            session=session, booking_id=booking, to=BookingStatus.DONE, actor="coordinator-a", now=jst(2027, 1, 8, 12, 0)
+            session=session,
+            booking_id=booking,
+            to=BookingStatus.DONE,
+            actor="coordinator-a",
+            now=jst(2027, 1, 8, 12, 0),
         )
     job = follow_ups(db, desk)
     assert job.run(jst(2027, 1, 11, 10, 0)).surveys == {}
@@ -228,7 +232,11 @@ def test_no_survey_for_a_cancelled_booking_an_unreachable_owner_or_one_long_over
     cancelled = took_place(db, jst(2027, 2, 3, 10, 0), 1, "U" + "1" * 32)
     with db.session() as session:
         transition_booking(
-            session=session, booking_id=cancelled, to=BookingStatus.CANCELLED, actor="owner", now=jst(2027, 2, 2, 9)
+            session=session,
+            booking_id=cancelled,
+            to=BookingStatus.CANCELLED,
+            actor="owner",
+            now=jst(2027, 2, 2, 9),
         )
     took_place(db, jst(2027, 2, 3, 13, 0), 2, "U" + "2" * 32)
     with db.session() as session:
@@ -332,8 +340,12 @@ def test_the_history_records_the_released_hold(db: Database, desk: DeskConfig, c
     [booking] = bookings(db)
     assert booking.status == "expired"
     with db.session() as session:  # a hold nobody submitted has no consultation history to write to
-        assert session.scalars(select(ConsultationEvent).where(ConsultationEvent.kind == "booking_expired")).all() == []
-
+        assert (
+            session.scalars(
+                select(ConsultationEvent).where(ConsultationEvent.kind == "booking_expired")
+            ).all()
+            == []
+        )
 
 
 def test_a_message_long_after_the_score_is_not_taken_as_its_comment(db: Database, desk: DeskConfig) -> None:

@@ -68,7 +68,11 @@ def test_a_survey_answer_refreshes_the_card_with_the_score(
         consultation = session.scalars(select(Consultation)).one()
         booking = session.scalars(select(Booking)).one()
         assert transition_booking(
-            session=session, booking_id=booking.id, to=BookingStatus.CONFIRMED, actor="coordinator", now=clock.now()
+            session=session,
+            booking_id=booking.id,
+            to=BookingStatus.CONFIRMED,
+            actor="coordinator",
+            now=clock.now(),
         )
         survey = store.SatisfactionSurvey(
             booking_id=booking.id,
@@ -87,7 +91,9 @@ def test_a_survey_answer_refreshes_the_card_with_the_score(
 
     chat.send(Inbound.tapped(score_buttons(survey_id)[1]))  # 4 満足
     with db.session() as session:
-        notices = session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "survey_answered")).all()
+        notices = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.reason == "survey_answered")
+        ).all()
         assert [n.consultation_id for n in notices] == [consultation.id]
     assert delivery.run_once()
     [message] = slack.messages(INTAKE_CHANNEL)  # the same card, updated in place

@@ -24,7 +24,10 @@ def upgrade() -> None:
         sa.Column("outbox_message_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["contact_id"], ["contact.id"], name=op.f("fk_intake_nudge_contact_id_contact"), ondelete="CASCADE"
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_intake_nudge_contact_id_contact"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["outbox_message_id"],
@@ -77,7 +80,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("booking_id", name="uq_satisfaction_survey_booking"),
     )
     op.create_index(
-        op.f("ix_satisfaction_survey_consultation_id"), "satisfaction_survey", ["consultation_id"], unique=False
+        op.f("ix_satisfaction_survey_consultation_id"),
+        "satisfaction_survey",
+        ["consultation_id"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_satisfaction_survey_contact_id"), "satisfaction_survey", ["contact_id"], unique=False
