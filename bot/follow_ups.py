@@ -231,8 +231,8 @@ class FollowUpSender:
             return TOO_LATE
         contact = session.get(Contact, contact_id) if contact_id is not None else None
         if contact is None or not contact.reachable:
-            survey.status = store.UNREACHABLE
-            return survey.status
+            store.settle_survey(session=session, survey_id=survey.id, status=store.UNREACHABLE)
+            return store.UNREACHABLE
         text = t.SURVEY.format(desk=self.desk_name, when=when_ja(booking.starts_at, booking.ends_at))
         try:
             rows = self.outbound.to_contact(
@@ -243,8 +243,11 @@ class FollowUpSender:
                 consultation_id=booking.consultation_id,
             )
         except NoSender:
-            survey.status = store.NO_CHANNEL
-            return survey.status
+            store.settle_survey(session=session, survey_id=survey.id, status=store.NO_CHANNEL)
+            return store.NO_CHANNEL
         session.flush()
-        survey.status, survey.outbox_message_id = store.SENT, rows[0].id if rows else None
-        return survey.status
+        outbox_id = rows[0].id if rows else None
+        store.settle_survey(
+            session=session, survey_id=survey.id, status=store.SENT, outbox_message_id=outbox_id
+        )
+        return store.SENT

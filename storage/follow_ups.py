@@ -149,6 +149,17 @@ def bookings_without_survey(*, session: Session, ended_after: datetime, ended_by
     return list(session.scalars(query))
 
 
+def settle_survey(
+    *, session: Session, survey_id: int, status: str, outbox_message_id: int | None = None
+) -> None:
+    """Records what became of the survey when it came due (sent, and by which outbox row, or why not)."""
+    session.execute(
+        update(SatisfactionSurvey)
+        .where(SatisfactionSurvey.id == survey_id)
+        .values(status=status, outbox_message_id=outbox_message_id)
+    )
+
+
 def survey_of_booking(*, session: Session, booking_id: int) -> SatisfactionSurvey | None:
     query = (
         select(SatisfactionSurvey)
