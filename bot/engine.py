@@ -18,7 +18,7 @@ from bot.bookings import OwnerBookings
 from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
 from bot.endings import MENU, Turn, start_button
 from bot.flow import ConversationState, Flow, ask
-from bot.flows import FLOWS, get_flow
+from bot.flows import FLOWS, FLOWS_BY_POSTBACK, get_flow
 from bot.messages import Action, Inbound, OutMessage
 from bot.normalize import clean_text, has_visible
 from bot.postback import Postback, decode
@@ -43,6 +43,7 @@ from bot.steps import (
     Submit,
 )
 from bot.submission import previous_answers
+from bot.surveys import SurveyBook
 from config import DeskConfig
 from scheduling import CalendarService
 from storage.clock import Clock
@@ -99,9 +100,12 @@ class IntakeEngine:
         )
         run = _Turn(session, contact, channel, logged, state)
         postback = decode(inbound.data) if inbound.kind == "postback" else None
+        pushed = FLOWS_BY_POSTBACK.get(postback.token) if postback is not None else None
         if outcomes.is_consent_postback(postback):  # a referral's consent: answered whatever the flow
             assert postback is not None
             turn = self._referral(run, postback)
+        elif pushed is not None and postback is not None:  # a button of a message the desk pushed (a survey)
+            turn = self._from_pushed(run, pushed, postback)
         elif state is None:
             turn = self._idle(run, inbound, postback)
         else:
@@ -195,6 +199,46 @@ class IntakeEngine:
         run.state = state
         state.step = ctx.step = begun
         return Turn(ask(flow, ctx))
+
+    def _from_pushed(self, run: _Turn, flow: Flow, postback: Postback) -> Turn:
+        """Enters the flow a pushed message's button belongs to, wherever the owner is: its `begin` reads
+        the button (flags["entry"]); a flow that keeps the place parks the one the owner is in. When the
+        button leads nowhere (answered already), its answer and the owner's current question again."""
+        entry = {"step": postback.step, "value": postback.value}
+        state = run.state
+        if state is None:
+            run.session.flush()
+            fresh = ConversationState.new(flow, now=self.clock.now(), log_from_id=run.logged.id)
+            fresh.flags["entry"] = entry
+            ctx = self._ctx(run.session, run.contact, fresh)
+            begun = flow.begin(ctx) if flow.begin else flow.first
+            if not isinstance(begun, str):
+                replies = begun.replies if isinstance(begun, Finish | Stay) else []
+                return endings.finish(state=None, replies=list(replies))
+            run.state = fresh
+            fresh.step = ctx.step = begun
+            return Turn(ask(flow, ctx))
+        probe = ConversationState(flow.name, flow.first, state.token, flags={"entry": entry})
+        begun = flow.begin(self._ctx(run.session, run.contact, probe)) if flow.begin else flow.first
+        current = get_flow(state.flow)
+        if not isinstance(begun, str):
+            said = list(begun.replies) if isinstance(begun, Finish | Stay) else []
+            if current is None or current.spec(state.step) is None:
+                return Turn(said)
+            return Turn(said + self._ask_at(current, state, self._ctx(run.session, run.contact, state)))
+        state.updated_at = self.clock.now()
+        if state.flow == flow.name:  # another answer of the same kind: it takes the flow's place
+            state.history, state.editing = [], False
+            state.flags = {k: v for k, v in state.flags.items() if k == "parked"}
+        elif flow.keeps_place and current is not None:
+            if state.parked_flow:  # 予約確認 over the intake: the intake is what to come back to
+                state.unpark()
+            state.park(flow)
+        else:
+            state.enter(flow)
+        state.flags.update(probe.flags)
+        state.step = begun
+        return Turn(self._ask_at(flow, state, self._ctx(run.session, run.contact, state)))
 
     # Inside a flow
     def _continue(self, run: _Turn, inbound: Inbound, postback: Postback | None) -> Turn:
@@ -390,6 +434,7 @@ class IntakeEngine:
             flags=state.flags,
             bookings=OwnerBookings(session, self.desk, self.calendars, self.clock, contact.id, self.outbound),
             buttons=self.outbound.capacity_of(contact.channel).buttons,
+            surveys=SurveyBook(session, self.clock, self.outbound, contact.id),
         )
 
     def _log_replies(self, session: Session, contact: Contact, channel: str, turn: Turn) -> None:

@@ -2,6 +2,8 @@
 
 - intake: from 「相談したい」 to a stored consultation (bot/intake.py); its ending stores it.
 - bookings: 予約確認 (bot/bookings_flow.py); entered from anywhere, it keeps the intake's place.
+- survey: the satisfaction survey's comment (bot/survey_flow.py); entered by a score button of the pushed
+  survey (FLOWS_BY_POSTBACK), it keeps the intake's place too.
 Every flow also has the shared confirmations (bot/commands.py) among its steps.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from bot import bookings_flow, texts
+from bot import bookings_flow, survey_flow, texts
 from bot.commands import CONFIRMATION_STEPS
 from bot.flow import Flow
 from bot.intake import FLOW as INTAKE_NAME
@@ -74,8 +76,20 @@ BOOKINGS = Flow(
     closing=texts.BOOKINGS_CLOSED,
 )
 
+SURVEY = Flow(
+    name=survey_flow.FLOW,
+    steps=survey_flow.STEPS,
+    first=survey_flow.COMMENT,
+    last=survey_flow.COMMENT,
+    keeps_place=True,
+    begin=survey_flow.begin,
+    on_command=survey_flow.on_command,
+)
+
 # In the order an idle owner's message is tried against their entry words (予約確認 holds 予約).
-FLOWS: dict[str, Flow] = {flow.name: flow for flow in (BOOKINGS, INTAKE)}
+FLOWS: dict[str, Flow] = {flow.name: flow for flow in (BOOKINGS, INTAKE, SURVEY)}
+# Flows entered by a button of a message the desk pushed (it belongs to no conversation): by its token.
+FLOWS_BY_POSTBACK: dict[str, Flow] = {survey_flow.POSTBACK_TOKEN: SURVEY}
 
 
 def get_flow(name: str | None) -> Flow | None:

@@ -23,6 +23,7 @@ from config import Choice, DeskConfig
 
 if TYPE_CHECKING:
     from bot.bookings import OwnerBookings
+    from bot.surveys import SurveyBook
 
 PAGE_BUTTONS = 2  # a page of choices keeps room for 前へ and 次へ among the channel's buttons
 
@@ -40,6 +41,7 @@ class Ctx:
     flags: dict[str, Any] = field(default_factory=dict)  # the flow's control flags (no personal data)
     bookings: OwnerBookings | None = None  # the owner's requests and bookings (予約確認)
     buttons: int = Capacity().buttons  # how many buttons one message shows on the owner's channel
+    surveys: SurveyBook | None = None  # the owner's satisfaction surveys (bot/survey_flow.py)
 
     def button(self, label: str, value: str, step: str | None = None) -> Button:
         return Button(label, encode(self.token, str(step or self.step), value), display=label)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.desk_jobs import DeskJobsConfig
 from config.escalations import EscalationsConfig
+from config.follow_ups import FollowUpsConfig
 from config.outcomes import OutcomesConfig
 from config.reminders import RemindersConfig
 from config.reporting import ReportingConfig
@@ -152,6 +153,7 @@ class DeskConfig(_Strict):
     desk_jobs: DeskJobsConfig = Field(default_factory=DeskJobsConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     escalations: EscalationsConfig = Field(default_factory=EscalationsConfig)
+    follow_ups: FollowUpsConfig = Field(default_factory=FollowUpsConfig)
     source: str = ""
 
     @model_validator(mode="before")

@@ -7,6 +7,7 @@ rows, so nothing is lost with the process and nothing is pickled. Run exactly on
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -14,8 +15,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.digest import DigestSender
 from bot.escalations import Escalator
+from bot.follow_ups import FollowUpSender
 from bot.lifecycle import expire_holds
 from bot.monthly_summary import MonthlySummarySender
+from bot.outcomes import offer_outcome_records
 from bot.parked_report import ParkedReporter
 from bot.quota import QuotaWatch
 from bot.reminders import ReminderSender
@@ -53,6 +56,15 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
     escalator = Escalator(
         db=services.db, outbound=services.outbound, desk=services.desk, recorded=services.clock
     )
+    follow_ups = FollowUpSender(
+        db=services.db,
+        outbound=services.outbound,
+        config=services.desk.follow_ups,
+        quiet_hours=services.desk.reminders,
+        closures=services.desk.scheduling.closures,
+        desk_name=services.desk.desk.short_name,
+        recorded=services.clock,
+    )
     return JobContext(
         db=services.db,
         clock=clock or services.clock,
@@ -64,7 +76,16 @@ def job_context(services: Services, clock: Clock | None = None) -> JobContext:
         post_monthly_summary=summary.run,
         report_parked=parked.run,
         send_escalations=lambda now: escalator.run(now).summary(),
+        send_follow_ups=lambda now: follow_ups.run(now).summary(),
+        offer_outcomes=lambda now: _offer_outcomes(services, now),
     )
+
+
+def _offer_outcomes(services: Services, now: datetime) -> str:
+    """Shows 対応記録を入力 on the card of each confirmed booking whose time has passed, once."""
+    with services.db.session() as session:
+        offered = offer_outcome_records(session, services.outbound, now)
+    return f"{offered} card(s) offered 対応記録を入力"
 
 
 def build_scheduler(services: Services, *, blocking: bool = False) -> BaseScheduler:

@@ -44,6 +44,11 @@ class JobContext:
     report_parked: Callable[[datetime], str] | None = None
     # The escalations sweep (bot.escalations.Escalator.run): requests nobody acted on, at the given time.
     send_escalations: Callable[[datetime], str] | None = None
+    # The follow-ups sweep (bot.follow_ups.FollowUpSender.run): nudges and surveys due at the given time.
+    send_follow_ups: Callable[[datetime], str] | None = None
+    # Offers coordinators to record the outcome of what took place (bot.outcomes.offer_outcome_records),
+    # called by the follow-ups job after its own sweep when set; what it did, in a line.
+    offer_outcomes: Callable[[datetime], str] | None = None
 
 
 _context: JobContext | None = None
@@ -138,6 +143,20 @@ def escalations_job() -> str:
     return summary
 
 
+def follow_ups_job() -> str:
+    """Nudges intakes left unfinished (giving their held time back) and asks owners whose consultation took
+    place how it went; then the outcome offers, when configured."""
+    ctx = _ctx()
+    if ctx.send_follow_ups is None:
+        raise RuntimeError("the follow-ups job is not configured")
+    now = ctx.clock.now()
+    summary = ctx.send_follow_ups(now)
+    if ctx.offer_outcomes is not None:
+        summary += f"; outcomes: {ctx.offer_outcomes(now)}"
+    log.info("follow-ups: %s", summary)
+    return summary
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
@@ -179,7 +198,14 @@ JOBS = (
         misfire_grace_time=600,
         description="owners' reminders of confirmed bookings",
     ),
-    JobSpec("follow-ups", None, "cron", {}, description="nudges for abandoned intakes, satisfaction surveys"),
+    JobSpec(
+        "follow-ups",
+        follow_ups_job,
+        "interval",
+        {"minutes": 5},
+        misfire_grace_time=1800,  # a nudge or a survey half an hour late is as good; the next run catches up
+        description="nudges for abandoned intakes, satisfaction surveys",
+    ),
     JobSpec(
         "escalations",
         escalations_job,

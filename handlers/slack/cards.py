@@ -20,6 +20,7 @@ from config import DeskConfig
 from handlers.slack import outcome_card, outcome_texts, texts
 from storage.bookings import Booking, list_bookings_for_consultation
 from storage.clock import JST
+from storage.follow_ups import latest_score
 from storage.models import Consultation, ConsultationEvent
 
 METADATA_TYPE = "madoguchi_card"  # the message metadata that names the consultation a card is of
@@ -172,6 +173,11 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})
     if booking is not None:
         blocks.extend(outcome_card.outcome_blocks(session, desk, booking))
+    score = latest_score(session=session, consultation_id=consultation.id)
+    if score is not None:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": texts.SURVEY_SCORE.format(score=score)}}
+        )
     booking_id = booking.id if booking is not None else None
     value = button_value(consultation.id, booking_id)
     buttons: list[dict[str, Any]] = []

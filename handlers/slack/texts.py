@@ -101,3 +101,4 @@ REASSIGN_BUSY = (
 )
 REASSIGN_NOT_TAKEN = "{who} さんは、この相談の分野・方法・地域を担当していないため、変更できませんでした。"
 DECIDED_REASSIGNED = "担当を変更しました：{who} {at}（{old} → {new}）"
+SURVEY_SCORE = "満足度 {score}/5"  # the owner's answer to the satisfaction survey after the consultation

@@ -3,7 +3,17 @@
 from alembic import context
 from sqlalchemy import pool
 
-from storage import bookings, desk_posts, escalations, models, outcomes, reminders, slack_cards, slack_events  # noqa: F401  (registers the tables)
+from storage import (  # noqa: F401  (registers the tables)
+    bookings,
+    desk_posts,
+    escalations,
+    follow_ups,
+    models,
+    outcomes,
+    reminders,
+    slack_cards,
+    slack_events,
+)
 from storage.base import Base
 from storage.database import make_engine
 

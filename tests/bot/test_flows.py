@@ -58,8 +58,8 @@ def writes(db: Database) -> Iterator[list[str]]:
     event.remove(db.engine, "before_cursor_execute", record)
 
 
-def test_the_registry_holds_both_flows_and_an_unknown_name_is_none() -> None:
-    assert set(FLOWS) == {"intake", "bookings"}
+def test_the_registry_holds_the_flows_and_an_unknown_name_is_none() -> None:
+    assert set(FLOWS) == {"intake", "bookings", "survey"}
     assert get_flow("intake") is INTAKE and get_flow("bookings") is BOOKINGS
     assert get_flow("seminar") is None and get_flow(None) is None
     assert BOOKINGS.keeps_place and not INTAKE.keeps_place

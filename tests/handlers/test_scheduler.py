@@ -48,6 +48,7 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
                 "digest",
                 "escalations",
                 "expire-holds",
+                "follow-ups",
                 "monthly-summary",
                 "purge-raw-events",
                 "quota",
@@ -182,6 +183,7 @@ def test_each_job_has_its_own_grace_and_coalesces_and_jobs_not_built_yet_are_not
         assert jobs["reminders"].misfire_grace_time == 600  # late after a restart: still run, once
         assert jobs["purge-raw-events"].misfire_grace_time == 6 * 3600
         assert jobs["escalations"].misfire_grace_time == 1800
+        assert jobs["follow-ups"].misfire_grace_time == 1800
     finally:
         scheduler.shutdown(wait=False)
 

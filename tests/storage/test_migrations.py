@@ -12,6 +12,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.desk_posts  # noqa: F401  (registers desk_post, line_quota_reading, parked_report)
 import storage.escalations  # noqa: F401  (registers the escalation table)
+import storage.follow_ups  # noqa: F401  (registers the intake_nudge and satisfaction_survey tables)
 import storage.models  # noqa: F401
 import storage.outcomes  # noqa: F401  (registers the outcome tables)
 import storage.reminders  # noqa: F401  (registers the reminder table)
