@@ -312,6 +312,8 @@ def test_a_survey_answered_in_the_middle_of_an_intake_returns_to_it(db: Database
     took_place(db, jst(2027, 2, 5, 14, 0))
     follow_ups(db, desk).run(jst(2027, 2, 8, 10, 0))
     chat, buttons = survey_chat(db, desk)
+    # Typed words would reach the desk (their consultation is open): a new request begins from the menu.
+    chat.say(texts.MENU_CONSULT)
     Owner(chat).walk_to(Step.INDUSTRY)
     asked = chat.text
     chat.send(Inbound.tapped(buttons[2]))  # 3
