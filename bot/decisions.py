@@ -87,10 +87,12 @@ def approve(
     actor: str,
     now: datetime,
     calendars: CalendarService | None = None,
+    tell_owner: bool = True,
 ) -> TransitionResult:
     """Confirms a requested booking (requested → confirmed: refused, writing nothing, when it is no
-    longer requested: a second click, a replay, another coordinator first); tells the owner and
-    refreshes the card."""
+    longer requested: a second click, a replay, another coordinator first); tells the owner (unless the
+    caller answers them itself, as the owner's own acceptance of a proposed time does) and refreshes the
+    card."""
     result = transition_booking(
         session=session,
         booking_id=booking_id,
@@ -107,7 +109,8 @@ def approve(
     assert booking is not None and booking.consultation_id is not None  # a requested booking has both
     consultation = session.get(Consultation, booking.consultation_id)
     assert consultation is not None
-    _tell_owner(session, outbound, consultation, confirmed_text(desk, booking, consultation), CONFIRMED)
+    if tell_owner:
+        _tell_owner(session, outbound, consultation, confirmed_text(desk, booking, consultation), CONFIRMED)
     notify_coordinators(
         session=session,
         outbound=outbound,

@@ -18,7 +18,7 @@ from bot.bookings import OwnerBookings
 from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
 from bot.endings import MENU, Turn, start_button
 from bot.flow import ConversationState, Flow, ask
-from bot.flows import FLOWS, get_flow
+from bot.flows import FLOWS, OUT_OF_FLOW, get_flow
 from bot.messages import Action, Inbound, OutMessage
 from bot.normalize import clean_text, has_visible
 from bot.postback import Postback, decode
@@ -99,7 +99,21 @@ class IntakeEngine:
         )
         run = _Turn(session, contact, channel, logged, state)
         postback = decode(inbound.data) if inbound.kind == "postback" else None
-        turn = self._idle(run, inbound, postback) if state is None else self._continue(run, inbound, postback)
+        if postback is not None and postback.step in OUT_OF_FLOW:
+            replies = OUT_OF_FLOW[postback.step](
+                session=session,
+                desk=self.desk,
+                clock=self.clock,
+                calendars=self.calendars,
+                outbound=self.outbound,
+                contact=contact,
+                postback=postback,
+            )
+            turn = Turn(replies)
+        elif state is None:
+            turn = self._idle(run, inbound, postback)
+        else:
+            turn = self._continue(run, inbound, postback)
         if run.state is not None:  # the one write of the conversation this turn
             if run.state.ended:
                 if not run.state.removed:

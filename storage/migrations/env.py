@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import pool
 
-from storage import bookings, models, reminders, slack_cards, slack_events  # noqa: F401  (registers the tables)
+from storage import bookings, models, proposals, reminders, slack_cards, slack_events  # noqa: F401  (registers the tables)
 from storage.base import Base
 from storage.database import make_engine
 

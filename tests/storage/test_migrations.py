@@ -11,6 +11,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 
 import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.models  # noqa: F401
+import storage.proposals  # noqa: F401  (registers the time_proposal table)
 import storage.reminders  # noqa: F401  (registers the reminder table)
 import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_view tables)
 import storage.slack_events  # noqa: F401  (registers the slack_event table)
