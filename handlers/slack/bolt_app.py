@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from handlers.services import Services
-from handlers.slack import actions, commands, home, reassign
+from handlers.slack import actions, commands, home, reassign, retime
 from handlers.slack.client import async_web_client
 from handlers.slack.events import ClaimEvents
 
@@ -78,6 +78,7 @@ def build_slack_app(services: Services) -> SlackApp:
     app.events += home.register(bolt, services)
     app.actions += actions.register(bolt, services)
     app.actions += reassign.register(bolt, services)
+    app.actions += retime.register(bolt, services)
     return app
 
 
