@@ -29,7 +29,8 @@ from scheduling import CalendarService, Slot, SlotRequest
 from scheduling.availability import jst_date, working_intervals
 from scheduling.propose import calendar_still_free
 from scheduling.slots import match_coordinators
-from storage.bookings import Booking, get_booking
+from scheduling.holds import day_cap_of
+from storage.bookings import Booking, count_day_bookings, get_booking
 from storage.clock import Clock
 from storage.models import Consultation
 
@@ -198,12 +199,13 @@ def _tell_owner(
 
 
 class Reassigned(StrEnum):
-    """What came of 担当を変更."""
+    """What came of 担当を変更 (the owner is told of a move, the new coordinator named when the desk allows)."""
 
     MOVED = "moved"  # the booking is the new coordinator's
     DECIDED = "decided"  # no longer a request waiting for a decision
     NOT_TAKEN = "not_taken"  # the coordinator does not take this kind of request (or is the same one)
     BUSY = "busy"  # the held time is not free in the new coordinator's hours, calendar or bookings
+    FULL = "full"  # the new coordinator's day already has as many bookings as their daily cap allows
 
 
 def other_coordinators(desk: DeskConfig, consultation: Consultation, booking: Booking) -> list[Coordinator]:
@@ -264,6 +266,9 @@ def reassign(
     )
     if not _at_work(desk, coordinator, booking):
         return Reassigned.BUSY
+    day_cap = day_cap_of(desk.scheduling, coordinator.id, booking.starts_at)
+    if count_day_bookings(session=session, coordinator_id=coordinator.id, day_cap=day_cap) >= day_cap.limit:
+        return Reassigned.FULL
     now = clock.now()
     if calendars is not None and not calendar_still_free(
         config=desk.scheduling, calendars=calendars, slot=slot, now=now
@@ -276,9 +281,19 @@ def reassign(
         clock=clock,
         actor=actor,
         calendars=calendars,
+        day_cap=day_cap,
     )
     if not moved:
         return Reassigned.BUSY
+    booking = get_booking(session=session, booking_id=booking_id)
+    assert booking is not None
+    if desk.desk.name_coordinators_to_owners:
+        told = texts.REASSIGNED_OWNER_NAMED.format(
+            reference=consultation.reference, name=coordinator.name, when=booking_when(booking)
+        )
+    else:
+        told = texts.REASSIGNED_OWNER.format(reference=consultation.reference, when=booking_when(booking))
+    _tell_owner(session, outbound, consultation, told, REASSIGNED)
     notify_coordinators(
         session=session,
         outbound=outbound,
