@@ -27,9 +27,9 @@ from config import DeskConfig
 from config.scheduling import Coordinator
 from scheduling import CalendarService, Slot, SlotRequest
 from scheduling.availability import jst_date, working_intervals
+from scheduling.holds import day_cap_of
 from scheduling.propose import calendar_still_free
 from scheduling.slots import match_coordinators
-from scheduling.holds import day_cap_of
 from storage.bookings import Booking, count_day_bookings, get_booking
 from storage.clock import Clock
 from storage.models import Consultation

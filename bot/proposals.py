@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -115,7 +116,9 @@ def typed_slot(booking: Booking, starts_at: datetime) -> Slot:
     )
 
 
-def _history(session: Session, booking: Booking, kind: str, actor: str, now: datetime, **detail: object) -> None:
+def _history(
+    session: Session, booking: Booking, kind: str, actor: str, now: datetime, **detail: object
+) -> None:
     assert booking.consultation_id is not None
     session.add(
         ConsultationEvent(
@@ -161,7 +164,6 @@ def propose_times(
     offered = sorted(unique.values(), key=lambda s: s.starts_at)[: offer_count(outbound, contact.channel)]
     if not offered:
         return Proposed.NO_TIMES
-    replace_open_proposals(session=session, booking_id=booking.id, now=now)
     proposal = TimeProposal(
         token=secrets.token_hex(6),
         booking_id=booking.id,
@@ -172,8 +174,13 @@ def propose_times(
         source=source,
         created_at=now,
     )
-    session.add(proposal)
-    session.flush()
+    try:
+        with session.begin_nested():
+            replace_open_proposals(session=session, booking_id=booking.id, now=now)
+            session.add(proposal)
+            session.flush()
+    except IntegrityError:  # the same submission, proposed meanwhile by another worker
+        return Proposed.ALREADY
     buttons = [
         Button(label_slot(s), encode(proposal.token, PROPOSAL, f"s{i}"), display=label_slot(s))
         for i, s in enumerate(offered)
@@ -204,7 +211,11 @@ def propose_times(
         times=[s.starts_at.isoformat() for s in offered],
     )
     notify_coordinators(
-        session=session, outbound=outbound, consultation_id=consultation.id, kind=PROPOSED, booking_id=booking.id
+        session=session,
+        outbound=outbound,
+        consultation_id=consultation.id,
+        kind=PROPOSED,
+        booking_id=booking.id,
     )
     return Proposed.SENT
 
@@ -263,7 +274,15 @@ def answer_owner(
     ):
         proposal.status = TAKEN
         session.flush()
-        _history(session, booking, PROPOSAL_TAKEN, OWNER, now, proposal_id=proposal.id, time=slot.starts_at.isoformat())
+        _history(
+            session,
+            booking,
+            PROPOSAL_TAKEN,
+            OWNER,
+            now,
+            proposal_id=proposal.id,
+            time=slot.starts_at.isoformat(),
+        )
         notify_coordinators(
             session=session,
             outbound=outbound,
@@ -272,7 +291,15 @@ def answer_owner(
             booking_id=booking.id,
         )
         return [OutMessage(texts.PROPOSAL_TAKEN)]
-    _history(session, booking, PROPOSAL_ACCEPTED, OWNER, now, proposal_id=proposal.id, time=slot.starts_at.isoformat())
+    _history(
+        session,
+        booking,
+        PROPOSAL_ACCEPTED,
+        OWNER,
+        now,
+        proposal_id=proposal.id,
+        time=slot.starts_at.isoformat(),
+    )
     result = approve(
         session=session,
         desk=desk,
@@ -288,4 +315,3 @@ def answer_owner(
     assert moved is not None
     log.info("booking %s moved to a proposed time and confirmed", booking.id)
     return [OutMessage(confirmed_text(desk, moved, consultation))]
-

@@ -293,8 +293,12 @@ PROPOSAL_STALE = (
     "恐れ入りますが、このご提案はすでに受付を終えています（新しいご提案が届いたか、"
     "ご予約が変更・キャンセルされています）。いまのご予約はメニューの「予約確認」からご確認いただけます。"
 )
-PROPOSAL_ALREADY_ACCEPTED = "このご提案には、すでにお答えいただいています。ご予約はメニューの「予約確認」からご確認いただけます。"
+PROPOSAL_ALREADY_ACCEPTED = (
+    "このご提案には、すでにお答えいただいています。ご予約はメニューの「予約確認」からご確認いただけます。"
+)
 
 # 担当を変更: the owner told of the new person in charge
-REASSIGNED_OWNER_NAMED = "受付番号 {reference} のご相談は、担当が {name} に変わりました。日時はそのまま（{when}）です。"
+REASSIGNED_OWNER_NAMED = (
+    "受付番号 {reference} のご相談は、担当が {name} に変わりました。日時はそのまま（{when}）です。"
+)
 REASSIGNED_OWNER = "受付番号 {reference} のご相談は、担当者が変わりました。日時はそのまま（{when}）です。"

@@ -216,7 +216,9 @@ def move_booking_if_free(
     if session.execute(clash.limit(1)).first() is not None:
         return False
     if day_cap is not None and (
-        count_day_bookings(session=session, coordinator_id=coordinator_id, day_cap=day_cap, besides=booking_id)
+        count_day_bookings(
+            session=session, coordinator_id=coordinator_id, day_cap=day_cap, besides=booking_id
+        )
         >= day_cap.limit
     ):
         return False

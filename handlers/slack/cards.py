@@ -158,7 +158,9 @@ def _proposal_steps(session: Session, consultation_id: int, booking: Booking) ->
         at = f"{event.at.astimezone(JST):%m/%d %H:%M}"
         if event.kind == proposals.PROPOSED:
             times = "、".join(
-                label_moment(datetime.fromisoformat(t)) for t in detail.get("times") or [] if isinstance(t, str)
+                label_moment(datetime.fromisoformat(t))
+                for t in detail.get("times") or []
+                if isinstance(t, str)
             )
             who = f"<@{event.actor}>" if event.actor.startswith(("U", "W")) else escape(event.actor)
             lines.append(texts.STEP_PROPOSED.format(who=who, at=at, times=times))

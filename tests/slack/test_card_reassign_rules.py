@@ -83,7 +83,9 @@ def submit_reassign(desk_app: Desk, user: str, booking: Booking, coordinator_id:
         "trigger_id": desk_app.slack.issue_trigger_id(user),
         "view": view,
     }
-    response = desk_app.sender.post(interaction_body(payload), content_type="application/x-www-form-urlencoded")
+    response = desk_app.sender.post(
+        interaction_body(payload), content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200
 
 
@@ -100,7 +102,9 @@ def name_of(desk_app: Desk, coordinator_id: str) -> str:
 
 
 def others(desk_app: Desk, booking: Booking) -> list[str]:
-    return [c.id for c in desk_app.server.services.desk.scheduling.coordinators if c.id != booking.coordinator_id]
+    return [
+        c.id for c in desk_app.server.services.desk.scheduling.coordinators if c.id != booking.coordinator_id
+    ]
 
 
 def offers_retime(desk_app: Desk, user: str) -> bool:
@@ -126,7 +130,9 @@ def test_a_coordinator_whose_day_is_full_is_refused_and_offered_another_time(
         span = booking.blocked_until - booking.starts_at
         taken = hold_slot(
             session=session,
-            slot=Slot(new, booking.method, later, later + (booking.ends_at - booking.starts_at), later, later + span),
+            slot=Slot(
+                new, booking.method, later, later + (booking.ends_at - booking.starts_at), later, later + span
+            ),
             clock=SystemClock(),
             contact_id=booking.contact_id,
         )
@@ -140,7 +146,9 @@ def test_a_coordinator_whose_day_is_full_is_refused_and_offered_another_time(
     with desk_app.server.db.session() as session:
         after = session.get(Booking, booking.id)
         assert after is not None and after.coordinator_id == booking.coordinator_id
-    assert [t for d in line.deliveries_to(desk_app.owner.user_id) for t in d.texts if "変わりました" in t] == []
+    assert [
+        t for d in line.deliveries_to(desk_app.owner.user_id) for t in d.texts if "変わりました" in t
+    ] == []
 
 
 def texts_day(booking: Booking) -> str:
@@ -221,5 +229,3 @@ def test_two_requests_given_the_same_time_of_one_coordinator_at_once_one_wins(
     with desk_app.server.db.session() as session:
         mine = [b for b in session.scalars(select(Booking)) if b.coordinator_id == target]
     assert len(mine) == 1 and mine[0].status == "requested"
-
-

@@ -17,16 +17,12 @@ from handlers.slack.cards import APPROVE, PROPOSE
 from handlers.slack.retime import FREE_ACTION, FREE_BLOCK, SLOTS_ACTION, SLOTS_BLOCK
 from storage.clock import JST
 from tests.line.standin import Delivery
+from tests.slack import test_card_actions
 from tests.slack.signing import interaction_body
 from tests.slack.standin import INTAKE_CHANNEL
-from tests.slack.test_card_actions import (  # noqa: F401  (fixtures)
-    CONFIRMED_WORDS,
-    Desk,
-    assigned,
-    desk_app,
-    line,
-    sender,
-)
+from tests.slack.test_card_actions import CONFIRMED_WORDS, Desk, assigned, line, sender  # noqa: F401
+
+desk_app = test_card_actions.desk_app  # the fixture: a submitted request and its card
 
 PROPOSAL_WORDS = "別の日時のご提案"
 
@@ -44,7 +40,9 @@ def open_slots(desk_app: Desk, user: str) -> list[dict[str, Any]]:
     return list(pick["element"]["options"])
 
 
-def submit(desk_app: Desk, user: str, ticked: list[dict[str, Any]], typed: datetime | None = None) -> dict[str, Any]:
+def submit(
+    desk_app: Desk, user: str, ticked: list[dict[str, Any]], typed: datetime | None = None
+) -> dict[str, Any]:
     [modal] = desk_app.slack.open_modals(user)
     shown = modal.as_slack()
     values: dict[str, Any] = {
@@ -181,4 +179,6 @@ def test_someone_who_may_not_act_proposes_nothing(desk_app: Desk, desk: DeskConf
     submit(desk_app, other, open_slots(desk_app, other)[:1])
     assert desk_app.note_to(other) == [texts.NOT_YOURS]
     time.sleep(0.5)
-    assert [d for d in desk_app.line.deliveries_to(desk_app.owner.user_id) if PROPOSAL_WORDS in repr(d.texts)] == []
+    assert [
+        d for d in desk_app.line.deliveries_to(desk_app.owner.user_id) if PROPOSAL_WORDS in repr(d.texts)
+    ] == []

@@ -28,7 +28,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["booking_id"], ["booking.id"], name=op.f("fk_time_proposal_booking_id_booking"), ondelete="CASCADE"
+            ["booking_id"],
+            ["booking.id"],
+            name=op.f("fk_time_proposal_booking_id_booking"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["consultation_id"],
