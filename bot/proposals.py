@@ -36,6 +36,7 @@ from storage.proposals import (
     ACCEPTED,
     ASKED_AGAIN,
     OPEN,
+    REPLACED,
     TAKEN,
     TimeProposal,
     answer_proposal,
@@ -220,6 +221,14 @@ def propose_times(
     return Proposed.SENT
 
 
+class _Taken(Exception):
+    pass
+
+
+class _Decided(Exception):
+    pass
+
+
 def answer_owner(
     *,
     session: Session,
@@ -263,15 +272,43 @@ def answer_owner(
     free = calendars is None or calendar_still_free(
         config=desk.scheduling, calendars=calendars, slot=slot, now=now
     )
-    if not free or not move_booking(
-        session=session,
-        booking_id=booking.id,
-        slot=slot,
-        clock=clock,
-        actor=OWNER,
-        calendars=calendars,
-        event="booking_moved",
-    ):
+    try:
+        with session.begin_nested():  # the move and the confirmation together, or neither
+            if not free or not move_booking(
+                session=session,
+                booking_id=booking.id,
+                slot=slot,
+                clock=clock,
+                actor=OWNER,
+                calendars=calendars,
+            ):
+                raise _Taken
+            _history(
+                session,
+                booking,
+                PROPOSAL_ACCEPTED,
+                OWNER,
+                now,
+                proposal_id=proposal.id,
+                time=slot.starts_at.isoformat(),
+            )
+            confirmed = approve(
+                session=session,
+                desk=desk,
+                outbound=outbound,
+                booking_id=booking.id,
+                actor=OWNER,
+                now=now,
+                calendars=calendars,
+                tell_owner=False,
+            )
+            if not confirmed:  # decided meanwhile by a coordinator
+                raise _Decided
+    except _Decided:
+        proposal.status = REPLACED
+        session.flush()
+        return [OutMessage(texts.PROPOSAL_STALE)]
+    except _Taken:
         proposal.status = TAKEN
         session.flush()
         _history(
@@ -291,26 +328,6 @@ def answer_owner(
             booking_id=booking.id,
         )
         return [OutMessage(texts.PROPOSAL_TAKEN)]
-    _history(
-        session,
-        booking,
-        PROPOSAL_ACCEPTED,
-        OWNER,
-        now,
-        proposal_id=proposal.id,
-        time=slot.starts_at.isoformat(),
-    )
-    result = approve(
-        session=session,
-        desk=desk,
-        outbound=outbound,
-        booking_id=booking.id,
-        actor=OWNER,
-        now=now,
-        calendars=calendars,
-        tell_owner=False,
-    )
-    assert result, result.reason  # requested, checked under the proposal's compare-and-set above
     moved = get_booking(session=session, booking_id=booking.id)
     assert moved is not None
     log.info("booking %s moved to a proposed time and confirmed", booking.id)

@@ -11,11 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from bot import texts as bot_texts
+from bot.lifecycle import hold_slot
 from config import DeskConfig
 from handlers.slack import texts
 from handlers.slack.cards import APPROVE, PROPOSE
 from handlers.slack.retime import FREE_ACTION, FREE_BLOCK, SLOTS_ACTION, SLOTS_BLOCK
-from storage.clock import JST
+from scheduling import Slot
+from storage.bookings import Booking
+from storage.clock import JST, SystemClock
 from tests.line.standin import Delivery
 from tests.slack import test_card_actions
 from tests.slack.signing import interaction_body
@@ -182,3 +185,41 @@ def test_someone_who_may_not_act_proposes_nothing(desk_app: Desk, desk: DeskConf
     assert [
         d for d in desk_app.line.deliveries_to(desk_app.owner.user_id) if PROPOSAL_WORDS in repr(d.texts)
     ] == []
+
+
+def test_a_proposal_tapped_after_the_owner_cancelled_changes_nothing(
+    desk_app: Desk, desk: DeskConfig
+) -> None:
+    mine, _ = assigned(desk, desk_app.booking())
+    submit(desk_app, mine, open_slots(desk_app, mine)[:1])
+    [offer] = proposals_heard(desk_app)
+    owner = desk_app.owner
+    shown = owner.say("予約確認")
+    asked = owner.tap(shown, bot_texts.BOOKING_CANCEL)
+    done = owner.tap(asked, bot_texts.BOOKING_CANCEL_YES)
+    assert any("キャンセル" in t for t in done.texts)
+    told = owner.tap(offer, labels(offer)[0])
+    assert told.texts == [bot_texts.PROPOSAL_STALE]
+    assert desk_app.booking().status == "cancelled"
+
+
+def test_a_proposed_time_taken_meanwhile_is_not_booked_and_the_card_says_so(
+    desk_app: Desk, desk: DeskConfig
+) -> None:
+    booking = desk_app.booking()
+    mine, _ = assigned(desk, booking)
+    [option] = open_slots(desk_app, mine)[:1]
+    submit(desk_app, mine, [option])
+    [offer] = proposals_heard(desk_app)
+    starts, ends, blocked_from, blocked_until = (
+        datetime.fromtimestamp(int(v), JST) for v in option["value"].split(".")
+    )
+    with desk_app.server.db.session() as session:  # someone else's hold of that time, meanwhile
+        slot = Slot(booking.coordinator_id, booking.method, starts, ends, blocked_from, blocked_until)
+        assert hold_slot(session=session, slot=slot, clock=SystemClock(), contact_id=booking.contact_id)
+    told = desk_app.owner.tap(offer, labels(offer)[0])
+    assert told.texts == [bot_texts.PROPOSAL_TAKEN]
+    card_shows(desk_app, "埋まっていました")
+    with desk_app.server.db.session() as session:
+        after = session.get(Booking, booking.id)
+        assert after is not None and (after.status, after.starts_at) == ("requested", booking.starts_at)
