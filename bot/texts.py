@@ -281,7 +281,7 @@ DECLINE_REASONS = {
 PROPOSAL_OWNER = (
     "受付番号 {reference} のご相談について、担当者から別の日時のご提案です。\n"
     "いまの仮のご予約：{when}\n\n{lines}\n\n"
-    "ご都合のよい日時をお選びください。どれも難しい場合は「{again}」を押してください。"
+    "ご都合のよい日時をお選びください。どれも難しい場合は「{again}」をお選びください。"
 )
 PROPOSAL_AGAIN = "別の日時を希望"
 PROPOSAL_ASKED_AGAIN = "承知しました。担当者から改めて日時をご連絡します。少々お待ちください。"

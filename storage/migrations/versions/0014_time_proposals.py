@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token", name=op.f("uq_time_proposal_token")),
         sa.UniqueConstraint("source", name=op.f("uq_time_proposal_source")),
     )
-    op.create_index(op.f("ix_time_proposal_booking_id"), "time_proposal", ["booking_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_time_proposal_booking_id"), table_name="time_proposal")
     op.drop_table("time_proposal")
