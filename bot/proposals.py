@@ -43,6 +43,7 @@ from storage.proposals import (
     get_proposal_by_source,
     get_proposal_by_token,
     replace_open_proposals,
+    settle_proposal,
 )
 
 log = logging.getLogger(__name__)
@@ -305,12 +306,10 @@ def answer_owner(
             if not confirmed:  # decided meanwhile by a coordinator
                 raise _Decided
     except _Decided:
-        proposal.status = REPLACED
-        session.flush()
+        settle_proposal(session=session, proposal_id=proposal.id, status=REPLACED)
         return [OutMessage(texts.PROPOSAL_STALE)]
     except _Taken:
-        proposal.status = TAKEN
-        session.flush()
+        settle_proposal(session=session, proposal_id=proposal.id, status=TAKEN)
         _history(
             session,
             booking,

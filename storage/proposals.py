@@ -67,3 +67,8 @@ def answer_proposal(
         .returning(TimeProposal.id)
     )
     return result.first() is not None
+
+
+def settle_proposal(*, session: Session, proposal_id: int, status: str) -> None:
+    """Sets the outcome of a proposal already answered (a time taken meanwhile, the request decided)."""
+    session.execute(update(TimeProposal).where(TimeProposal.id == proposal_id).values(status=status))
