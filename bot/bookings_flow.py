@@ -14,14 +14,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import texts
+from sqlalchemy.orm import Session
+
+from bot import proposals, texts
 from bot.bookings import moment_label
 from bot.messages import Action, Button, OutMessage
 from bot.normalize import normalize
-from bot.postback import encode
+from bot.postback import Postback, encode
+from bot.sending import Outbound
 from bot.slot_step import answer_slot, ask_slot
 from bot.steps import Advance, Answer, Ctx, Enter, Finish, Goto, Result, Stay, StepSpec, match_label
+from config import DeskConfig
+from scheduling import CalendarService
 from storage.bookings import Booking
+from storage.clock import Clock
+from storage.models import Contact
 
 FLOW = "bookings"
 LIST = "bookings"
@@ -235,6 +242,30 @@ def on_command(command: str, ctx: Ctx, ask: list[OutMessage]) -> Result | None:
     if command == "start":
         return Enter("intake")
     return None
+
+
+def answer_proposal(
+    *,
+    session: Session,
+    desk: DeskConfig,
+    clock: Clock,
+    calendars: CalendarService,
+    outbound: Outbound,
+    contact: Contact,
+    postback: Postback,
+) -> list[OutMessage]:
+    """A tap on a proposal of other times (sent from Slack, outside any conversation), wherever the owner
+    is: the conversation they are in, if any, stays where it was."""
+    return proposals.answer_owner(
+        session=session,
+        desk=desk,
+        clock=clock,
+        calendars=calendars,
+        outbound=outbound,
+        contact_id=contact.id,
+        token=postback.token,
+        value=postback.value,
+    )
 
 
 STEPS: dict[str, StepSpec] = {

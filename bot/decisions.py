@@ -27,9 +27,10 @@ from config import DeskConfig
 from config.scheduling import Coordinator
 from scheduling import CalendarService, Slot, SlotRequest
 from scheduling.availability import jst_date, working_intervals
+from scheduling.holds import day_cap_of
 from scheduling.propose import calendar_still_free
 from scheduling.slots import match_coordinators
-from storage.bookings import Booking, get_booking
+from storage.bookings import Booking, count_day_bookings, get_booking
 from storage.clock import Clock
 from storage.models import Consultation
 
@@ -87,10 +88,12 @@ def approve(
     actor: str,
     now: datetime,
     calendars: CalendarService | None = None,
+    tell_owner: bool = True,
 ) -> TransitionResult:
     """Confirms a requested booking (requested → confirmed: refused, writing nothing, when it is no
-    longer requested: a second click, a replay, another coordinator first); tells the owner and
-    refreshes the card."""
+    longer requested: a second click, a replay, another coordinator first); tells the owner (unless the
+    caller answers them itself, as the owner's own acceptance of a proposed time does) and refreshes the
+    card."""
     result = transition_booking(
         session=session,
         booking_id=booking_id,
@@ -107,7 +110,8 @@ def approve(
     assert booking is not None and booking.consultation_id is not None  # a requested booking has both
     consultation = session.get(Consultation, booking.consultation_id)
     assert consultation is not None
-    _tell_owner(session, outbound, consultation, confirmed_text(desk, booking, consultation), CONFIRMED)
+    if tell_owner:
+        _tell_owner(session, outbound, consultation, confirmed_text(desk, booking, consultation), CONFIRMED)
     notify_coordinators(
         session=session,
         outbound=outbound,
@@ -195,12 +199,13 @@ def _tell_owner(
 
 
 class Reassigned(StrEnum):
-    """What came of 担当を変更."""
+    """What came of 担当を変更 (the owner is told of a move, the new coordinator named when the desk allows)."""
 
     MOVED = "moved"  # the booking is the new coordinator's
     DECIDED = "decided"  # no longer a request waiting for a decision
     NOT_TAKEN = "not_taken"  # the coordinator does not take this kind of request (or is the same one)
     BUSY = "busy"  # the held time is not free in the new coordinator's hours, calendar or bookings
+    FULL = "full"  # the new coordinator's day already has as many bookings as their daily cap allows
 
 
 def other_coordinators(desk: DeskConfig, consultation: Consultation, booking: Booking) -> list[Coordinator]:
@@ -261,6 +266,9 @@ def reassign(
     )
     if not _at_work(desk, coordinator, booking):
         return Reassigned.BUSY
+    day_cap = day_cap_of(desk.scheduling, coordinator.id, booking.starts_at)
+    if count_day_bookings(session=session, coordinator_id=coordinator.id, day_cap=day_cap) >= day_cap.limit:
+        return Reassigned.FULL
     now = clock.now()
     if calendars is not None and not calendar_still_free(
         config=desk.scheduling, calendars=calendars, slot=slot, now=now
@@ -273,9 +281,19 @@ def reassign(
         clock=clock,
         actor=actor,
         calendars=calendars,
+        day_cap=day_cap,
     )
     if not moved:
         return Reassigned.BUSY
+    booking = get_booking(session=session, booking_id=booking_id)
+    assert booking is not None
+    if desk.desk.name_coordinators_to_owners:
+        told = texts.REASSIGNED_OWNER_NAMED.format(
+            reference=consultation.reference, name=coordinator.name, when=booking_when(booking)
+        )
+    else:
+        told = texts.REASSIGNED_OWNER.format(reference=consultation.reference, when=booking_when(booking))
+    _tell_owner(session, outbound, consultation, told, REASSIGNED)
     notify_coordinators(
         session=session,
         outbound=outbound,

@@ -18,7 +18,7 @@ from bot.bookings import OwnerBookings
 from bot.commands import COMMANDS, CONFIRM_RESUME, CONFIRMATIONS, command_of, menu_answer, run_command
 from bot.endings import MENU, Turn, start_button
 from bot.flow import ConversationState, Flow, ask
-from bot.flows import FLOWS, FLOWS_BY_POSTBACK, get_flow
+from bot.flows import FLOWS, FLOWS_BY_POSTBACK, OUT_OF_FLOW, get_flow
 from bot.messages import Action, Inbound, OutMessage
 from bot.normalize import clean_text, has_visible
 from bot.postback import Postback, decode
@@ -106,6 +106,17 @@ class IntakeEngine:
             turn = self._referral(run, postback)
         elif pushed is not None and postback is not None:  # a button of a message the desk pushed (a survey)
             turn = self._from_pushed(run, pushed, postback)
+        elif postback is not None and postback.step in OUT_OF_FLOW:  # e.g. a proposal of other times
+            replies = OUT_OF_FLOW[postback.step](
+                session=session,
+                desk=self.desk,
+                clock=self.clock,
+                calendars=self.calendars,
+                outbound=self.outbound,
+                contact=contact,
+                postback=postback,
+            )
+            turn = Turn(replies)
         elif state is None:
             turn = self._idle(run, inbound, postback)
         else:

@@ -9,7 +9,7 @@ Every flow also has the shared confirmations (bot/commands.py) among its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from bot import bookings_flow, survey_flow, texts
 from bot.commands import CONFIRMATION_STEPS
@@ -17,6 +17,8 @@ from bot.flow import Flow
 from bot.intake import FLOW as INTAKE_NAME
 from bot.intake import STEPS as INTAKE_STEPS
 from bot.intake import Step
+from bot.messages import OutMessage
+from bot.postback import PROPOSAL
 from bot.steps import Ctx, StepSpec
 from storage.consultations import has_consent
 
@@ -90,6 +92,11 @@ SURVEY = Flow(
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (BOOKINGS, INTAKE, SURVEY)}
 # Flows entered by a button of a message the desk pushed (it belongs to no conversation): by its token.
 FLOWS_BY_POSTBACK: dict[str, Flow] = {survey_flow.POSTBACK_TOKEN: SURVEY}
+
+
+# Buttons sent outside any conversation (a coordinator's proposal of other times, pushed from Slack), by their
+# postback step: answered wherever the owner is, their conversation left as it was.
+OUT_OF_FLOW: dict[str, Callable[..., list[OutMessage]]] = {PROPOSAL: bookings_flow.answer_proposal}
 
 
 def get_flow(name: str | None) -> Flow | None:

@@ -49,6 +49,7 @@ from scheduling import CalendarService, ProviderError, Slot, place_hold, sync_bo
 from scheduling.holds import move_booking as _move_booking
 from storage.bookings import (
     Booking,
+    DayCap,
     change_booking_status,
     hold_expiry_until,
     lapsed_holds,
@@ -471,6 +472,7 @@ def move_booking(
     actor: str = SYSTEM,
     calendars: CalendarService | None = None,
     event: str = "booking_moved",
+    day_cap: DayCap | None = None,
 ) -> bool:
     """Moves an active booking to another slot, its status unchanged (a confirmed one moves in the
     coordinator's calendar too); False when the slot is taken. The history's `event` names the actor,
@@ -482,7 +484,7 @@ def move_booking(
     previous = booking.coordinator_id
     lock_bookings(session)
     expire_lapsed_holds(session=session, now=now, coordinator_id=slot.coordinator_id, calendars=calendars)
-    if not _move_booking(session=session, booking_id=booking_id, slot=slot, clock=clock):
+    if not _move_booking(session=session, booking_id=booking_id, slot=slot, clock=clock, day_cap=day_cap):
         return False
     session.refresh(booking)
     detail: dict[str, Any] = {"booking_id": booking.id, "status": booking.status}
@@ -517,9 +519,11 @@ def reassign_booking(
     clock: Clock,
     actor: str,
     calendars: CalendarService | None = None,
+    day_cap: DayCap | None = None,
 ) -> bool:
     """Gives an active booking to another coordinator at the same time (move_booking, its history event
-    `booking_reassigned`); False when that coordinator's desk bookings clash with it."""
+    `booking_reassigned`); False when that coordinator's desk bookings clash with it (or, given
+    `day_cap`, their day is full)."""
     booking = _fresh_booking(session, booking_id)
     if booking is None:
         return False
@@ -539,4 +543,5 @@ def reassign_booking(
         actor=actor,
         calendars=calendars,
         event="booking_reassigned",
+        day_cap=day_cap,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SEPARATOR = "|"
+# The step of buttons sent outside any conversation: a coordinator's proposal of other times (bot/proposals.py)
+PROPOSAL = "proposal"
 
 
 @dataclass(frozen=True)

@@ -276,3 +276,29 @@ DECLINE_REASONS = {
     "elsewhere": "このご相談は、ほかの支援機関のほうがお力になれると考えております。",
     "other": "今回のお申し込みはお受けすることができませんでした。",
 }
+
+# 別の日時を提案: a coordinator's other times, offered on LINE (bot/proposals.py)
+PROPOSAL_OWNER = (
+    "受付番号 {reference} のご相談について、担当者から別の日時のご提案です。\n"
+    "いまの仮のご予約：{when}\n\n{lines}\n\n"
+    "ご都合のよい日時をお選びください。どれも難しい場合は「{again}」をお選びください。"
+)
+PROPOSAL_AGAIN = "別の日時を希望"
+PROPOSAL_ASKED_AGAIN = "承知しました。担当者から改めて日時をご連絡します。少々お待ちください。"
+PROPOSAL_TAKEN = (
+    "申し訳ございません。お選びの日時は、ほかのご予約で埋まってしまいました。"
+    "担当者から改めて日時をご連絡します。"
+)
+PROPOSAL_STALE = (
+    "恐れ入りますが、このご提案はすでに受付を終えています（新しいご提案が届いたか、"
+    "ご予約が変更・キャンセルされています）。いまのご予約はメニューの「予約確認」からご確認いただけます。"
+)
+PROPOSAL_ALREADY_ACCEPTED = (
+    "このご提案には、すでにお答えいただいています。ご予約はメニューの「予約確認」からご確認いただけます。"
+)
+
+# 担当を変更: the owner told of the new person in charge
+REASSIGNED_OWNER_NAMED = (
+    "受付番号 {reference} のご相談は、担当が {name} に変わりました。日時はそのまま（{when}）です。"
+)
+REASSIGNED_OWNER = "受付番号 {reference} のご相談は、担当者が変わりました。日時はそのまま（{when}）です。"

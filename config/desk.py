@@ -128,6 +128,8 @@ class Desk(_Strict):
     hours: str
     prefecture: str
     email: str = ""
+    # Whether owners are told their coordinator's name (a change of coordinator names the new one)
+    name_coordinators_to_owners: bool = False
 
 
 class DeskConfig(_Strict):

@@ -3,7 +3,7 @@ the statuses they lead to are bot.lifecycle's."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -88,8 +88,19 @@ def keep_contact_hold(*, session: Session, contact_id: int, minutes: int, clock:
     )
 
 
-def move_booking(*, session: Session, booking_id: int, slot: Slot, clock: Clock) -> bool:
-    """Moves an active booking to another slot, its status unchanged; False when it is taken."""
+def day_cap_of(config: SchedulingConfig, coordinator_id: str, starts_at: datetime) -> DayCap:
+    """The coordinator's daily cap (their own, or the desk's) on the Japanese day of `starts_at`."""
+    day = jst_date(starts_at)
+    coordinator = config.coordinator(coordinator_id)
+    limit = (coordinator.max_per_day if coordinator else None) or config.rules.max_per_day
+    return DayCap(jst_midnight(day), jst_midnight(day + timedelta(days=1)), limit)
+
+
+def move_booking(
+    *, session: Session, booking_id: int, slot: Slot, clock: Clock, day_cap: DayCap | None = None
+) -> bool:
+    """Moves an active booking to another slot, its status unchanged; False when it is taken (or, given
+    `day_cap`, the coordinator's day is full)."""
     return move_booking_if_free(
         session=session,
         booking_id=booking_id,
@@ -99,6 +110,7 @@ def move_booking(*, session: Session, booking_id: int, slot: Slot, clock: Clock)
         blocked_from=slot.blocked_from,
         blocked_until=slot.blocked_until,
         now=clock.now(),
+        day_cap=day_cap,
     )
 
 

@@ -200,9 +200,11 @@ def move_booking_if_free(
     blocked_from: datetime,
     blocked_until: datetime,
     now: datetime,
+    day_cap: DayCap | None = None,
 ) -> bool:
-    """Moves an active booking to another range, its status unchanged; False when that range is taken or
-    it is not active (the caller expires the lapsed holds first)."""
+    """Moves an active booking to another range, its status unchanged; False when that range is taken,
+    the coordinator's day is full (given `day_cap`) or it is not active (the caller expires the lapsed
+    holds first)."""
     _take_write_lock(session, coordinator_id)
     clash = select(Booking.id).where(
         Booking.id != booking_id,
@@ -212,6 +214,13 @@ def move_booking_if_free(
         Booking.blocked_until > blocked_from,
     )
     if session.execute(clash.limit(1)).first() is not None:
+        return False
+    if day_cap is not None and (
+        count_day_bookings(
+            session=session, coordinator_id=coordinator_id, day_cap=day_cap, besides=booking_id
+        )
+        >= day_cap.limit
+    ):
         return False
     try:
         with session.begin_nested():
@@ -233,6 +242,21 @@ def move_booking_if_free(
         if _is_overlap(exc):
             return False
         raise
+
+
+def count_day_bookings(
+    *, session: Session, coordinator_id: str, day_cap: DayCap, besides: int | None = None
+) -> int:
+    """The coordinator's active bookings starting in the cap's day (one booking left out, when given)."""
+    query = select(func.count()).where(
+        Booking.coordinator_id == coordinator_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.starts_at >= day_cap.day_start,
+        Booking.starts_at < day_cap.day_end,
+    )
+    if besides is not None:
+        query = query.where(Booking.id != besides)
+    return int(session.scalar(query) or 0)
 
 
 def change_booking_status(

@@ -4,7 +4,7 @@
 (bot.decisions.decline): the owner is told on LINE and the card is refreshed,
 both through the outbox, in the transaction of the change. Whoever may not act on the request, and a
 click that comes too late (a second click, a replay, another coordinator first), changes nothing and
-gets an ephemeral note. 担当を変更 is handlers/slack/reassign.py's. 連絡先を見る shows the contact details to the one who asked, and records it.
+gets an ephemeral note. 担当を変更 is handlers/slack/reassign.py's, 別の日時を提案 handlers/slack/retime.py's. 連絡先を見る shows the contact details to the one who asked, and records it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.texts import BOOKING_STATUS_LABELS
 from config.slack import may_act
 from handlers.services import Services
 from handlers.slack import texts
-from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE, contact_text, parse_value
+from handlers.slack.cards import APPROVE, CONTACT, DECLINE, contact_text, parse_value
 from storage.bookings import Booking, get_active_booking, get_booking
 from storage.models import Consultation
 from storage.slack_cards import record_contact_view
@@ -211,12 +211,6 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         click = read_click(body)
         await tell(client, click, await anyio.to_thread.run_sync(show_contact, services, click))
 
-    async def not_yet(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        await tell(client, read_click(body), texts.NOT_YET)
-
-    app.action(PROPOSE)(not_yet)
-
     @app.action(DECLINE)
     async def on_decline(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -232,4 +226,4 @@ def register(app: AsyncApp, services: Services) -> list[str]:
         result = await anyio.to_thread.run_sync(decline, services, click, reason, note)
         await tell(client, click, result)
 
-    return [APPROVE, CONTACT, PROPOSE, DECLINE, DECLINE_VIEW]
+    return [APPROVE, CONTACT, DECLINE, DECLINE_VIEW]

@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from handlers.services import Services
-from handlers.slack import actions, commands, home, outcome, reassign, relay
+from handlers.slack import actions, commands, home, outcome, reassign, relay, retime
 from handlers.slack.client import async_web_client
 from handlers.slack.events import ClaimEvents
 
@@ -80,6 +80,7 @@ def build_slack_app(services: Services) -> SlackApp:
     app.actions += actions.register(bolt, services)
     app.actions += reassign.register(bolt, services)
     app.actions += outcome.register(bolt, services)
+    app.actions += retime.register(bolt, services)
     return app
 
 

@@ -8,16 +8,19 @@ ephemerally, and each viewing is recorded (storage.slack_cards.ContactView). But
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import proposals
 from bot.bookings import booking_when
 from bot.lifecycle import BookingStatus
 from bot.submission import consultation_lines
 from config import DeskConfig
 from handlers.slack import outcome_card, outcome_texts, texts
+from scheduling.labels import label_moment
 from storage.bookings import Booking, list_bookings_for_consultation
 from storage.clock import JST
 from storage.follow_ups import latest_score
@@ -139,6 +142,40 @@ def _reassigned(session: Session, desk: DeskConfig, consultation_id: int, bookin
     )
 
 
+def _proposal_steps(session: Session, consultation_id: int, booking: Booking) -> list[str]:
+    """Each step of the booking's proposals of other times (proposed, accepted, asked again, taken)."""
+    events = session.scalars(
+        select(ConsultationEvent)
+        .where(
+            ConsultationEvent.consultation_id == consultation_id,
+            ConsultationEvent.kind.in_(proposals.STEPS),
+        )
+        .order_by(ConsultationEvent.id)
+    )
+    lines = []
+    for event in events:
+        detail = event.detail or {}
+        if detail.get("booking_id") != booking.id:
+            continue
+        at = f"{event.at.astimezone(JST):%m/%d %H:%M}"
+        if event.kind == proposals.PROPOSED:
+            times = "、".join(
+                label_moment(datetime.fromisoformat(t))
+                for t in detail.get("times") or []
+                if isinstance(t, str)
+            )
+            who = f"<@{event.actor}>" if event.actor.startswith(("U", "W")) else escape(event.actor)
+            lines.append(texts.STEP_PROPOSED.format(who=who, at=at, times=times))
+        elif event.kind == proposals.PROPOSAL_ASKED_AGAIN:
+            lines.append(texts.STEP_ASKED_AGAIN.format(at=at))
+        else:
+            time = detail.get("time")
+            shown = label_moment(datetime.fromisoformat(time)) if isinstance(time, str) else ""
+            step = texts.STEP_ACCEPTED if event.kind == proposals.PROPOSAL_ACCEPTED else texts.STEP_TAKEN
+            lines.append(step.format(time=shown, at=at))
+    return lines[-10:]  # the latest steps, well inside a section's 3,000 characters
+
+
 def render_card(session: Session, desk: DeskConfig, consultation: Consultation) -> Card:
     """The consultation's card as it stands: the request, the held time, who is suggested, what was decided."""
     booking = _booking(session, consultation.id)
@@ -168,6 +205,10 @@ def render_card(session: Session, desk: DeskConfig, consultation: Consultation) 
     reassigned = _reassigned(session, desk, consultation.id, booking) if booking is not None else None
     if reassigned:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": reassigned}})
+    steps = _proposal_steps(session, consultation.id, booking) if booking is not None else []
+    if steps:
+        text = _cut("\n".join(steps), SECTION_MAX)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     decided = _decision(session, consultation.id, booking) if booking is not None else None
     if decided:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": decided}})

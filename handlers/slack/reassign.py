@@ -20,6 +20,7 @@ from handlers.services import Services
 from handlers.slack import texts
 from handlers.slack.actions import Click, clicked_booking, read_click, tell
 from handlers.slack.cards import REASSIGN, escape, parse_value
+from handlers.slack.retime import offer_retime
 from storage.bookings import get_booking
 from storage.models import Consultation
 
@@ -91,14 +92,15 @@ def read_choice(body: dict[str, Any]) -> tuple[Click, str]:
     return Click(user=user, channel=channel or None, value=value), str(chosen.get("value") or "")
 
 
-def reassign(services: Services, click: Click, coordinator_id: str) -> str:
-    """Gives the request to the coordinator chosen; the note for the one who submitted the modal."""
+def reassign(services: Services, click: Click, coordinator_id: str) -> tuple[str, bool]:
+    """Gives the request to the coordinator chosen; the note for the one who submitted the modal, and
+    whether 別の日時を提案 goes with it (the time is not free for the one chosen)."""
     coordinator = services.desk.scheduling.coordinator(coordinator_id)
     who = escape(coordinator.name) if coordinator is not None else texts.NOBODY
     with services.db.session() as session:
         booking = clicked_booking(session, services, click)
         if isinstance(booking, str):
-            return booking
+            return booking, False
         booking_id = booking.id
         when, status = booking_when(booking), str(booking.status)
         result = decisions.reassign(
@@ -112,13 +114,15 @@ def reassign(services: Services, click: Click, coordinator_id: str) -> str:
             calendars=services.engine.calendars,
         )
     if result is decisions.Reassigned.DECIDED:
-        return texts.ALREADY_DECIDED.format(status=BOOKING_STATUS_LABELS.get(status, status))
+        return texts.ALREADY_DECIDED.format(status=BOOKING_STATUS_LABELS.get(status, status)), False
     if result is decisions.Reassigned.NOT_TAKEN:
-        return texts.REASSIGN_NOT_TAKEN.format(who=who)
+        return texts.REASSIGN_NOT_TAKEN.format(who=who), False
+    if result is decisions.Reassigned.FULL:
+        return texts.REASSIGN_FULL.format(who=who, day=when.split(" ")[0]), True
     if result is decisions.Reassigned.BUSY:
-        return texts.REASSIGN_BUSY.format(who=who, when=when)
+        return texts.REASSIGN_BUSY.format(who=who, when=when), True
     log.info("booking %s reassigned from Slack", booking_id)
-    return texts.REASSIGNED.format(who=who)
+    return texts.REASSIGNED.format(who=who), False
 
 
 def register(app: AsyncApp, services: Services) -> list[str]:
@@ -138,7 +142,10 @@ def register(app: AsyncApp, services: Services) -> list[str]:
     async def on_reassign_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click, coordinator_id = read_choice(body)
-        note = await anyio.to_thread.run_sync(reassign, services, click, coordinator_id)
-        await tell(client, click, note)
+        note, offer = await anyio.to_thread.run_sync(reassign, services, click, coordinator_id)
+        if offer:  # the time went to someone else: another time is one click away
+            await offer_retime(client, click, note)
+        else:
+            await tell(client, click, note)
 
     return [REASSIGN, REASSIGN_VIEW]

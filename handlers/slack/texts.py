@@ -102,3 +102,27 @@ REASSIGN_BUSY = (
 REASSIGN_NOT_TAKEN = "{who} さんは、この相談の分野・方法・地域を担当していないため、変更できませんでした。"
 DECIDED_REASSIGNED = "担当を変更しました：{who} {at}（{old} → {new}）"
 SURVEY_SCORE = "満足度 {score}/5"  # the owner's answer to the satisfaction survey after the consultation
+
+# 別の日時を提案: the modal (its title, submit and close at most 24 characters), the clicker's notes, the card
+RETIME_TITLE = "別の日時を提案"
+RETIME_SUBMIT = "LINEで提案する"
+RETIME_LOADING = "空いている日時を確認しています…"
+RETIME_INTRO = "受付番号 {reference}（いま：{when}）のご本人に、LINEで別の日時を提案します。"
+RETIME_SLOTS_LABEL = "担当の空いている日時（最大{count}件）"
+RETIME_NO_SLOTS = "担当の空いている日時が見つかりませんでした。下で日時を入力してください。"
+RETIME_FREE_LABEL = "日時を入力（任意）"
+RETIME_NOTHING_CHOSEN = "日時を1つ以上選ぶか、入力してください。"
+RETIME_PAST = "これから先の日時を入力してください。"
+RETIME_SENT = "ご本人にLINEで別の日時を提案しました。お返事はカードに表示されます。"
+RETIME_ALREADY = "この提案は送信済みです。"
+RETIME_NO_CHANNEL = "ご本人はLINEをお使いでないため、提案を送れません。お電話などでご連絡ください。"
+RETIME_NO_TIMES = "提案できる日時がありませんでした（過去の日時やいまの日時は除きます）。"
+STEP_PROPOSED = "🕒 別の日時を提案しました：{who} {at}（{times}）"
+STEP_ACCEPTED = "✅ ご本人が提案の日時を選びました：{time}（{at}）"
+STEP_ASKED_AGAIN = "↩️ ご本人が別の日時を希望されています（{at}）。もう一度ご提案ください。"
+STEP_TAKEN = "⚠️ ご本人が選んだ日時（{time}）は埋まっていました（{at}）。もう一度ご提案ください。"
+SLOT_LOST = "この日時（{when}）は、ほかのご相談の予約で埋まりました。別の日時を提案してください。"
+REASSIGN_FULL = (
+    "{who} さんは {day} の予約が上限に達しているため、担当を変更できませんでした。"
+    "担当はそのままです。別の日時を提案するか、ほかの方をお選びください。"
+)

@@ -61,7 +61,7 @@ ACTIONS: dict[str, ActionHandler] = {
 }
 VIEWS: dict[str, ViewHandler] = {
     actions.DECLINE_VIEW: lambda svc, body: actions.decline(svc, *actions.read_decline(body)),
-    reassign.REASSIGN_VIEW: lambda svc, body: reassign.reassign(svc, *reassign.read_choice(body)),
+    reassign.REASSIGN_VIEW: lambda svc, body: reassign.reassign(svc, *reassign.read_choice(body))[0],
 }
 
 

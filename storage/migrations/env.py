@@ -10,6 +10,7 @@ from storage import (  # noqa: F401  (registers the tables)
     follow_ups,
     models,
     outcomes,
+    proposals,
     reminders,
     slack_cards,
     slack_events,

@@ -17,7 +17,7 @@ from bot import texts as bot_texts
 from config import DeskConfig
 from config.desk import DEFAULT_CONFIG_PATH
 from handlers.slack import texts
-from handlers.slack.cards import APPROVE, CONTACT, DECLINE, PROPOSE
+from handlers.slack.cards import APPROVE, CONTACT, DECLINE
 from storage.bookings import Booking
 from storage.models import ConsultationEvent, OutboxMessage
 from storage.slack_cards import ContactView
@@ -203,13 +203,6 @@ def test_the_contact_details_are_shown_to_the_coordinator_alone_and_each_viewing
     with desk_app.server.db.session() as session:
         views = list(session.scalars(select(ContactView)))
     assert [v.slack_user_id for v in views] == [mine, mine]
-
-
-def test_a_button_not_built_yet_says_so(desk_app: Desk, desk: DeskConfig) -> None:
-    mine, _ = assigned(desk, desk_app.booking())
-    desk_app.click(mine, PROPOSE)
-    assert desk_app.note_to(mine) == [texts.NOT_YET]
-    assert desk_app.booking().status == "requested"
 
 
 def submit_modal(desk_app: Desk, user: str, reason: str, note: str) -> None:

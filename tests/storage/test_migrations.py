@@ -15,6 +15,7 @@ import storage.escalations  # noqa: F401  (registers the escalation table)
 import storage.follow_ups  # noqa: F401  (registers the intake_nudge and satisfaction_survey tables)
 import storage.models  # noqa: F401
 import storage.outcomes  # noqa: F401  (registers the outcome tables)
+import storage.proposals  # noqa: F401  (registers the time_proposal table)
 import storage.reminders  # noqa: F401  (registers the reminder table)
 import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_view tables)
 import storage.slack_events  # noqa: F401  (registers the slack_event table)
