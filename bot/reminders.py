@@ -203,12 +203,15 @@ class ReminderSender:
             else []
         )
         contact_ids = {c.contact_id for c in consultations} | {b.contact_id for b in owed if b.contact_id}
-        if contact_ids:
-            session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all()
+        # (held here: the identity map keeps only what is referenced)
+        contacts = (
+            session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all() if contact_ids else []
+        )
         outcomes: Counter[str] = Counter()
         for booking_id in booking_ids:
             if pending.get(booking_id):
                 outcomes.update(self._settle(session, bookings.get(booking_id), pending[booking_id], now))
+        del consultations, contacts
         return outcomes
 
     def _settle(
