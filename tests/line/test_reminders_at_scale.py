@@ -45,12 +45,12 @@ def test_500_reminders_due_together_reach_each_owner_once_through_three_sending_
     start_together(senders)
     # Two runs at once, as a second scheduler started by mistake would do: each reminder goes once.
     runs = [run_reminders(env), run_reminders(env)]
-    outputs = [run.communicate(timeout=60) for run in runs]
+    outputs = [run.communicate(timeout=180) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sum(sent_count(out) for out, _ in outputs) == 500, outputs
     db = Database(url)
     try:
-        rows = wait_all_sent(db, 500, timeout=40)
+        rows = wait_all_sent(db, 500, timeout=120)
         assert len(rows) == 500 and {r.delivered_via for r in rows} == {"push"}
         assert len({r.claimed_by for r in rows}) >= 2, "the sending processes shared the work"
         assert reminder_statuses(db) == {("day_before", "sent"): 500, ("soon", "pending"): 500}
@@ -66,11 +66,11 @@ def test_reminders_due_together_reach_each_owner_once_through_a_server(
     confirmed_bookings(url, 100)
     env = server_env(url, standin.url, tmp_path / "var")
     processes.append(ServeProcess(env, tmp_path).start())
-    out, err = run_reminders(env).communicate(timeout=60)
+    out, err = run_reminders(env).communicate(timeout=180)
     assert sent_count(out) == 100, (out, err)
     db = Database(url)
     try:
-        assert len(wait_all_sent(db, 100, timeout=40)) == 100
+        assert len(wait_all_sent(db, 100, timeout=120)) == 100
         assert reminder_statuses(db)[("day_before", "sent")] == 100
     finally:
         db.dispose()
@@ -110,11 +110,11 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
             run.wait(10)
         assert 0 < queued < count, queued  # the kill did interrupt the batch
         assert len(outbox_rows(db)) == queued  # what the killed transaction had written is gone
-        out, err = run_reminders(env).communicate(timeout=60)
+        out, err = run_reminders(env).communicate(timeout=180)
         assert sent_count(out) == count - queued, (out, err)
-        assert len(wait_all_sent(db, count, timeout=40)) == count
+        assert len(wait_all_sent(db, count, timeout=120)) == count
         assert reminder_statuses(db)[("day_before", "sent")] == count
-        again, _ = run_reminders(env).communicate(timeout=60)
+        again, _ = run_reminders(env).communicate(timeout=180)
         assert again == "reminders: no reminder due\n"
     finally:
         db.dispose()
@@ -135,7 +135,7 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
     first = ServeProcess(env, tmp_path, command=sender).start()
     processes.append(first)
     try:
-        out, err = run_reminders(env).communicate(timeout=60)
+        out, err = run_reminders(env).communicate(timeout=180)
         assert sent_count(out) == count, (out, err)
         standin.wait_for(
             lambda: len(standin.deliveries) == count, timeout=20, what="LINE accepting the pushes"
@@ -144,7 +144,7 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
         assert {r.status for r in outbox_rows(db)} == {"pending"}
         standin.release_hangs()
         processes.append(ServeProcess(env, tmp_path, command=sender).start())
-        rows = wait_all_sent(db, count, timeout=30)
+        rows = wait_all_sent(db, count, timeout=90)
     finally:
         db.dispose()
     assert {r.delivered_via for r in rows} == {"push-409"}  # sent again with its key, recorded as sent
