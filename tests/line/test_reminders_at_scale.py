@@ -103,7 +103,7 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
     db = Database(url)
     try:
         run = run_reminders(env)
-        standin.wait_for(lambda: len(outbox_rows(db)) > 0, timeout=30, what="the first reminders queued")
+        standin.wait_for(lambda: len(outbox_rows(db)) > 0, timeout=120, what="the first reminders queued")
         with writers_stalled(db) as held:  # the run now waits inside its next booking's transaction
             queued = int(held.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
             run.kill()  # SIGKILL
@@ -138,7 +138,7 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
         out, err = run_reminders(env).communicate(timeout=180)
         assert sent_count(out) == count, (out, err)
         standin.wait_for(
-            lambda: len(standin.deliveries) == count, timeout=20, what="LINE accepting the pushes"
+            lambda: len(standin.deliveries) == count, timeout=60, what="LINE accepting the pushes"
         )
         first.sigkill()  # LINE has them; the rows were never marked sent
         assert {r.status for r in outbox_rows(db)} == {"pending"}
