@@ -183,7 +183,7 @@ def run_reminders(env: dict[str, str], at: str = DUE_AT) -> subprocess.Popen[str
 
 def sent_count(output: str) -> int:
     """The reminders a run says it sent (its summary: `reminders: 500 sent, …`)."""
-    for part in output.split(": ", 1)[-1].split(", "):
+    for part in output.strip().split(": ", 1)[-1].split(", "):
         if part.endswith(" sent"):
             return int(part.split()[0])
     return 0

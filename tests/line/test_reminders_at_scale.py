@@ -65,7 +65,8 @@ def test_reminders_due_together_reach_each_owner_once_through_a_server(
     url = fresh_database_url()
     confirmed_bookings(url, 100)
     env = server_env(url, standin.url, tmp_path / "var")
-    processes.append(ServeProcess(env, tmp_path).start())
+    processes.append(ServeProcess(env, tmp_path))
+    start_together(processes)
     out, err = run_reminders(env).communicate(timeout=180)
     assert sent_count(out) == 100, (out, err)
     db = Database(url)
@@ -99,7 +100,8 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
     url = fresh_database_url()
     armed_bookings(url, count)
     env = server_env(url, standin.url, tmp_path / "var")
-    processes.append(ServeProcess(env, tmp_path).start())
+    processes.append(ServeProcess(env, tmp_path))
+    start_together(processes)
     db = Database(url)
     try:
         run = run_reminders(env)
@@ -132,8 +134,9 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
     # The worker process where PostgreSQL lets several share the outbox; on SQLite the one server sends.
     sender = "serve" if db.is_sqlite else "worker"
     standin.hang_after_accepting(PUSH, 60)  # LINE records each push, then its answer never comes
-    first = ServeProcess(env, tmp_path, command=sender).start()
+    first = ServeProcess(env, tmp_path, command=sender)
     processes.append(first)
+    start_together([first])
     try:
         out, err = run_reminders(env).communicate(timeout=180)
         assert sent_count(out) == count, (out, err)
@@ -143,7 +146,8 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
         first.sigkill()  # LINE has them; the rows were never marked sent
         assert {r.status for r in outbox_rows(db)} == {"pending"}
         standin.release_hangs()
-        processes.append(ServeProcess(env, tmp_path, command=sender).start())
+        processes.append(ServeProcess(env, tmp_path, command=sender))
+        start_together(processes[-1:])
         rows = wait_all_sent(db, count, timeout=90)
     finally:
         db.dispose()
