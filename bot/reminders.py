@@ -1,9 +1,9 @@
 """Reminders of confirmed bookings: owed when a booking is confirmed (re-timed when it moves, set aside
 when it leaves), and sent by the `reminders` job, each exactly once.
 
-The job works one booking per transaction: it locks the booking row (the life cycle's changes to it wait,
-and a change that came first is seen), re-reads what the booking is still owed, writes the outbox row and
-marks the reminder done together. A second run, a second scheduler or a crash mid-batch finds nothing
+The job works up to a hundred bookings per transaction: it locks their rows (the life cycle's changes to
+them wait, and a change that came first is seen), re-reads what each is still owed, writes the outbox rows
+and marks the reminders done together; a transaction that fails is settled again one booking at a time. A second run, a second scheduler or a crash mid-batch finds nothing
 pending that was sent. After downtime only what is still meaningful goes: of several reminders due
 together only the latest, none once the meeting has begun.
 """
