@@ -208,7 +208,10 @@ def wait_all_sent(db: Database, count: int, timeout: float) -> list[OutboxMessag
 
 def reminder_statuses(db: Database) -> Counter[tuple[str, str]]:
     with db.session() as session:
-        return Counter(session.execute(select(store.Reminder.kind, store.Reminder.status)).tuples())
+        return Counter(
+            (kind, status)
+            for kind, status in session.execute(select(store.Reminder.kind, store.Reminder.status))
+        )
 
 
 def assert_each_owner_pushed_once(standin: LineStandIn, count: int) -> None:

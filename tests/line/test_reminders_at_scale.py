@@ -128,7 +128,11 @@ def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one
     count = 4
     url = fresh_database_url()
     confirmed_bookings(url, count)
-    env = server_env(url, standin.url, tmp_path / "var") | {"MADOGUCHI_LINE_READ_TIMEOUT": "30"}
+    # A lease longer than the wait until the kill: no second claim of the row in the same process.
+    env = server_env(url, standin.url, tmp_path / "var") | {
+        "MADOGUCHI_LINE_READ_TIMEOUT": "30",
+        "MADOGUCHI_LINE_LEASE": "10",
+    }
     db = Database(url)
     # The worker process where PostgreSQL lets several share the outbox; on SQLite the one server sends.
     sender = "serve" if db.is_sqlite else "worker"
