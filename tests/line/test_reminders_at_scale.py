@@ -95,7 +95,7 @@ def writers_stalled(db: Database) -> Iterator[Connection]:
 def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once(
     fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
-    count = 300
+    count = 800  # transactions of 100 bookings: the kill lands with most of them still to go
     url = fresh_database_url()
     armed_bookings(url, count)
     env = server_env(url, standin.url, tmp_path / "var")
@@ -108,7 +108,7 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
         with writers_stalled(db) as held:  # the run now waits inside its next booking's transaction
             queued = int(held.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
             run.kill()  # SIGKILL
-            run.wait(10)
+            run.communicate(timeout=10)
         assert 0 < queued < count, queued  # the kill did interrupt the batch
         assert len(outbox_rows(db)) == queued  # what the killed transaction had written is gone
         out, err = run_reminders(env).communicate(timeout=180)
