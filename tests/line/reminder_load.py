@@ -189,6 +189,13 @@ def sent_count(output: str) -> int:
     return 0
 
 
+def queued_count(db: Database) -> int:
+    """How many outbox rows there are, read without waiting for a writer (SQLite: a deferred, read-only
+    transaction; WAL readers do not wait for the write lock)."""
+    with db.engine.connect().execution_options(sqlite_read_only=True) as conn:
+        return int(conn.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+
+
 def outbox_rows(db: Database) -> list[OutboxMessage]:
     with db.session() as session:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

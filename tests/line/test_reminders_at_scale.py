@@ -20,6 +20,7 @@ from tests.line.reminder_load import (
     assert_each_owner_pushed_once,
     confirmed_bookings,
     outbox_rows,
+    queued_count,
     reminder_statuses,
     run_reminders,
     sent_count,
@@ -110,7 +111,7 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
     db = Database(url)
     try:
         run = run_reminders(env)
-        standin.wait_for(lambda: len(outbox_rows(db)) > 0, timeout=120, what="the first reminders queued")
+        standin.wait_for(lambda: queued_count(db) > 0, timeout=120, what="the first reminders queued")
         with writers_stalled(db) as held:  # the run now waits inside its next booking's transaction
             queued = int(held.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
             run.kill()  # SIGKILL
