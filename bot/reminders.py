@@ -1,9 +1,9 @@
 """Reminders of confirmed bookings: owed when a booking is confirmed (re-timed when it moves, set aside
 when it leaves), and sent by the `reminders` job, each exactly once.
 
-The job works one booking per transaction: it locks the booking row (the life cycle's changes to it wait,
-and a change that came first is seen), re-reads what the booking is still owed, writes the outbox row and
-marks the reminder done together. A second run, a second scheduler or a crash mid-batch finds nothing
+The job works up to a hundred bookings per transaction: it locks their rows (the life cycle's changes to
+them wait, and a change that came first is seen), re-reads what each is still owed, writes the outbox rows
+and marks the reminders done together; a transaction that fails is settled again one booking at a time. A second run, a second scheduler or a crash mid-batch finds nothing
 pending that was sent. After downtime only what is still meaningful goes: of several reminders due
 together only the latest, none once the meeting has begun.
 """
@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import reminder_texts as t
@@ -139,8 +140,11 @@ class ReminderSender:
     desk_name: str
     recorded: Clock  # the wall clock: what is recorded as done is never back-dated by `jobs run --at`
 
-    def run(self, now: datetime, *, batch: int = 500) -> ReminderRun:
-        """Sends every reminder due at `now` (outside the quiet hours), one booking per transaction."""
+    def run(self, now: datetime, *, batch: int = 500, together: int = 100) -> ReminderRun:
+        """Sends every reminder due at `now` (outside the quiet hours). Up to `together` bookings share a
+        transaction, locked together (in id order) and settled one after the other; should anything in
+        it fail, it is rolled back and its bookings are settled one per transaction, so one booking's
+        failure never stops the others."""
         run = ReminderRun()
         if self.config.is_quiet(now.astimezone(JST).time()):
             run.quiet = True
@@ -155,24 +159,66 @@ class ReminderSender:
                 ]
             if not ids:
                 return run
-            for booking_id in ids:
-                done.add(booking_id)
+            done.update(ids)
+            for start in range(0, len(ids), together):
+                part = ids[start : start + together]
                 try:
                     with self.db.session() as session:
-                        outcome = self.remind(session, booking_id, now)
-                except Exception:  # one booking's failure never stops the batch: it stays pending
-                    log.exception("reminder of booking %s failed", booking_id)
-                    run.failed += 1
-                    continue
-                run.outcomes.update(outcome)
+                        outcomes = self.remind_many(session, part, now)
+                except Exception:  # noqa: BLE001 - settled again one by one, where a failure stays its own
+                    if len(part) == 1:
+                        log.exception("reminder of booking %s failed", part[0])
+                        run.failed += 1
+                        continue
+                    log.warning("reminders of %d bookings failed together: settled one by one", len(part))
+                    outcomes = self._one_by_one(part, now, run)
+                run.outcomes.update(outcomes)
+
+    def _one_by_one(self, booking_ids: list[int], now: datetime, run: ReminderRun) -> Counter[str]:
+        outcomes: Counter[str] = Counter()
+        for booking_id in booking_ids:
+            try:
+                with self.db.session() as session:
+                    outcomes.update(self.remind(session, booking_id, now))
+            except Exception:  # one booking's failure never stops the batch: it stays pending
+                log.exception("reminder of booking %s failed", booking_id)
+                run.failed += 1
+        return outcomes
 
     def remind(self, session: Session, booking_id: int, now: datetime) -> Counter[str]:
         """Settles what one booking is owed at `now`, with the booking locked; the outcomes."""
+        return self.remind_many(session, [booking_id], now)
+
+    def remind_many(self, session: Session, booking_ids: list[int], now: datetime) -> Counter[str]:
+        """Settles what the bookings are owed at `now`, all locked first (in id order); the outcomes.
+        Their reminders, consultations and owners are read in one query each."""
+        bookings = store.lock_bookings(session=session, booking_ids=booking_ids)
+        pending = store.pending_reminders_of(session=session, booking_ids=booking_ids)
+        owed = [b for b in bookings.values() if pending.get(b.id)]
+        # The consultations and owners into the session's identity map, where _contact finds them.
+        consultation_ids = [b.consultation_id for b in owed if b.consultation_id is not None]
+        consultations = (
+            session.scalars(select(Consultation).where(Consultation.id.in_(consultation_ids))).all()
+            if consultation_ids
+            else []
+        )
+        contact_ids = {c.contact_id for c in consultations} | {b.contact_id for b in owed if b.contact_id}
+        # (held here: the identity map keeps only what is referenced)
+        contacts = (
+            session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all() if contact_ids else []
+        )
         outcomes: Counter[str] = Counter()
-        booking = store.lock_booking(session=session, booking_id=booking_id)
-        pending = store.pending_reminders(session=session, booking_id=booking_id)
-        if not pending:
-            return outcomes
+        for booking_id in booking_ids:
+            if pending.get(booking_id):
+                outcomes.update(self._settle(session, bookings.get(booking_id), pending[booking_id], now))
+        del consultations, contacts
+        return outcomes
+
+    def _settle(
+        self, session: Session, booking: Booking | None, pending: list[store.Reminder], now: datetime
+    ) -> Counter[str]:
+        """Settles the pending reminders of one locked booking (None: it is gone)."""
+        outcomes: Counter[str] = Counter()
         recorded_at = self.recorded.now()
 
         def settle(reminder: store.Reminder, status: str) -> None:

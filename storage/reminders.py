@@ -91,27 +91,32 @@ def bookings_with_due_reminders(*, session: Session, now: datetime, limit: int =
     return list(session.scalars(query))
 
 
-def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
-    """The booking, read afresh and locked until the transaction ends (SELECT … FOR UPDATE on PostgreSQL;
-    SQLite's transactions here begin IMMEDIATE, one writer at a time): the life cycle's changes to it wait."""
+def lock_bookings(*, session: Session, booking_ids: list[int]) -> dict[int, Booking]:
+    """The bookings, read afresh and locked in id order until the transaction ends (SELECT … FOR UPDATE
+    on PostgreSQL; SQLite's transactions here begin IMMEDIATE, one writer at a time): the life cycle's
+    changes to them wait. By id; one that no longer exists is absent."""
     query = (
         select(Booking)
-        .where(Booking.id == booking_id)
+        .where(Booking.id.in_(booking_ids))
+        .order_by(Booking.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return session.scalars(query).first()
+    return {b.id: b for b in session.scalars(query)}
 
 
-def pending_reminders(*, session: Session, booking_id: int) -> list[Reminder]:
-    """What the booking is still owed, read afresh (call with the booking locked)."""
+def pending_reminders_of(*, session: Session, booking_ids: list[int]) -> dict[int, list[Reminder]]:
+    """What each booking is still owed, read afresh, earliest first (call with the bookings locked)."""
     query = (
         select(Reminder)
-        .where(Reminder.booking_id == booking_id, Reminder.status == PENDING)
-        .order_by(Reminder.due_at)
+        .where(Reminder.booking_id.in_(booking_ids), Reminder.status == PENDING)
+        .order_by(Reminder.booking_id, Reminder.due_at)
         .execution_options(populate_existing=True)
     )
-    return list(session.scalars(query))
+    owed: dict[int, list[Reminder]] = {}
+    for reminder in session.scalars(query):
+        owed.setdefault(reminder.booking_id, []).append(reminder)
+    return owed
 
 
 def reminders_of(*, session: Session, booking_id: int) -> dict[str, Reminder]:
