@@ -43,7 +43,7 @@ from storage.bookings import Booking, get_contact_hold
 from storage.clock import JST, Clock
 from storage.database import Database
 from storage.models import Consultation, Contact
-from storage.reminders import lock_booking
+from storage.reminders import lock_bookings
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class FollowUpSender:
     def survey(self, session: Session, booking_id: int, now: datetime) -> str | None:
         """Sends one booking's survey, with the booking locked; the outcome (None: not due after all, or
         surveyed already)."""
-        booking = lock_booking(session=session, booking_id=booking_id)
+        booking = lock_bookings(session=session, booking_ids=[booking_id]).get(booking_id)
         if booking is None or booking.status not in store.TOOK_PLACE or booking.ends_at > now:
             return None
         if store.survey_of_booking(session=session, booking_id=booking_id) is not None:

@@ -25,6 +25,7 @@ from storage import desk_posts
 from storage.bookings import Booking
 from storage.clock import JST, Clock, month_bounds
 from storage.database import Database
+from storage.follow_ups import SatisfactionSurvey
 from storage.models import Consultation, ConsultationEvent
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,15 @@ def _counts(
 
 
 def survey_average(session: Session, start: datetime, end: datetime) -> float | None:
-    """The month's satisfaction survey average (1 to 5). The hook for the surveys' table: None until it
-    exists (the summary shows 「—」)."""
-    return None
+    """The average score (1 to 5) of the satisfaction surveys answered in the month (None: no answer; the
+    summary shows 「—」), as the monthly report counts it."""
+    query = select(func.avg(SatisfactionSurvey.score)).where(
+        SatisfactionSurvey.answered_at >= start,
+        SatisfactionSurvey.answered_at < end,
+        SatisfactionSurvey.score.is_not(None),
+    )
+    average = session.scalar(query)
+    return None if average is None else round(float(average), 1)
 
 
 def response_minutes(session: Session, start: datetime, end: datetime) -> float | None:
@@ -108,7 +115,7 @@ def summarise(session: Session, desk: DeskConfig, month: str) -> dict[str, Any]:
         "by_region": _counts(session, Consultation.region, start, end),
         "appointments_held": sum(held_by_method.values()),
         "onsite_visits": held_by_method.get("onsite", 0),
-        "onsite_target": desk.desk_jobs.onsite_visit_target,
+        "onsite_target": desk.reporting.visit_target_per_month,
         "survey_average": survey_average(session, start, end),
         "response_minutes_median": response_minutes(session, start, end),
     }

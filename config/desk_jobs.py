@@ -13,6 +13,5 @@ class DeskJobsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     quota_warning_ratio: float = Field(default=0.8, gt=0, le=1)
-    onsite_visit_target: int = Field(default=5, ge=0)
     # How far back the digest looks for messages LINE could not deliver to an owner
     undelivered_days: int = Field(default=7, ge=1, le=60)

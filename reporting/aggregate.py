@@ -32,7 +32,7 @@ class Line:
 
     label: str
     values: tuple[Value, ...]
-    unit: str = "件"  # 件, 者, 時間, %, 通
+    unit: str = "件"  # 件, 者, 時間, %, 通, 点
     short: str = ""  # a short label for a chart's axis (the button label of a choice)
 
 

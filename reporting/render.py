@@ -9,12 +9,12 @@ EMPTY_NOTE = "データがありません（この期間の相談はありませ
 
 
 def shown(line: Line, value: Value) -> str:
-    """A count with thousands separators, hours with one decimal, a rate with %; no value as a dash."""
+    """A count with thousands separators, hours and scores with one decimal, a rate with %; no value as a dash."""
     if value is None:
         return NO_VALUE
     if line.unit == "%":
         return f"{value:.1f}%"
-    if line.unit == "時間":
+    if line.unit in ("時間", "点"):
         return f"{value:,.1f}"
     return f"{int(value):,}"
 

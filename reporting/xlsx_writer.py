@@ -20,7 +20,7 @@ SUMMARY_SHEET = "集計表"
 DETAIL_SHEET = "相談対応実績一覧"
 A4 = 9
 JAPANESE_DATE = 'yyyy"年"m"月"d"日"'
-NUMBER_FORMATS = {"%": '0.0"%"', "時間": "0.0"}
+NUMBER_FORMATS = {"%": '0.0"%"', "時間": "0.0", "点": "0.0"}
 
 
 def _setup_print(sheet: Any, *, title: str) -> None:
