@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from bot.sending import NoSender, Notice, Outbound
+from bot.sending import TO_THREAD, NoSender, Notice, Outbound
 from storage import follow_ups as store
 from storage.clock import Clock
 
@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 SURVEY_ANSWERED = "survey_answered"
 # How long after the score a typed message is still taken as its comment (later, it is a new message).
 COMMENT_WINDOW = timedelta(hours=12)
+# What the card's thread says of an answer (the comment as the owner wrote it)
+THREAD_SCORE = "アンケートのご回答：満足度 {score}/5"
+THREAD_COMMENT = "アンケートのコメント：{comment}"
 
 
 class Answered(StrEnum):
@@ -49,7 +52,7 @@ class SurveyBook:
             session=self.session, survey_id=survey_id, score=score, now=self.clock.now()
         ):
             return Answered.ALREADY
-        self._tell_coordinators(survey, {"score": score})
+        self._tell_coordinators(survey, {"score": score}, THREAD_SCORE.format(score=score))
         return Answered.RECORDED
 
     def answer_comment(self, survey_id: int, comment: str | None) -> Answered:
@@ -61,7 +64,9 @@ class SurveyBook:
         if not store.record_comment(session=self.session, survey_id=survey_id, comment=comment, now=now):
             return Answered.ALREADY
         if comment is not None:
-            self._tell_coordinators(survey, {"score": survey.score, "commented": True})
+            self._tell_coordinators(
+                survey, {"score": survey.score, "commented": True}, THREAD_COMMENT.format(comment=comment)
+            )
         return Answered.RECORDED
 
     def takes_comment(self, survey_id: int) -> bool:
@@ -74,16 +79,27 @@ class SurveyBook:
             and survey.answered_at > self.clock.now() - COMMENT_WINDOW
         )
 
-    def _tell_coordinators(self, survey: store.SatisfactionSurvey, detail: dict[str, object]) -> None:
+    def _tell_coordinators(
+        self, survey: store.SatisfactionSurvey, detail: dict[str, object], said: str
+    ) -> None:
+        """Refreshes the card (満足度 n/5) and says the answer in its thread."""
         if survey.consultation_id is None:
             return
-        notice = Notice(
+        card = Notice(
             SURVEY_ANSWERED,
             consultation_id=survey.consultation_id,
             booking_id=survey.booking_id,
             detail={"survey_id": survey.id, **detail},
         )
+        thread = Notice(
+            SURVEY_ANSWERED,
+            consultation_id=survey.consultation_id,
+            booking_id=survey.booking_id,
+            to=TO_THREAD,
+            text=said,
+        )
         try:
-            self.outbound.to_coordinators(session=self.session, notice=notice)
+            self.outbound.to_coordinators(session=self.session, notice=card)
+            self.outbound.to_coordinators(session=self.session, notice=thread)
         except NoSender:
             log.info("survey %s answered; no coordinators' channel to tell", survey.id)

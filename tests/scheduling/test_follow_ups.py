@@ -274,8 +274,11 @@ def test_the_score_then_a_comment_are_stored_once_and_the_coordinators_card_is_r
         notices = session.scalars(
             select(OutboxMessage).where(OutboxMessage.reason == "survey_answered").order_by(OutboxMessage.id)
         ).all()
-        assert [n.channel for n in notices] == ["slack", "slack"] and notices[0].consultation_id == 1
+        shown = [(n.channel, n.payload["messages"][0]["to"]) for n in notices]
+        assert shown == [("slack", "card"), ("slack", "thread")] * 2  # the score, then the comment
+        assert notices[0].consultation_id == 1
         assert notices[0].payload["messages"][0]["detail"] == {"survey_id": survey.id, "score": 4}
+        assert notices[3].payload["messages"][0]["text"].endswith("よく分かりました。")
         assert session.get(Conversation, 1) is None and session.scalars(select(Conversation)).all() == []
     with any_engine.connect() as conn:  # free text is stored as the repo stores it: encrypted
         raw = conn.execute(text("SELECT comment FROM satisfaction_survey")).scalar_one()

@@ -1,5 +1,6 @@
 """The owner's satisfaction score on the coordinators' card: answering the survey enqueues a card refresh
-(`survey_answered`), and the card, updated in place through the stand-in, reads 満足度 4/5."""
+(`survey_answered`), and the card, updated in place through the stand-in, reads 満足度 4/5; the answer and the
+comment are said in the card's thread."""
 
 from __future__ import annotations
 
@@ -94,8 +95,17 @@ def test_a_survey_answer_refreshes_the_card_with_the_score(
         notices = session.scalars(
             select(OutboxMessage).where(OutboxMessage.reason == "survey_answered")
         ).all()
-        assert [n.consultation_id for n in notices] == [consultation.id]
-    assert delivery.run_once()
+        assert [n.consultation_id for n in notices] == [consultation.id, consultation.id]
+    while delivery.run_once():
+        pass
     [message] = slack.messages(INTAKE_CHANNEL)  # the same card, updated in place
     assert "満足度 4/5" in card_text(message)
+    # and the answer is said in the card's thread, then the comment as the owner wrote it
+    chat.say("とても分かりやすかったです")
+    while delivery.run_once():
+        pass
+    assert [m["text"] for m in slack.thread(INTAKE_CHANNEL, message["ts"])] == [
+        "アンケートのご回答：満足度 4/5",
+        "アンケートのコメント：とても分かりやすかったです",
+    ]
     assert slack.calls("chat.update")[-1].args["ts"] == message["ts"]
