@@ -31,7 +31,6 @@ from bot.lifecycle import (
     transition_consultation,
     unregister_booking_effect,
 )
-from handlers.web.simulator import STATUS_LABELS
 from scheduling.calendars import CalendarService
 from scheduling.slots import Slot
 from storage.bookings import BOOKING_STATUSES, Booking
@@ -149,7 +148,6 @@ def test_the_enums_the_storage_constants_the_labels_and_the_migrated_checks_agre
     }
     assert set(texts.BOOKING_STATUS_LABELS) == set(BOOKING_STATUSES)
     assert set(texts.CONSULTATION_STATUS_LABELS) == set(CONSULTATION_STATUSES)
-    assert set(STATUS_LABELS) == set(BOOKING_STATUSES) | set(CONSULTATION_STATUSES)  # no "reminded"
     with any_engine.connect() as conn:
         if any_engine.dialect.name == "postgresql":
             checks = {
