@@ -24,7 +24,6 @@ EDIT_NOTED = "relay_edit_noted"  # history: the thread was told edits are not pa
 DESK_REASON = "desk_message"  # the outbox reason of a coordinator's message to the owner
 OPEN_STATUSES = ("submitted", "in_progress")  # a consultation the desk is still answering
 MEMO_PREFIXES = ("memo:", "メモ:")  # compared after NFKC (full-width colon, full-width letters)
-TEXT_MAX = 4_900  # LINE's 5,000-character text, with room for the heading
 
 # What the owner reads
 RELAYED = (
@@ -118,7 +117,8 @@ def relay_to_owner(
     contact = session.get(Contact, consultation.contact_id)
     if contact is None or not contact.reachable:
         return False
-    message = OutMessage(FROM_DESK.format(desk=desk_name, text=words[:TEXT_MAX]))
+    room = outbound.capacity_of(contact.channel).text - len(FROM_DESK.format(desk=desk_name, text=""))
+    message = OutMessage(FROM_DESK.format(desk=desk_name, text=words[: max(room, 1)]))
     try:
         outbound.to_contact(
             session=session,

@@ -24,6 +24,7 @@ class Capacity:
 
     buttons: int = 13  # the actions one message shows, page buttons included
     messages: int = 5  # the messages one answer carries before the channel must split it
+    text: int = 2000  # the characters one text message carries (a longer one is cut by who writes it)
 
     def __post_init__(self) -> None:
         if self.buttons < 3:  # room for one choice and the two page buttons

@@ -27,7 +27,7 @@ MAX_LABEL = 20
 MAX_TEXT = 5000
 MAX_DATA = 300
 MAX_DISPLAY_TEXT = 300
-CAPACITY = Capacity(buttons=MAX_QUICK_REPLIES, messages=MAX_MESSAGES)
+CAPACITY = Capacity(buttons=MAX_QUICK_REPLIES, messages=MAX_MESSAGES, text=MAX_TEXT)
 _PICKER_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 
 

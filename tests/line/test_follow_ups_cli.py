@@ -62,11 +62,15 @@ def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_throu
     env = server_env(url, standin.url, tmp_path / "var")
 
     early = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-05T14:59:00+09:00")
-    assert (early.returncode, early.stdout) == (0, "follow-ups: nudges: none due; surveys: none due\n"), (
-        early.stderr
-    )
+    assert (early.returncode, early.stdout) == (
+        0,
+        "follow-ups: nudges: none due; surveys: none due; outcomes: 0 card(s) offered 対応記録を入力\n",
+    ), early.stderr
     ran = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-05T15:00:00+09:00")
-    assert (ran.returncode, ran.stdout) == (0, "follow-ups: nudges: 1 sent; surveys: none due\n"), ran.stderr
+    assert (ran.returncode, ran.stdout) == (
+        0,
+        "follow-ups: nudges: 1 sent; surveys: none due; outcomes: 1 card(s) offered 対応記録を入力\n",
+    ), ran.stderr
     [nudge] = standin.wait_for_deliveries(silent, 1)
     assert nudge.kind == "push" and nudge.retry_key
     assert nudge.texts == [
@@ -76,9 +80,10 @@ def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_throu
     ]
 
     monday = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-08T10:00:00+09:00")
-    assert (monday.returncode, monday.stdout) == (0, "follow-ups: nudges: none due; surveys: 1 sent\n"), (
-        monday.stderr
-    )
+    assert (monday.returncode, monday.stdout) == (
+        0,
+        "follow-ups: nudges: none due; surveys: 1 sent; outcomes: 0 card(s) offered 対応記録を入力\n",
+    ), monday.stderr
     [survey] = standin.wait_for_deliveries(surveyed, 1)
     assert survey.texts == [
         "【かごしまDX相談窓口】\n2月5日(金) 14:00〜15:00のご相談、ありがとうございました。\n"
@@ -88,7 +93,10 @@ def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_throu
     assert labels == ["5 とても満足", "4 満足", "3 ふつう", "2 やや不満", "1 不満"]
 
     again = madoguchi(env, "jobs", "run", "follow-ups", "--at", "2027-02-09T10:00:00+09:00")
-    assert (again.returncode, again.stdout) == (0, "follow-ups: nudges: none due; surveys: none due\n")
+    assert (again.returncode, again.stdout) == (
+        0,
+        "follow-ups: nudges: none due; surveys: none due; outcomes: 0 card(s) offered 対応記録を入力\n",
+    )
     assert len(standin.deliveries_to(silent)) == 1 and len(standin.deliveries_to(surveyed)) == 1
     with server.db.session() as session:
         [row] = session.scalars(select(store.SatisfactionSurvey)).all()

@@ -149,4 +149,5 @@ def test_reassign_picks_another_coordinator_in_slacks_modal_and_the_card_mention
     assert f"<@{new.slack_user_id}>" in all_text(moved) and "担当を変更しました" in all_text(moved)
     # The pane now acts as the new coordinator: 承認 is theirs
     assert click(client, buttons(moved)["承認"])["note"] is None
-    assert inbox(client)[0].startswith("ご予約が確定しました。")
+    told = inbox(client)  # the owner heard of the new person in charge, then of the confirmation
+    assert "担当者が変わりました" in told[0] and told[-1].startswith("ご予約が確定しました。")
