@@ -36,10 +36,10 @@ run: install
 
 test: install test-packages
 	@echo "== tests on SQLite"
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=15
 	@if $(BIN)/python -m tests.postgres_available "$(PG_URL)"; then \
 		echo "== tests on PostgreSQL ($(PG_URL)): those that use a database"; \
-		MADOGUCHI_TEST_DATABASE_URL="$(PG_URL)" MADOGUCHI_TEST_DATABASE_ONLY=1 $(BIN)/python -m pytest -q --durations=15; \
+		MADOGUCHI_TEST_DATABASE_URL="$(PG_URL)" MADOGUCHI_TEST_DATABASE_ONLY=1 $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=15; \
 	elif [ -n "$$MADOGUCHI_REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required here (MADOGUCHI_REQUIRE_POSTGRES) but does not answer at $(PG_URL)"; exit 1; \
 	else \

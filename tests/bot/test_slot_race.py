@@ -4,7 +4,6 @@ exactly one holds it, every other is offered fresh times at once, and nobody see
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -13,18 +12,18 @@ from bot.engine import IntakeEngine
 from config import DeskConfig
 from storage.bookings import Booking
 from storage.clock import FixedClock
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_slot_step import slot_labels, to_method
+from tests.conftest import DatabaseFactory
 
 OWNERS = 50
 
 
 def test_fifty_owners_picking_one_slot(
-    fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock
+    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock
 ) -> None:
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     db = (
         Database(url, pool_size=OWNERS + 5, max_overflow=0) if not url.startswith("sqlite") else Database(url)
     )

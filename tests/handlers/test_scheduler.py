@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,12 +25,12 @@ from scheduling.slots import Slot
 from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.contacts import get_or_create_contact
-from storage.database import Database, make_engine, upgrade_schema
+from storage.database import Database, make_engine
 from storage.inbox import NewEvent, store_events
 from storage.models import InboxEvent, OutboxMessage
 from storage.reminders import reminders_of
 from storage.slack_events import SlackEvent, claim_slack_event
-from tests.conftest import TEST_KEY, make_settings
+from tests.conftest import TEST_KEY, DatabaseFactory, make_settings
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import prepare_booking_tables
 
@@ -63,11 +63,10 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
 
 @pytest.fixture
 def own_services(
-    fresh_database_url: Callable[[], str], desk: DeskConfig, clock: FixedClock, var_dir: Path
+    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock, var_dir: Path
 ) -> Iterator[Services]:
     """Services on a database of the test's own: the scheduler's thread opens its own sessions."""
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     yield Services(
         settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
@@ -189,11 +188,11 @@ def test_each_job_has_its_own_grace_and_coalesces_and_jobs_not_built_yet_are_not
 
 
 def test_the_running_scheduler_sends_a_due_reminder_once(
-    fresh_database_url: Callable[[], str], desk: DeskConfig, var_dir: Path
+    fresh_database_url: DatabaseFactory, desk: DeskConfig, var_dir: Path
 ) -> None:
-    url = fresh_database_url()
+    url = fresh_database_url(migrated=True)
     engine = make_engine(url)
-    prepare_booking_tables(engine)
+    prepare_booking_tables(engine, migrate=False)
     engine.dispose()
     clock = FixedClock(datetime(2027, 1, 4, 9, 0, tzinfo=JST))
     db = Database(url)

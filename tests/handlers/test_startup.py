@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from storage.clock import FixedClock
 from storage.crypto import Keyring, configure_keyring
 from storage.database import Database, schema_revisions, upgrade_schema
 from storage.models import Consultation
-from tests.conftest import ADMIN_TOKEN, TEST_KEY, make_settings
+from tests.conftest import ADMIN_TOKEN, TEST_KEY, DatabaseFactory, make_settings
 from tests.line.conftest import free_port
 from tests.storage.test_consultation_views import another_key, submit
 
@@ -320,15 +320,14 @@ def test_chat_completes_an_intake_in_the_terminal(tmp_path: Path) -> None:
 
 
 def test_start_up_says_when_stored_data_does_not_decrypt(
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
     tmp_path: Path,
     desk: DeskConfig,
     clock: FixedClock,
     keyring: Keyring,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     try:
         submit(desk, clock, db, "U-readable")
@@ -353,7 +352,7 @@ def test_start_up_says_when_stored_data_does_not_decrypt(
 
 
 def test_a_database_that_is_not_migrated_stops_start_up_saying_what_to_run(
-    tmp_path: Path, fresh_database_url: Callable[[], str]
+    tmp_path: Path, fresh_database_url: DatabaseFactory
 ) -> None:
     url = fresh_database_url()
     settings = make_settings(

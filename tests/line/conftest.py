@@ -27,8 +27,8 @@ from handlers.app import create_app
 from handlers.services import Services, build_services
 from handlers.settings import Settings
 from storage.clock import Clock
-from storage.database import Database, upgrade_schema
-from tests.conftest import TEST_KEY
+from storage.database import Database
+from tests.conftest import TEST_KEY, DatabaseFactory
 from tests.line.standin import TOKEN, Delivery, LineStandIn
 
 SECRET = "test-channel-secret-0123456789ab"
@@ -84,13 +84,11 @@ def standin() -> Iterator[LineStandIn]:
 
 
 @pytest.fixture
-def new_database(fresh_database_url: Callable[[], str]) -> Callable[[], str]:
+def new_database(fresh_database_url: DatabaseFactory) -> Callable[[], str]:
     """Makes a new, migrated database of the kind under test (for servers and crashes)."""
 
     def make() -> str:
-        url = fresh_database_url()
-        upgrade_schema(url)
-        return url
+        return fresh_database_url(migrated=True)
 
     return make
 
@@ -114,16 +112,19 @@ class RunningClock:
 class InProcessServer:
     """The real app under uvicorn in a thread of this process, on a free port."""
 
-    def __init__(self, env: dict[str, str], clock: Clock | None = None) -> None:
+    def __init__(self, env: dict[str, str], clock: Clock | None = None, *, http: str = "auto") -> None:
         settings = Settings(_env_file=None, **env)  # type: ignore[call-arg, arg-type]
         self.services: Services = build_services(settings, clock=clock)
         self.app = create_app(self.services)
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = int(self.url.rsplit(":", 1)[1])
+        # Bound here and handed to uvicorn: no other process can take the port between its choice and use.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", http=http)
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     @property
     def db(self) -> Database:
@@ -140,6 +141,7 @@ class InProcessServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(15)
+        self.socket.close()
         if self.services.line_api is not None:
             self.services.line_api.close()
         self.services.db.dispose()

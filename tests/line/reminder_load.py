@@ -39,12 +39,12 @@ def owner(i: int) -> str:
     return f"U{i:032x}"
 
 
-def confirmed_bookings(url: str, count: int) -> list[int]:
+def confirmed_bookings(url: str, count: int, *, migrate: bool = True) -> list[int]:
     """Migrates the database and makes `count` consultations of as many LINE owners, each with a
     booking confirmed through the life cycle (so its reminders are armed) for the same start, one
     coordinator each."""
     engine = make_engine(url)
-    prepare_booking_tables(engine, consultations=count)
+    prepare_booking_tables(engine, consultations=count, migrate=migrate)
     engine.dispose()
     install_reminders(load_desk_config().reminders)
     clock = FixedClock(CONFIRMED_AT)
@@ -92,13 +92,13 @@ def confirmed_bookings(url: str, count: int) -> list[int]:
     return ids
 
 
-def armed_bookings(url: str, count: int) -> list[int]:
+def armed_bookings(url: str, count: int, *, migrate: bool = True) -> list[int]:
     """The same as `confirmed_bookings`, written straight into storage in a few statements (the life
     cycle's thirty statements a booking would take minutes for thousands on a busy machine): the
     contacts, the confirmed bookings, and the reminder rows confirming them arms, timed by
     bot.reminders.reminder_times."""
     engine = make_engine(url)
-    prepare_booking_tables(engine, consultations=count)
+    prepare_booking_tables(engine, consultations=count, migrate=migrate)
     engine.dispose()
     config = load_desk_config().reminders
     end = STARTS_AT + timedelta(hours=1)

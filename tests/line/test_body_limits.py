@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from handlers.line.webhook import MAX_BODY
 from tests.line.conftest import InProcessServer, LineUser, server_env, sign
@@ -63,12 +61,7 @@ def server(
     tmp_path: Path,
 ) -> Iterator[InProcessServer]:
     """The real app under uvicorn in this process (so its memory is this process's), on each HTTP parser."""
-    server = InProcessServer(server_env(new_database(), standin.url, tmp_path / "var"))
-    port = int(server.url.rsplit(":", 1)[1])
-    server.server = uvicorn.Server(
-        uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning", http=request.param)
-    )
-    server.thread = threading.Thread(target=server.server.run, daemon=True)
+    server = InProcessServer(server_env(new_database(), standin.url, tmp_path / "var"), http=request.param)
     server.start()
     yield server
     server.stop()

@@ -18,6 +18,7 @@ from storage import follow_ups as store
 from storage.clock import FixedClock
 from storage.database import make_engine
 from tests.bot.chat import Chat
+from tests.conftest import DatabaseFactory
 from tests.line.conftest import InProcessServer, server_env
 from tests.line.standin import LineStandIn
 from tests.owner import Owner
@@ -37,14 +38,14 @@ def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_jobs_run_follow_ups_nudges_once_then_surveys_the_next_working_day_through_the_stand_in(
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
     start_server: Callable[..., InProcessServer],
     standin: LineStandIn,
     tmp_path: Path,
 ) -> None:
-    url = fresh_database_url()
+    url = fresh_database_url(migrated=True)
     engine = make_engine(url)
-    prepare_booking_tables(engine)
+    prepare_booking_tables(engine, migrate=False)
     engine.dispose()
     server = start_server(database_url=url)  # drains the outbox to the stand-in
     surveyed, silent = "U" + "a" * 32, "U" + "b" * 32

@@ -18,6 +18,7 @@ from storage import reminders as store
 from storage.clock import FixedClock
 from storage.database import Database, make_engine
 from storage.models import OutboxMessage
+from tests.conftest import DatabaseFactory
 from tests.line.conftest import InProcessServer, server_env
 from tests.line.standin import LineStandIn
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
@@ -48,16 +49,16 @@ def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def database_with_consultations(fresh_database_url: Callable[[], str]) -> str:
-    url = fresh_database_url()
+def database_with_consultations(fresh_database_url: DatabaseFactory) -> str:
+    url = fresh_database_url(migrated=True)
     engine = make_engine(url)
-    prepare_booking_tables(engine)
+    prepare_booking_tables(engine, migrate=False)
     engine.dispose()
     return url
 
 
 def test_jobs_list_names_every_job_of_the_contract_each_available(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path
 ) -> None:
     env = server_env(database_with_consultations(fresh_database_url), standin.url, tmp_path / "var")
     listed = madoguchi(env, "jobs", "list")
@@ -68,7 +69,7 @@ def test_jobs_list_names_every_job_of_the_contract_each_available(
 
 
 def test_jobs_run_refuses_an_unknown_job_and_a_time_that_is_not_one(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path
 ) -> None:
     env = server_env(database_with_consultations(fresh_database_url), standin.url, tmp_path / "var")
     unknown = madoguchi(env, "jobs", "run", "reminder")
@@ -78,7 +79,7 @@ def test_jobs_run_refuses_an_unknown_job_and_a_time_that_is_not_one(
 
 
 def test_jobs_run_reminders_at_a_time_sends_once_through_the_running_server_and_records_the_real_time(
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
     start_server: Callable[..., InProcessServer],
     standin: LineStandIn,
     tmp_path: Path,
@@ -121,7 +122,7 @@ def test_jobs_run_reminders_at_a_time_sends_once_through_the_running_server_and_
 
 
 def test_two_processes_running_the_reminders_at_once_queue_each_reminder_once(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path
 ) -> None:
     url = database_with_consultations(fresh_database_url)
     db = Database(url)

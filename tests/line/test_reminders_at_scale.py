@@ -4,7 +4,7 @@ a run killed mid-batch, a sender killed after LINE accepted a push. Every owner 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select, text
 
 from storage.database import Database
 from storage.models import OutboxMessage
+from tests.conftest import DatabaseFactory
 from tests.line.conftest import ServeProcess, server_env
 from tests.line.reminder_load import (
     PUSH,
@@ -32,10 +33,10 @@ from tests.line.standin import LineStandIn
 
 @pytest.mark.postgres_only  # several processes draining one outbox: SKIP LOCKED, PostgreSQL's pass
 def test_500_reminders_due_together_reach_each_owner_once_through_three_sending_processes(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
-    url = fresh_database_url()
-    armed_bookings(url, 500)
+    url = fresh_database_url(migrated=True)
+    armed_bookings(url, 500, migrate=False)
     # The production lease, longer than a call may take (read timeout): no row claimed again while its
     # push is on its way, so each is pushed once (with the tests' short lease a slow call on a busy
     # machine is pushed again, answered 409: no second message, but not what this test counts).
@@ -66,10 +67,10 @@ def test_500_reminders_due_together_reach_each_owner_once_through_three_sending_
 
 
 def test_reminders_due_together_reach_each_owner_once_through_a_server(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
-    url = fresh_database_url()
-    confirmed_bookings(url, 100)
+    url = fresh_database_url(migrated=True)
+    confirmed_bookings(url, 100, migrate=False)
     env = server_env(url, standin.url, tmp_path / "var")
     processes.append(ServeProcess(env, tmp_path))
     start_together(processes)
@@ -98,11 +99,11 @@ def writers_stalled(db: Database) -> Iterator[Connection]:
 
 
 def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
     count = 800  # transactions of 100 bookings: the kill lands with most of them still to go
-    url = fresh_database_url()
-    armed_bookings(url, count)
+    url = fresh_database_url(migrated=True)
+    armed_bookings(url, count, migrate=False)
     env = server_env(url, standin.url, tmp_path / "var")
     processes.append(ServeProcess(env, tmp_path))
     start_together(processes)
@@ -133,11 +134,11 @@ def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once
 
 
 def test_a_sender_killed_after_line_accepted_the_reminders_leaves_each_owner_one_message(
-    fresh_database_url: Callable[[], str], standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
+    fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
     count = 4
-    url = fresh_database_url()
-    confirmed_bookings(url, count)
+    url = fresh_database_url(migrated=True)
+    confirmed_bookings(url, count, migrate=False)
     # A lease longer than the wait until the kill: no second claim of the row in the same process.
     env = server_env(url, standin.url, tmp_path / "var") | {
         "MADOGUCHI_LINE_READ_TIMEOUT": "30",

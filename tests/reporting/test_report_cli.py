@@ -8,23 +8,21 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from storage.slack_cards import ContactView
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, DatabaseFactory
 from tests.reporting.fixture import CONTACT_NAME, EXPECTED, build_fixture_month
 
 
 @pytest.fixture
-def filled_url(fresh_database_url: Callable[[], str]) -> str:
-    url = fresh_database_url()
-    upgrade_schema(url)
+def filled_url(fresh_database_url: DatabaseFactory) -> str:
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     with db.session() as session:
         build_fixture_month(session)

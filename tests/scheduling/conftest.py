@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from storage.clock import FixedClock
 from storage.database import make_engine
+from tests.conftest import DatabaseFactory
 from tests.scheduling.support import POSTGRES_URL, FeedServer, RadicaleServer, jst, prepare_booking_tables
 
 
@@ -26,36 +25,40 @@ def clock() -> FixedClock:
 # --- databases ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    """SQLite files, empty or migrated (copies of one migrated once), whatever the database under test."""
+    yield DatabaseFactory(None, lambda: tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    """PostgreSQL databases of the tests' own (see POSTGRES_URL), all dropped at the end of the run."""
+    if not POSTGRES_URL:
+        pytest.skip("MADOGUCHI_TEST_POSTGRES_URL (or a PostgreSQL MADOGUCHI_TEST_DATABASE_URL) is not set")
+    factory = DatabaseFactory(POSTGRES_URL, lambda: tmp_path_factory.mktemp("unused"))
+    yield factory
+    factory.drop_all()
+
+
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(sqlite_databases: DatabaseFactory) -> Iterator[Engine]:
     """A fresh SQLite file database set up as the application sets it up."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'bookings.db'}")
-    prepare_booking_tables(engine)
+    engine = make_engine(sqlite_databases(migrated=True))
+    prepare_booking_tables(engine, migrate=False)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    """A fresh PostgreSQL database of this test's own, dropped afterwards."""
-    if not POSTGRES_URL:
-        pytest.skip("MADOGUCHI_TEST_POSTGRES_URL (or a PostgreSQL MADOGUCHI_TEST_DATABASE_URL) is not set")
-    admin_url = make_url(POSTGRES_URL)
-    name = f"madoguchi_race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(
-        admin_url.set(database=name).render_as_string(hide_password=False), pool_size=60, max_overflow=0
-    )
+def postgres_engine(postgres_databases: DatabaseFactory) -> Iterator[Engine]:
+    """A fresh PostgreSQL database of this test's own, dropped at the end of the run."""
+    engine = make_engine(postgres_databases(migrated=True), pool_size=60, max_overflow=0)
     try:
-        prepare_booking_tables(engine)
+        prepare_booking_tables(engine, migrate=False)
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

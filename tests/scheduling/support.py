@@ -48,10 +48,11 @@ def make_config(coordinators: list[dict[str, Any]] | None = None, **rules: Any) 
     )
 
 
-def prepare_booking_tables(engine: Engine, consultations: int = 60) -> None:
-    """Migrates the database as `madoguchi db upgrade` does, and adds consultations 1..n (of one contact
-    and company) for the bookings to belong to."""
-    upgrade_schema(engine.url.render_as_string(hide_password=False))
+def prepare_booking_tables(engine: Engine, consultations: int = 60, *, migrate: bool = True) -> None:
+    """Migrates the database as `madoguchi db upgrade` does (unless it is migrated already), and adds
+    consultations 1..n (of one contact and company) for the bookings to belong to."""
+    if migrate:
+        upgrade_schema(engine.url.render_as_string(hide_password=False))
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(

@@ -17,8 +17,8 @@ from handlers.slack.delivery import SlackDelivery
 from handlers.slack.sender import SlackCoordinatorSender
 from storage.channels import Channel
 from storage.clock import FixedClock
-from storage.database import Database, upgrade_schema
-from tests.conftest import make_settings
+from storage.database import Database
+from tests.conftest import DatabaseFactory, make_settings
 from tests.line.conftest import InProcessServer
 from tests.slack.appserver import slack_env, start_server
 from tests.slack.standin import BOT_TOKEN, INTAKE_CHANNEL, SlackStandIn
@@ -43,7 +43,7 @@ def slack_client(slack: SlackStandIn) -> WebClient:
 
 @pytest.fixture
 def slack_servers(
-    slack: SlackStandIn, fresh_database_url: Callable[[], str], tmp_path: Path
+    slack: SlackStandIn, fresh_database_url: DatabaseFactory, tmp_path: Path
 ) -> Iterator[Callable[..., InProcessServer]]:
     """Starts servers with Slack configured, talking to the stand-in (on a new database unless one is
     given); all are stopped afterwards, and the senders made with them closed."""
@@ -52,8 +52,7 @@ def slack_servers(
     def start(database_url: str | None = None, **env: str) -> InProcessServer:
         url = database_url
         if url is None:
-            url = fresh_database_url()
-            upgrade_schema(url)
+            url = fresh_database_url(migrated=True)
         server = start_server({**slack_env(url, slack.api_url, str(tmp_path / "var")), **env})
         servers.append(server)
         return server

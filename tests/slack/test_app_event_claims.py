@@ -4,12 +4,12 @@ sessions (two processes) claim it at the same moment; an unfinished claim is tak
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from storage.slack_events import (
     CLAIM_LEASE,
     claim_slack_event,
@@ -17,15 +17,15 @@ from storage.slack_events import (
     get_slack_event,
     purge_slack_events,
 )
+from tests.conftest import DatabaseFactory
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def own_db(fresh_database_url: Callable[[], str]) -> Iterator[Database]:
+def own_db(fresh_database_url: DatabaseFactory) -> Iterator[Database]:
     """A migrated database of its own: the sessions below commit, and race."""
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     yield db
     db.dispose()

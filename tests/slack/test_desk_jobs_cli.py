@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from storage.database import Database, make_engine
 from storage.models import OutboxMessage
+from tests.conftest import DatabaseFactory
 from tests.line.conftest import InProcessServer
 from tests.scheduling.support import prepare_booking_tables
 from tests.slack.appserver import slack_env
@@ -32,14 +33,14 @@ def madoguchi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_jobs_run_posts_a_missed_monthly_summary_once_and_the_digest_once_a_working_day(
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
     slack: SlackStandIn,
     slack_servers: Callable[..., InProcessServer],
     tmp_path: Path,
 ) -> None:
-    url = fresh_database_url()
+    url = fresh_database_url(migrated=True)
     engine = make_engine(url)
-    prepare_booking_tables(engine)  # 60 consultations submitted on 2026-11-01 09:00 JST
+    prepare_booking_tables(engine, migrate=False)  # 60 consultations submitted on 2026-11-01 09:00 JST
     engine.dispose()
     env = slack_env(url, slack.api_url, str(tmp_path / "var"))
 

@@ -4,7 +4,6 @@ while no web process runs reaches the intake channel once, posted by the worker 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,10 +15,11 @@ from handlers.line.sender import LineSender
 from handlers.slack.sender import SlackCoordinatorSender
 from storage.channels import Channel
 from storage.clock import SystemClock
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from storage.models import Consultation, OutboxMessage
 from storage.outbox import SENT
 from tests.bot.chat import Chat
+from tests.conftest import DatabaseFactory
 from tests.line.conftest import ServeProcess, processes  # noqa: F401  (the fixture)
 from tests.owner import Owner
 from tests.slack.appserver import slack_env
@@ -29,12 +29,11 @@ from tests.slack.standin import INTAKE_CHANNEL, SlackStandIn
 def test_the_worker_posts_the_card_of_a_submitted_request_once(
     slack: SlackStandIn,
     desk: DeskConfig,
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
     tmp_path: Path,
     processes: list[ServeProcess],  # noqa: F811
 ) -> None:
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     clock = SystemClock()
     outbound = Outbound(senders={Channel.LINE: LineSender(clock)}, coordinators=SlackCoordinatorSender(clock))
     db = Database(url)

@@ -14,17 +14,17 @@ from sqlalchemy import event
 
 from storage.clock import SystemClock
 from storage.contacts import get_or_create_contact
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from storage.inbox import NewEvent, claim_next_event, lock_user, record_failure, store_events
 from storage.outbox import claim_due_messages, enqueue
+from tests.conftest import DatabaseFactory
 
 pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
-def pg(fresh_database_url: Callable[[], str]) -> Iterator[Database]:
-    url = fresh_database_url()
-    upgrade_schema(url)
+def pg(fresh_database_url: DatabaseFactory) -> Iterator[Database]:
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     yield db
     db.dispose()

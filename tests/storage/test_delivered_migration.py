@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 
 from storage.database import MIGRATIONS, upgrade_schema
+from tests.conftest import DatabaseFactory
 
 LOGGED = (
     "INSERT INTO interaction (id, at, channel, direction, kind, text) "
@@ -17,7 +16,7 @@ LOGGED = (
 
 
 def test_the_messages_logged_before_0008_count_as_delivered_and_0008_undoes(
-    fresh_database_url: Callable[[], str],
+    fresh_database_url: DatabaseFactory,
 ) -> None:
     url = fresh_database_url()
     upgrade_schema(url, "0007")

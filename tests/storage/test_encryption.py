@@ -12,7 +12,7 @@ from bot.engine import IntakeEngine
 from config import DeskConfig
 from storage.clock import FixedClock
 from storage.crypto import Keyring, PIIKeyError, generate_key
-from storage.database import Database, upgrade_schema
+from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
 
@@ -24,8 +24,7 @@ def test_an_intake_leaves_no_personal_data_in_clear(
     desk: DeskConfig,  # type: ignore[no-untyped-def]
     clock: FixedClock,
 ) -> None:
-    url = fresh_database_url()
-    upgrade_schema(url)
+    url = fresh_database_url(migrated=True)
     db = Database(url)
     chat = Chat(IntakeEngine(desk, clock), db, user="U-secret-line-user")
     to_summary(chat)

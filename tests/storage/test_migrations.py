@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -21,10 +19,11 @@ import storage.slack_cards  # noqa: F401  (registers the slack_card and contact_
 import storage.slack_events  # noqa: F401  (registers the slack_event table)
 from storage.base import Base
 from storage.database import make_engine, upgrade_schema
+from tests.conftest import DatabaseFactory
 
 
 @pytest.fixture
-def empty_database_url(fresh_database_url: Callable[[], str]) -> str:
+def empty_database_url(fresh_database_url: DatabaseFactory) -> str:
     return fresh_database_url()
 
 
