@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Float, Select, case, cast, func, literal, 
 from sqlalchemy.orm import Session
 
 from storage.bookings import Booking
+from storage.desk_posts import QuotaReading
 from storage.models import Consultation, ConsultationEvent, Interaction, OutboxMessage
 
 # Who the history names when nobody at the desk acted: the owner, the system, and the channel the
@@ -30,7 +31,7 @@ def month_bucket(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[i
     return case(*whens, else_=literal(len(boundaries) - 2)) if whens else literal(0)
 
 
-def _grouped(session: Session, inner: Select[Any, Any]) -> MonthCounts:
+def grouped(session: Session, inner: Select[Any, Any]) -> MonthCounts:
     """Counts the rows of `inner` (its columns `bucket` and `code`) by month and code."""
     sub = inner.subquery()
     rows = session.execute(
@@ -62,7 +63,7 @@ def consultations_by(session: Session, code: Any, boundaries: Sequence[datetime]
     inner = select(
         month_bucket(Consultation.submitted_at, boundaries).label("bucket"), code.label("code")
     ).where(Consultation.submitted_at >= boundaries[0], Consultation.submitted_at < boundaries[-1])
-    return _grouped(session, inner)
+    return grouped(session, inner)
 
 
 def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
@@ -88,7 +89,7 @@ def held_bookings_by_method(session: Session, boundaries: Sequence[datetime], no
         Booking.starts_at >= boundaries[0],
         Booking.starts_at < boundaries[-1],
     )
-    return _grouped(session, inner)
+    return grouped(session, inner)
 
 
 def line_messages(session: Session, boundaries: Sequence[datetime]) -> MonthCounts:
@@ -101,7 +102,7 @@ def line_messages(session: Session, boundaries: Sequence[datetime]) -> MonthCoun
         Interaction.at >= boundaries[0],
         Interaction.at < boundaries[-1],
     )
-    counts = _grouped(session, received)
+    counts = grouped(session, received)
     delivered = select(
         month_bucket(Interaction.delivered_at, boundaries).label("bucket"),
         case((OutboxMessage.delivered_via.in_(("push", "push-409")), "push"), else_="out").label("code"),
@@ -112,7 +113,7 @@ def line_messages(session: Session, boundaries: Sequence[datetime]) -> MonthCoun
         Interaction.delivered_at >= boundaries[0],
         Interaction.delivered_at < boundaries[-1],
     )
-    for bucket, codes in _grouped(session, delivered).items():
+    for bucket, codes in grouped(session, delivered).items():
         counts[bucket].update(codes)
     return counts
 
@@ -167,3 +168,15 @@ def response_seconds(
         return values[0] + (values[1] - values[0]) * (position - low)
 
     return count, percentile(0.5), percentile(0.9)
+
+
+def quota_readings(session: Session, months: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+    """The last LINE quota reading of each month (YYYY-MM) that has one: (messages used, the month's
+    quota, None when unlimited). LINE counts the push messages against the quota."""
+    last = (
+        select(func.max(QuotaReading.id))
+        .where(QuotaReading.month.in_(list(months)))
+        .group_by(QuotaReading.month)
+    )
+    query = select(QuotaReading.month, QuotaReading.used, QuotaReading.quota).where(QuotaReading.id.in_(last))
+    return {month: (int(used), quota) for month, used, quota in session.execute(query).all()}
