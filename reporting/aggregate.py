@@ -70,17 +70,17 @@ def _percent(part: int, whole: int) -> float | None:
 
 
 def _quota_lines(session: Session, period: ReportPeriod) -> tuple[Line, ...]:
-    """The LINE quota used in each column (the months' last readings added up; none read: no value), the
-    quota (none when a month is unlimited or unread) and the share used."""
+    """The LINE quota used in each column (the last reading of each month read, added up; none read: no
+    value), those months' quota (none when one is unlimited) and the share used."""
     names = [f"{m:%Y-%m}" for m in period.months]
     readings = q.quota_readings(session, names)
     used: list[int | None] = []
     quotas: list[int | None] = []
     for column in period.columns:
         read = [readings[names[m]] for m in column.months if names[m] in readings]
-        complete = len(read) == len(column.months) and all(quota is not None for _, quota in read)
+        limited = bool(read) and all(quota is not None for _, quota in read)
         used.append(sum(u for u, _ in read) if read else None)
-        quotas.append(sum(quota or 0 for _, quota in read) if complete else None)
+        quotas.append(sum(quota or 0 for _, quota in read) if limited else None)
     share = tuple(
         None if u is None or not quota else _percent(u, quota) for u, quota in zip(used, quotas, strict=True)
     )
@@ -102,7 +102,10 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         "相談件数",
         (
             Line("受付件数", tuple(column_total(by_status, c) for c in cols)),
-            *(Line(label, tuple(column_sum(by_status, c, [code]) for c in cols)) for code, label in STATUS_LINES),
+            *(
+                Line(label, tuple(column_sum(by_status, c, [code]) for c in cols))
+                for code, label in STATUS_LINES
+            ),
         ),
         note="状況は集計時点のもの",
     )
@@ -206,7 +209,11 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         (
             Line("受信", tuple(column_sum(messages, c, ["in"]) for c in cols), "通"),
             Line("送信（配信済み）", tuple(column_sum(messages, c, ["out", "push"]) for c in cols), "通"),
-            Line("うちプッシュ送信（無料枠の対象）", tuple(column_sum(messages, c, ["push"]) for c in cols), "通"),
+            Line(
+                "うちプッシュ送信（無料枠の対象）",
+                tuple(column_sum(messages, c, ["push"]) for c in cols),
+                "通",
+            ),
             *_quota_lines(session, period),
         ),
         note="送信は相手に届いたものだけを数える。無料枠の使用数はLINEの集計（月の最後の読み取り）",

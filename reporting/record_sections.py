@@ -32,16 +32,18 @@ RESULT_LABELS = (
     ("on_hold", "保留"),
 )
 AGREED = "agree"
-REFERRALS_TOTAL = "紹介件数（本人の同意を得たもの）"
+REFERRALS_TOTAL = "紹介件数（本人の同意あり）"
 VENDORS = "ITベンダー"
-UNCONSENTED = "同意を得ていない紹介（件数に含めない）"
+UNCONSENTED = "同意のない紹介（数えない）"
 PROGRAMMES_TOTAL = "紹介した支援制度（延べ件数）"
 
 
 def is_current() -> ColumnElement[bool]:
     """The outcome record is its booking's latest revision."""
     later = aliased(OutcomeRecord)
-    return ~exists().where(later.booking_id == OutcomeRecord.booking_id, later.revision > OutcomeRecord.revision)
+    return ~exists().where(
+        later.booking_id == OutcomeRecord.booking_id, later.revision > OutcomeRecord.revision
+    )
 
 
 def list_items(session: Session, column: Any) -> Any:
@@ -52,7 +54,7 @@ def list_items(session: Session, column: Any) -> Any:
     return func.json_each(column).table_valued("value", joins_implicitly=True)
 
 
-def _current_in(query: Select[Any], bounds: Sequence[datetime]) -> Select[Any]:
+def _current_in(query: Select[Any, Any], bounds: Sequence[datetime]) -> Select[Any, Any]:
     return query.where(
         OutcomeRecord.recorded_at >= bounds[0], OutcomeRecord.recorded_at < bounds[-1], is_current()
     )
@@ -79,9 +81,7 @@ def programme_counts(session: Session, bounds: Sequence[datetime]) -> q.MonthCou
     """The programmes the current records introduced, by month and programme id."""
     item = list_items(session, OutcomeRecord.programmes)
     inner = (
-        select(
-            q.month_bucket(OutcomeRecord.recorded_at, bounds).label("bucket"), item.c.value.label("code")
-        )
+        select(q.month_bucket(OutcomeRecord.recorded_at, bounds).label("bucket"), item.c.value.label("code"))
         .select_from(OutcomeRecord)
         .join(item, true())
     )

@@ -30,7 +30,6 @@ class Section:
     note: str = ""
 
 
-
 def column_sum(counts: q.MonthCounts, column: Column, codes: Iterable[object]) -> int:
     wanted = set(codes)
     return sum(n for m in column.months for code, n in counts.get(m, {}).items() if code in wanted)
@@ -62,5 +61,3 @@ def count_section(
         if keep_zero or any(values):
             lines.append(Line(label, values, unit, short[0] if short else label))
     return Section(key, title, tuple(lines))
-
-

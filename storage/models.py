@@ -151,7 +151,9 @@ class Interaction(Base):
         Index("ix_interaction_at_channel", "at", "channel"),
         # The report's LINE counts (covering): received by `at`, delivered by `delivered_at`
         Index("ix_interaction_channel_direction_at", "channel", "direction", "at"),
-        Index("ix_interaction_channel_direction_delivered", "channel", "direction", "delivered_at", "outbox_id"),
+        Index(
+            "ix_interaction_channel_direction_delivered", "channel", "direction", "delivered_at", "outbox_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

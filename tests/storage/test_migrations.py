@@ -59,7 +59,9 @@ def test_upgrade_and_downgrade(empty_database_url: str) -> None:
         later_names = {d[1].name for d in later_tables}
         later_indexes = [d for d in differences if d[0] == "add_index" and d[1].table.name in later_names]
         booking = [
-            d for d in differences if "booking" in repr(d) and d not in later_tables and d not in later_indexes
+            d
+            for d in differences
+            if "booking" in repr(d) and d not in later_tables and d not in later_indexes
         ]
         assert booking == []  # the model and the migration agree (tables added after 0002 aside)
         if engine.dialect.name == "postgresql":
