@@ -95,7 +95,9 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
     """Counts everything the summary shows, for every column of the period."""
     bounds = period.boundaries
     cols = period.columns
-    by_status = q.consultations_by(session, Consultation.status, bounds)
+    counted = period.column_months  # the months some column adds up
+    every = range(len(period.months))  # the trend's months too
+    by_status = q.consultations_by(session, Consultation.status, bounds, every)
 
     consultations = Section(
         "consultations",
@@ -109,7 +111,7 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         ),
         note="状況は集計時点のもの",
     )
-    repeat = q.consultations_by(session, q.repeat_flag(), bounds)
+    repeat = q.consultations_by(session, q.repeat_flag(), bounds, counted)
     contacts = tuple(q.distinct_contacts(session, *period.column_bounds(c)) for c in cols)
     new_and_repeat = Section(
         "repeat",
@@ -128,31 +130,35 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         count_section(
             "method",
             "相談方法別",
-            q.consultations_by(session, Consultation.method, bounds),
+            q.consultations_by(session, Consultation.method, bounds, counted),
             period,
             _choices(desk.methods),
         ),
         count_section(
             "category",
             "相談区分別（主たる区分）",
-            q.consultations_by(session, Consultation.category, bounds),
+            q.consultations_by(session, Consultation.category, bounds, counted),
             period,
             _choices(desk.categories),
         ),
         count_section(
             "industry",
             "業種別（日本標準産業分類）",
-            q.consultations_by(session, Consultation.industry, bounds),
+            q.consultations_by(session, Consultation.industry, bounds, counted),
             period,
             _choices(desk.industries, with_id=True),
         ),
         count_section(
-            "region", "地域別", q.consultations_by(session, Consultation.region, bounds), period, regions
+            "region",
+            "地域別",
+            q.consultations_by(session, Consultation.region, bounds, counted),
+            period,
+            regions,
         ),
         count_section(
             "municipality",
             "市町村別（相談のあった市町村）",
-            q.consultations_by(session, Consultation.municipality_code, bounds),
+            q.consultations_by(session, Consultation.municipality_code, bounds, counted),
             period,
             municipalities,
             keep_zero=False,
@@ -160,20 +166,20 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         count_section(
             "employee_band",
             "従業員規模別",
-            q.consultations_by(session, Consultation.employee_band, bounds),
+            q.consultations_by(session, Consultation.employee_band, bounds, counted),
             period,
             _choices(desk.employee_bands),
         ),
         count_section(
             "dx_stage",
             "DXの取組状況別",
-            q.consultations_by(session, Consultation.dx_stage, bounds),
+            q.consultations_by(session, Consultation.dx_stage, bounds, counted),
             period,
             _choices(desk.dx_stages),
         ),
     ]
 
-    held = q.held_bookings_by_method(session, bounds, now)
+    held = q.held_bookings_by_method(session, bounds, counted, now)
     target = desk.reporting.visit_target_per_month
     visits = tuple(column_sum(held, c, [q.VISIT_METHOD]) for c in cols)
     targets = tuple(target * period.month_count(c) for c in cols)
@@ -202,7 +208,7 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         ),
     )
 
-    messages = q.line_messages(session, bounds)
+    messages = q.line_messages(session, bounds, counted)
     line = Section(
         "line",
         "LINEメッセージ",

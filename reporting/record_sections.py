@@ -10,8 +10,7 @@ records' lists unpacked by the database (json_each on SQLite, json_array_element
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, exists, func, select, true
@@ -54,47 +53,38 @@ def list_items(session: Session, column: Any) -> Any:
     return func.json_each(column).table_valued("value", joins_implicitly=True)
 
 
-def _current_in(query: Select[Any, Any], bounds: Sequence[datetime]) -> Select[Any, Any]:
-    return query.where(
-        OutcomeRecord.recorded_at >= bounds[0], OutcomeRecord.recorded_at < bounds[-1], is_current()
-    )
-
-
-def referral_counts(session: Session, column: Any, bounds: Sequence[datetime]) -> q.MonthCounts:
+def referral_counts(session: Session, column: Any, period: ReportPeriod) -> q.MonthCounts:
     """The referrals of the current records by month: one per element of `column` (partner ids or vendor
     names), by the element where the owner agreed, under None where they did not (yet)."""
     item = list_items(session, column)
     agreed = ReferralConsent.answer == AGREED
     inner = (
-        select(
-            q.month_bucket(OutcomeRecord.recorded_at, bounds).label("bucket"),
-            case((agreed, item.c.value), else_=None).label("code"),
-        )
+        select(case((agreed, item.c.value), else_=None).label("code"))
         .select_from(OutcomeRecord)
         .outerjoin(ReferralConsent, ReferralConsent.outcome_id == OutcomeRecord.id)
         .join(item, true())
+        .where(is_current())
     )
-    return q.grouped(session, _current_in(inner, bounds))
+    return _by_month(session, inner, period)
 
 
-def programme_counts(session: Session, bounds: Sequence[datetime]) -> q.MonthCounts:
+def programme_counts(session: Session, period: ReportPeriod) -> q.MonthCounts:
     """The programmes the current records introduced, by month and programme id."""
     item = list_items(session, OutcomeRecord.programmes)
     inner = (
-        select(q.month_bucket(OutcomeRecord.recorded_at, bounds).label("bucket"), item.c.value.label("code"))
-        .select_from(OutcomeRecord)
-        .join(item, true())
+        select(item.c.value.label("code")).select_from(OutcomeRecord).join(item, true()).where(is_current())
     )
-    return q.grouped(session, _current_in(inner, bounds))
+    return _by_month(session, inner, period)
+
+
+def _by_month(session: Session, inner: Select[*tuple[Any, ...]], period: ReportPeriod) -> q.MonthCounts:
+    return q.grouped(session, inner, OutcomeRecord.recorded_at, period.boundaries, period.column_months)
 
 
 def outcomes_section(session: Session, desk: DeskConfig, period: ReportPeriod) -> Section | None:
     """対応結果: the outcome records (their latest revision) by result, by the month they were recorded."""
-    inner = select(
-        q.month_bucket(OutcomeRecord.recorded_at, period.boundaries).label("bucket"),
-        OutcomeRecord.result.label("code"),
-    )
-    counts = q.grouped(session, _current_in(inner, period.boundaries))
+    inner = select(OutcomeRecord.result.label("code")).where(is_current())
+    counts = _by_month(session, inner, period)
     by_result = count_section("outcomes", "", counts, period, RESULT_LABELS)
     total = Line("対応記録の件数", tuple(column_total(counts, c) for c in period.columns))
     return Section(
@@ -108,10 +98,9 @@ def outcomes_section(session: Session, desk: DeskConfig, period: ReportPeriod) -
 def referrals_section(session: Session, desk: DeskConfig, period: ReportPeriod) -> Section | None:
     """紹介先別: the partner institutions (the desk's list) and the IT vendors the current records name,
     counted where the owner agreed; those without consent beside, not counted."""
-    bounds = period.boundaries
     cols = period.columns
-    partners = referral_counts(session, OutcomeRecord.partners, bounds)
-    vendors = referral_counts(session, OutcomeRecord.vendors, bounds)
+    partners = referral_counts(session, OutcomeRecord.partners, period)
+    vendors = referral_counts(session, OutcomeRecord.vendors, period)
     unconsented = tuple(column_sum(partners, c, [None]) + column_sum(vendors, c, [None]) for c in cols)
     for counts in (partners, vendors):
         for month in counts.values():
@@ -130,7 +119,7 @@ def referrals_section(session: Session, desk: DeskConfig, period: ReportPeriod) 
 
 def programmes_section(session: Session, desk: DeskConfig, period: ReportPeriod) -> Section | None:
     """紹介した支援制度: the programmes the current records introduced, by programme (the desk's list)."""
-    counts = programme_counts(session, period.boundaries)
+    counts = programme_counts(session, period)
     labels = [(p.id, p.name) for p in desk.outcomes.programmes]
     by_programme = count_section("programmes", "", counts, period, labels)
     total = Line(PROGRAMMES_TOTAL, tuple(column_total(counts, c) for c in period.columns))

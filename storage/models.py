@@ -60,6 +60,10 @@ class Company(Base):
 CONSULTATION_STATUSES = ("submitted", "in_progress", "closed", "withdrawn")
 
 
+REPORT_COLUMNS = ("submitted_at", "status", "method", "category", "industry", "region", "municipality_code",
+                  "employee_band", "dx_stage", "contact_id", "id")  # fmt: skip
+
+
 class Consultation(Base):
     """A consultation request with its answers and status."""
 
@@ -68,6 +72,8 @@ class Consultation(Base):
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in CONSULTATION_STATUSES)})", name="status"),
         # The report's 新規/継続 and the detail list's n回目: a contact's earlier consultations
         Index("ix_consultation_contact_submitted", "contact_id", "submitted_at", "id"),
+        # The report's breakdowns by month (covering: counted from the index alone)
+        Index("ix_consultation_report", *REPORT_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,5 @@
 """Covering indexes for the monthly report's aggregation: LINE messages by channel, direction and time,
-a contact's earlier consultations, a consultation's first coordinator action, outcome records by month
+a contact's earlier consultations, the consultations' breakdowns by month, a consultation's first coordinator action, outcome records by month
 
 Revision ID: 0019
 Revises: 0018
@@ -20,6 +20,23 @@ INDEXES = (
         ["channel", "direction", "delivered_at", "outbox_id"],
     ),
     ("ix_consultation_contact_submitted", "consultation", ["contact_id", "submitted_at", "id"]),
+    (
+        "ix_consultation_report",
+        "consultation",
+        [
+            "submitted_at",
+            "status",
+            "method",
+            "category",
+            "industry",
+            "region",
+            "municipality_code",
+            "employee_band",
+            "dx_stage",
+            "contact_id",
+            "id",
+        ],
+    ),
     ("ix_consultation_event_first_action", "consultation_event", ["consultation_id", "at", "actor", "kind"]),
     ("ix_outcome_record_recorded", "outcome_record", ["recorded_at", "booking_id", "revision"]),
 )
