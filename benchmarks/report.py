@@ -175,6 +175,21 @@ def fill(url: str, consultations: int, interactions: int, seed: int) -> None:
         with db.session() as session:
             session.execute(insert(Interaction), messages)
     db.dispose()
+    analyse(url)
+
+
+def analyse(url: str) -> None:
+    """The planner's statistics (and PostgreSQL's visibility map, which index-only scans need), as
+    autovacuum would have them after a while."""
+    from sqlalchemy import text
+
+    from storage.database import make_engine
+
+    engine = make_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+    engine.dispose()
 
 
 def _peak_rss_mb() -> float:

@@ -199,46 +199,49 @@ def detail_rows(
     coordinators = {co.id: co.name for co in desk.scheduling.coordinators}
     names = _Names(desk)
     records = RecordCells(desk, outcome_rows(session=session, start=start, end=end, batch=batch))
-    for number, row in enumerate(session.execute(query), start=1):
-        submitted = row.submitted_at.astimezone(JST)
-        met = row.met_at.astimezone(JST) if row.met_at else None
-        minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
-        industry = names.choice("industries", row.industry)
-        company: str | None = row.company_name
-        if company is None:
-            owner = _decrypt("owner_name", row.owner_name) if include_personal else None
-            company = owner or SOLE_TRADER_HIDDEN
-        cells: list[Cell] = [
-            number,
-            row.reference,
-            submitted.date(),
-            submitted.strftime("%H:%M"),
-            CHANNELS.get(row.channel, row.channel),
-            company,
-            "○" if row.sole_trader else "",
-        ]
-        if include_personal:
-            cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
-        cells += [
-            f"{row.industry} {industry}" if industry != row.industry else row.industry,
-            names.municipality(row.municipality_code),
-            row.municipality_code,
-            names.region(row.region),
-            names.choice("employee_bands", row.employee_band),
-            names.choice("methods", row.method),
-            names.choice("categories", row.category),
-            names.choice("categories", row.category_secondary) or "",
-            names.choice("dx_stages", row.dx_stage),
-            STATUSES.get(row.status, row.status),
-            met.date() if met else None,
-            met.strftime("%H:%M") if met else None,
-            minutes,
-            coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
-            "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
-            *records.cells(row.id),
-            row.next_at.astimezone(JST).date() if row.next_at else None,
-        ]
-        if include_personal:
-            cells.append(_decrypt("description", row.description))
-        cells.append(None)  # 備考
-        yield tuple(cells)
+    try:
+        for number, row in enumerate(session.execute(query), start=1):
+            submitted = row.submitted_at.astimezone(JST)
+            met = row.met_at.astimezone(JST) if row.met_at else None
+            minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
+            industry = names.choice("industries", row.industry)
+            company: str | None = row.company_name
+            if company is None:
+                owner = _decrypt("owner_name", row.owner_name) if include_personal else None
+                company = owner or SOLE_TRADER_HIDDEN
+            cells: list[Cell] = [
+                number,
+                row.reference,
+                submitted.date(),
+                submitted.strftime("%H:%M"),
+                CHANNELS.get(row.channel, row.channel),
+                company,
+                "○" if row.sole_trader else "",
+            ]
+            if include_personal:
+                cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
+            cells += [
+                f"{row.industry} {industry}" if industry != row.industry else row.industry,
+                names.municipality(row.municipality_code),
+                row.municipality_code,
+                names.region(row.region),
+                names.choice("employee_bands", row.employee_band),
+                names.choice("methods", row.method),
+                names.choice("categories", row.category),
+                names.choice("categories", row.category_secondary) or "",
+                names.choice("dx_stages", row.dx_stage),
+                STATUSES.get(row.status, row.status),
+                met.date() if met else None,
+                met.strftime("%H:%M") if met else None,
+                minutes,
+                coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
+                "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
+                *records.cells(row.id),
+                row.next_at.astimezone(JST).date() if row.next_at else None,
+            ]
+            if include_personal:
+                cells.append(_decrypt("description", row.description))
+            cells.append(None)  # 備考
+            yield tuple(cells)
+    finally:
+        records.close()

@@ -4,7 +4,7 @@ detail list's own order beside it, so each row takes its records without a query
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import date, datetime
 from itertools import groupby
 from typing import Any
@@ -22,9 +22,10 @@ SEPARATOR = "、"
 RESULTS = dict(RESULT_LABELS)
 
 
-def outcome_rows(*, session: Session, start: datetime, end: datetime, batch: int = 500) -> Iterator[Any]:
+def outcome_rows(*, session: Session, start: datetime, end: datetime, batch: int = 500) -> Generator[Any]:
     """The current records of the consultations submitted in [start, end), in the detail list's order
-    (submission, id), each consultation's oldest first, with the consent to their referrals."""
+    (submission, id), each consultation's oldest first, with the consent to their referrals; read when
+    first asked for, the cursor closed when the generator is."""
     query = (
         select(
             OutcomeRecord.consultation_id,
@@ -41,16 +42,24 @@ def outcome_rows(*, session: Session, start: datetime, end: datetime, batch: int
         .order_by(Consultation.submitted_at, Consultation.id, OutcomeRecord.recorded_at, OutcomeRecord.id)
         .execution_options(yield_per=batch)
     )
-    return iter(session.execute(query))
+    result = session.execute(query)
+    try:
+        yield from result
+    finally:
+        result.close()
 
 
 class RecordCells:
     """Hands each detail row (asked in the detail list's order) the cells of its records."""
 
-    def __init__(self, desk: DeskConfig, rows: Iterator[Any]) -> None:
+    def __init__(self, desk: DeskConfig, rows: Generator[Any]) -> None:
         self.desk = desk
+        self.rows = rows
         self.groups = groupby(rows, key=lambda row: row.consultation_id)
         self.ahead: tuple[int, list[Any]] | None = None
+
+    def close(self) -> None:
+        self.rows.close()
 
     def _records(self, consultation_id: int) -> list[Any]:
         if self.ahead is None:
