@@ -43,6 +43,7 @@ def fill(url: str, consultations: int, interactions: int, seed: int) -> None:
     from storage.bookings import Booking
     from storage.database import Database, upgrade_schema
     from storage.models import Company, Consultation, ConsultationEvent, Contact, Interaction
+    from storage.outcomes import OutcomeRecord, ReferralConsent
 
     _keyring()
     upgrade_schema(url)
@@ -57,9 +58,12 @@ def fill(url: str, consultations: int, interactions: int, seed: int) -> None:
             insert(Contact), [{"channel": "line", "external_id_hash": f"h{i}"} for i in range(contacts)]
         )
         session.execute(insert(Company), [{"name": f"会社{i}"} for i in range(consultations)])
+    programmes = [p.id for p in desk.outcomes.programmes]
+    partners = [p.id for p in desk.outcomes.partners]
     batch = 5000
+    booking_id = 0
     for first in range(0, consultations, batch):
-        rows, events, bookings = [], [], []
+        rows, events, bookings, records, consents = [], [], [], [], []
         for i in range(first, min(first + batch, consultations)):
             at = START + timedelta(seconds=rng.random() * span)
             town = rng.choice(towns)
@@ -112,11 +116,46 @@ def fill(url: str, consultations: int, interactions: int, seed: int) -> None:
                         "status": "done",
                     }
                 )
+                booking_id += 1
+                bookings[-1]["id"] = booking_id
+                referral = rng.random() < 0.3
+                records.append(
+                    {
+                        "id": booking_id,
+                        "consultation_id": i + 1,
+                        "booking_id": booking_id,
+                        "revision": 1,
+                        "method": rows[-1]["method"],
+                        "minutes": 60,
+                        "summary": "要約",
+                        "result": "referred" if referral else rng.choice(("resolved", "continuing")),
+                        "programmes": rng.sample(programmes, rng.randint(0, 2)),
+                        "partners": [rng.choice(partners)] if referral else [],
+                        "vendors": ["ベンダー株式会社"] if referral and rng.random() < 0.5 else [],
+                        "onsite": False,
+                        "recorded_by": "U0X",
+                        "recorded_at": meets + timedelta(hours=2),
+                    }
+                )
+                if referral:
+                    consents.append(
+                        {
+                            "outcome_id": booking_id,
+                            "consultation_id": i + 1,
+                            "contact_id": rows[-1]["contact_id"],
+                            "asked_at": meets + timedelta(hours=2),
+                            "asked": True,
+                            "answer": rng.choice(("agree", "agree", "disagree", None)),
+                        }
+                    )
         with db.session() as session:
             session.execute(insert(Consultation), rows)
             session.execute(insert(ConsultationEvent), events)
             if bookings:
                 session.execute(insert(Booking), bookings)
+                session.execute(insert(OutcomeRecord), records)
+            if consents:
+                session.execute(insert(ReferralConsent), consents)
     batch = 20000
     for first in range(0, interactions, batch):
         messages = []
@@ -136,6 +175,21 @@ def fill(url: str, consultations: int, interactions: int, seed: int) -> None:
         with db.session() as session:
             session.execute(insert(Interaction), messages)
     db.dispose()
+    analyse(url)
+
+
+def analyse(url: str) -> None:
+    """The planner's statistics (and PostgreSQL's visibility map, which index-only scans need), as
+    autovacuum would have them after a while."""
+    from sqlalchemy import text
+
+    from storage.database import make_engine
+
+    engine = make_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+    engine.dispose()
 
 
 def _peak_rss_mb() -> float:

@@ -3,7 +3,7 @@ period and added up per column (the month, the fiscal year to date, the same mon
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from config import DeskConfig
 from config.desk import Choice
 from reporting import counts as q
-from reporting.pending_sources import PENDING_SOURCES
 from reporting.periods import Column, ReportPeriod
+from reporting.record_sections import RECORD_SECTIONS
+from reporting.sections import Line, Section, Value, column_sum, column_total, count_section
 from storage.models import Consultation
 
-Value = int | float | None
+__all__ = ("Line", "Section", "Summary", "Value", "build_summary", "count_section")
 
 STATUS_LINES = (
     ("closed", "対応完了"),
@@ -24,24 +25,6 @@ STATUS_LINES = (
     ("submitted", "受付済み（未対応）"),
     ("withdrawn", "取り下げ"),
 )
-
-
-@dataclass(frozen=True)
-class Line:
-    """One row of a summary table: a label and a value per column; `unit` says how to show it."""
-
-    label: str
-    values: tuple[Value, ...]
-    unit: str = "件"  # 件, 者, 時間, %, 通, 点
-    short: str = ""  # a short label for a chart's axis (the button label of a choice)
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    title: str
-    lines: tuple[Line, ...]
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,39 +57,6 @@ class Summary:
         return self.total == 0
 
 
-def _sum(counts: q.MonthCounts, column: Column, codes: Iterable[object]) -> int:
-    wanted = set(codes)
-    return sum(n for m in column.months for code, n in counts.get(m, {}).items() if code in wanted)
-
-
-def _total(counts: q.MonthCounts, column: Column) -> int:
-    return sum(sum(counts.get(m, {}).values()) for m in column.months)
-
-
-def count_section(
-    key: str,
-    title: str,
-    counts: q.MonthCounts,
-    period: ReportPeriod,
-    labels: Sequence[tuple[str, str, str]] | Sequence[tuple[str, str]],
-    *,
-    keep_zero: bool = True,
-    unit: str = "件",
-) -> Section:
-    """A table of counts by code, in the order of `labels` (code, label[, short label]); codes stored but
-    not listed (any more) follow under their stored code, so every row is counted somewhere."""
-    listed = [row[0] for row in labels]
-    seen = {code for month in counts.values() for code in month}
-    extra = sorted((c for c in seen if c not in listed), key=lambda c: (c is None, c or ""))
-    rows = [*labels, *((code, code if code is not None else "（未設定）") for code in extra)]
-    lines = []
-    for code, label, *short in rows:
-        values = tuple(_sum(counts, column, [code]) for column in period.columns)
-        if keep_zero or any(values):
-            lines.append(Line(label, values, unit, short[0] if short else label))
-    return Section(key, title, tuple(lines))
-
-
 def _choices(choices: Iterable[Choice], *, with_id: bool = False) -> list[tuple[str, str, str]]:
     return [(c.id, f"{c.id} {c.name}" if with_id else c.name, c.label) for c in choices]
 
@@ -119,29 +69,56 @@ def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(100.0 * part / whole, 1)
 
 
+def _quota_lines(session: Session, period: ReportPeriod) -> tuple[Line, ...]:
+    """The LINE quota used in each column (the last reading of each month read, added up; none read: no
+    value), those months' quota (none when one is unlimited) and the share used."""
+    names = [f"{m:%Y-%m}" for m in period.months]
+    readings = q.quota_readings(session, names)
+    used: list[int | None] = []
+    quotas: list[int | None] = []
+    for column in period.columns:
+        read = [readings[names[m]] for m in column.months if names[m] in readings]
+        limited = bool(read) and all(quota is not None for _, quota in read)
+        used.append(sum(u for u, _ in read) if read else None)
+        quotas.append(sum(quota or 0 for _, quota in read) if limited else None)
+    share = tuple(
+        None if u is None or not quota else _percent(u, quota) for u, quota in zip(used, quotas, strict=True)
+    )
+    return (
+        Line("無料枠の使用数（LINEの集計）", tuple(used), "通"),
+        Line("無料枠（月間の上限）", tuple(quotas), "通"),
+        Line("無料枠の使用率", share, "%"),
+    )
+
+
 def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, now: datetime) -> Summary:
     """Counts everything the summary shows, for every column of the period."""
     bounds = period.boundaries
     cols = period.columns
-    by_status = q.consultations_by(session, Consultation.status, bounds)
+    counted = period.column_months  # the months some column adds up
+    every = range(len(period.months))  # the trend's months too
+    by_status = q.consultations_by(session, Consultation.status, bounds, every)
 
     consultations = Section(
         "consultations",
         "相談件数",
         (
-            Line("受付件数", tuple(_total(by_status, c) for c in cols)),
-            *(Line(label, tuple(_sum(by_status, c, [code]) for c in cols)) for code, label in STATUS_LINES),
+            Line("受付件数", tuple(column_total(by_status, c) for c in cols)),
+            *(
+                Line(label, tuple(column_sum(by_status, c, [code]) for c in cols))
+                for code, label in STATUS_LINES
+            ),
         ),
         note="状況は集計時点のもの",
     )
-    repeat = q.consultations_by(session, q.repeat_flag(), bounds)
+    repeat = q.consultations_by(session, q.repeat_flag(), bounds, counted)
     contacts = tuple(q.distinct_contacts(session, *period.column_bounds(c)) for c in cols)
     new_and_repeat = Section(
         "repeat",
         "新規・継続",
         (
-            Line("新規（初回の相談）", tuple(_sum(repeat, c, [0]) for c in cols)),
-            Line("継続（2回目以降の相談）", tuple(_sum(repeat, c, [1]) for c in cols)),
+            Line("新規（初回の相談）", tuple(column_sum(repeat, c, [0]) for c in cols)),
+            Line("継続（2回目以降の相談）", tuple(column_sum(repeat, c, [1]) for c in cols)),
             Line("相談者数（実数）", contacts, "者"),
         ),
         note="同じ相談者（LINEアカウント・フォームの連絡先）からの2回目以降を継続とする",
@@ -153,31 +130,35 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         count_section(
             "method",
             "相談方法別",
-            q.consultations_by(session, Consultation.method, bounds),
+            q.consultations_by(session, Consultation.method, bounds, counted),
             period,
             _choices(desk.methods),
         ),
         count_section(
             "category",
             "相談区分別（主たる区分）",
-            q.consultations_by(session, Consultation.category, bounds),
+            q.consultations_by(session, Consultation.category, bounds, counted),
             period,
             _choices(desk.categories),
         ),
         count_section(
             "industry",
             "業種別（日本標準産業分類）",
-            q.consultations_by(session, Consultation.industry, bounds),
+            q.consultations_by(session, Consultation.industry, bounds, counted),
             period,
             _choices(desk.industries, with_id=True),
         ),
         count_section(
-            "region", "地域別", q.consultations_by(session, Consultation.region, bounds), period, regions
+            "region",
+            "地域別",
+            q.consultations_by(session, Consultation.region, bounds, counted),
+            period,
+            regions,
         ),
         count_section(
             "municipality",
             "市町村別（相談のあった市町村）",
-            q.consultations_by(session, Consultation.municipality_code, bounds),
+            q.consultations_by(session, Consultation.municipality_code, bounds, counted),
             period,
             municipalities,
             keep_zero=False,
@@ -185,28 +166,28 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         count_section(
             "employee_band",
             "従業員規模別",
-            q.consultations_by(session, Consultation.employee_band, bounds),
+            q.consultations_by(session, Consultation.employee_band, bounds, counted),
             period,
             _choices(desk.employee_bands),
         ),
         count_section(
             "dx_stage",
             "DXの取組状況別",
-            q.consultations_by(session, Consultation.dx_stage, bounds),
+            q.consultations_by(session, Consultation.dx_stage, bounds, counted),
             period,
             _choices(desk.dx_stages),
         ),
     ]
 
-    held = q.held_bookings_by_method(session, bounds, now)
+    held = q.held_bookings_by_method(session, bounds, counted, now)
     target = desk.reporting.visit_target_per_month
-    visits = tuple(_sum(held, c, [q.VISIT_METHOD]) for c in cols)
+    visits = tuple(column_sum(held, c, [q.VISIT_METHOD]) for c in cols)
     targets = tuple(target * period.month_count(c) for c in cols)
     meetings = Section(
         "meetings",
         "面談・企業訪問",
         (
-            Line("面談実施件数", tuple(_total(held, c) for c in cols)),
+            Line("面談実施件数", tuple(column_total(held, c) for c in cols)),
             Line("うち企業訪問（現地）", visits),
             Line("企業訪問の目標", targets),
             Line(
@@ -227,24 +208,29 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
         ),
     )
 
-    messages = q.line_messages(session, bounds)
+    messages = q.line_messages(session, bounds, counted)
     line = Section(
         "line",
         "LINEメッセージ",
         (
-            Line("受信", tuple(_sum(messages, c, ["in"]) for c in cols), "通"),
-            Line("送信（配信済み）", tuple(_sum(messages, c, ["out", "push"]) for c in cols), "通"),
-            Line("うちプッシュ送信（無料枠の対象）", tuple(_sum(messages, c, ["push"]) for c in cols), "通"),
+            Line("受信", tuple(column_sum(messages, c, ["in"]) for c in cols), "通"),
+            Line("送信（配信済み）", tuple(column_sum(messages, c, ["out", "push"]) for c in cols), "通"),
+            Line(
+                "うちプッシュ送信（無料枠の対象）",
+                tuple(column_sum(messages, c, ["push"]) for c in cols),
+                "通",
+            ),
+            *_quota_lines(session, period),
         ),
-        note="送信は相手に届いたものだけを数える",
+        note="送信は相手に届いたものだけを数える。無料枠の使用数はLINEの集計（月の最後の読み取り）",
     )
 
-    pending = [section for source in PENDING_SOURCES if (section := source(session, desk, period))]
+    records = [section for source in RECORD_SECTIONS if (section := source(session, desk, period))]
     trend = tuple((f"{period.months[m].month}月", sum(by_status.get(m, {}).values())) for m in period.trend)
     return Summary(
         desk_name=desk.desk.name,
         period=period,
         generated_at=now,
-        sections=(consultations, new_and_repeat, *breakdowns, meetings, response, line, *pending),
+        sections=(consultations, new_and_repeat, *breakdowns, meetings, response, line, *records),
         trend=trend,
     )

@@ -4,14 +4,15 @@ loading rows into Python; and the percentiles of response times, read by offset.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage.bookings import Booking
+from storage.desk_posts import QuotaReading
 from storage.models import Consultation, ConsultationEvent, Interaction, OutboxMessage
 
 # Who the history names when nobody at the desk acted: the owner, the system, and the channel the
@@ -24,21 +25,21 @@ VISIT_METHOD = "onsite"
 MonthCounts = dict[int, dict[Any, int]]
 
 
-def month_bucket(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[int]:
-    """The index of the month a time falls in (the caller keeps the time inside the boundaries)."""
-    whens = [(column < boundary, literal(i)) for i, boundary in enumerate(boundaries[1:-1])]
-    return case(*whens, else_=literal(len(boundaries) - 2)) if whens else literal(0)
-
-
-def _grouped(session: Session, inner: Select[Any, Any]) -> MonthCounts:
-    """Counts the rows of `inner` (its columns `bucket` and `code`) by month and code."""
-    sub = inner.subquery()
-    rows = session.execute(
-        select(sub.c.bucket, sub.c.code, func.count()).group_by(sub.c.bucket, sub.c.code)
-    ).all()
+def grouped(
+    session: Session,
+    inner: Select[*tuple[Any, ...]],
+    at: Any,
+    boundaries: Sequence[datetime],
+    months: Iterable[int],
+) -> MonthCounts:
+    """Counts the rows of `inner` (its column `code`) by code, in each of `months` (indexes into the
+    boundaries) by the time `at`: one query per month, each a range of an index (cheaper than putting
+    every row of the period in its month with a CASE)."""
     counts: MonthCounts = defaultdict(dict)
-    for bucket, code, count in rows:
-        counts[int(bucket)][code] = int(count)
+    for month in months:
+        sub = inner.where(at >= boundaries[month], at < boundaries[month + 1]).subquery()
+        rows = session.execute(select(sub.c.code, func.count()).group_by(sub.c.code)).all()
+        counts[month] = {code: int(count) for code, count in rows}
     return counts
 
 
@@ -57,12 +58,11 @@ def repeat_flag() -> ColumnElement[int]:
     return case((asked_before, 1), else_=0)
 
 
-def consultations_by(session: Session, code: Any, boundaries: Sequence[datetime]) -> MonthCounts:
-    """Consultations submitted in each month, by the code (a column of the consultation)."""
-    inner = select(
-        month_bucket(Consultation.submitted_at, boundaries).label("bucket"), code.label("code")
-    ).where(Consultation.submitted_at >= boundaries[0], Consultation.submitted_at < boundaries[-1])
-    return _grouped(session, inner)
+def consultations_by(
+    session: Session, code: Any, boundaries: Sequence[datetime], months: Iterable[int]
+) -> MonthCounts:
+    """Consultations submitted in each of `months`, by the code (a column of the consultation)."""
+    return grouped(session, select(code.label("code")), Consultation.submitted_at, boundaries, months)
 
 
 def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
@@ -77,43 +77,40 @@ def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
     )
 
 
-def held_bookings_by_method(session: Session, boundaries: Sequence[datetime], now: datetime) -> MonthCounts:
-    """Meetings held in each month (by their start), by method: done, or confirmed and already begun."""
+def held_bookings_by_method(
+    session: Session, boundaries: Sequence[datetime], months: Iterable[int], now: datetime
+) -> MonthCounts:
+    """Meetings held in each of `months` (by their start), by method: done, or confirmed and begun."""
     held = (Booking.status.in_(HELD_BOOKING)) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
-    inner = select(
-        month_bucket(Booking.starts_at, boundaries).label("bucket"), Booking.method.label("code")
-    ).where(
-        held,
-        Booking.consultation_id.is_not(None),
-        Booking.starts_at >= boundaries[0],
-        Booking.starts_at < boundaries[-1],
-    )
-    return _grouped(session, inner)
+    inner = select(Booking.method.label("code")).where(held, Booking.consultation_id.is_not(None))
+    return grouped(session, inner, Booking.starts_at, boundaries, months)
 
 
-def line_messages(session: Session, boundaries: Sequence[datetime]) -> MonthCounts:
-    """LINE messages by month: `in` received, `out` delivered (by delivery: one parked is not counted)."""
-    received = select(
-        month_bucket(Interaction.at, boundaries).label("bucket"), literal("in").label("code")
-    ).where(
-        Interaction.channel == "line",
-        Interaction.direction == "in",
-        Interaction.at >= boundaries[0],
-        Interaction.at < boundaries[-1],
-    )
-    counts = _grouped(session, received)
-    delivered = select(
-        month_bucket(Interaction.delivered_at, boundaries).label("bucket"),
-        case((OutboxMessage.delivered_via.in_(("push", "push-409")), "push"), else_="out").label("code"),
-    ).outerjoin(OutboxMessage, OutboxMessage.id == Interaction.outbox_id)
-    delivered = delivered.where(
-        Interaction.channel == "line",
-        Interaction.direction == "out",
-        Interaction.delivered_at >= boundaries[0],
-        Interaction.delivered_at < boundaries[-1],
-    )
-    for bucket, codes in _grouped(session, delivered).items():
-        counts[bucket].update(codes)
+def line_messages(session: Session, boundaries: Sequence[datetime], months: Iterable[int]) -> MonthCounts:
+    """LINE messages in each of `months` (indexes into the boundaries): `in` received, `out` and `push`
+    delivered (by delivery: one parked is not counted). One query per month and direction, each a range
+    of a covering index: counting a month's rows is cheaper than bucketing millions of them."""
+    counts: MonthCounts = defaultdict(dict)
+    push = OutboxMessage.delivered_via.in_(("push", "push-409"))
+    for month in months:
+        start, end = boundaries[month], boundaries[month + 1]
+        received = select(func.count()).where(
+            Interaction.channel == "line",
+            Interaction.direction == "in",
+            Interaction.at >= start,
+            Interaction.at < end,
+        )
+        out = (Interaction.channel == "line", Interaction.direction == "out")
+        in_month = (Interaction.delivered_at >= start, Interaction.delivered_at < end)
+        delivered = select(func.count()).where(*out, *in_month)
+        pushed = (
+            select(func.count())
+            .select_from(Interaction)
+            .join(OutboxMessage, OutboxMessage.id == Interaction.outbox_id)
+            .where(*out, *in_month, push)
+        )
+        n_in, n_out, n_push = (int(session.scalar(query) or 0) for query in (received, delivered, pushed))
+        counts[month].update({"in": n_in, "out": n_out - n_push, "push": n_push})
     return counts
 
 
@@ -167,3 +164,15 @@ def response_seconds(
         return values[0] + (values[1] - values[0]) * (position - low)
 
     return count, percentile(0.5), percentile(0.9)
+
+
+def quota_readings(session: Session, months: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+    """The last LINE quota reading of each month (YYYY-MM) that has one: (messages used, the month's
+    quota, None when unlimited). LINE counts the push messages against the quota."""
+    last = (
+        select(func.max(QuotaReading.id))
+        .where(QuotaReading.month.in_(list(months)))
+        .group_by(QuotaReading.month)
+    )
+    query = select(QuotaReading.month, QuotaReading.used, QuotaReading.quota).where(QuotaReading.id.in_(last))
+    return {month: (int(used), quota) for month, used, quota in session.execute(query).all()}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from config import DeskConfig
 from config.labels import choice_name, municipality_name, region_name
 from reporting.counts import HELD_BOOKING
+from reporting.detail_records import RecordCells, outcome_rows
 from storage.bookings import Booking
 from storage.clock import JST
 from storage.crypto import PIIKeyError, as_stored, decrypt_stored
@@ -67,9 +68,10 @@ COLUMNS: tuple[DetailColumn, ...] = (
     DetailColumn("所要時間（分）", "int", 8),
     DetailColumn("対応者", width=14),
     DetailColumn("新規/継続", width=9),
-    DetailColumn("対応結果", width=12),  # TODO(outcomes)
-    DetailColumn("紹介先", width=16),  # TODO(referrals)
-    DetailColumn("紹介した支援制度", width=16),  # TODO(programmes)
+    DetailColumn("対応結果", width=12),
+    DetailColumn("紹介先", width=24),
+    DetailColumn("紹介日", "date", 11),
+    DetailColumn("紹介した支援制度", width=28),
     DetailColumn("次回対応予定", "date", 11),
     DetailColumn("相談内容（概要）", width=40, personal=True),
     DetailColumn("備考", width=16),
@@ -196,48 +198,50 @@ def detail_rows(
     )
     coordinators = {co.id: co.name for co in desk.scheduling.coordinators}
     names = _Names(desk)
-    for number, row in enumerate(session.execute(query), start=1):
-        submitted = row.submitted_at.astimezone(JST)
-        met = row.met_at.astimezone(JST) if row.met_at else None
-        minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
-        industry = names.choice("industries", row.industry)
-        company: str | None = row.company_name
-        if company is None:
-            owner = _decrypt("owner_name", row.owner_name) if include_personal else None
-            company = owner or SOLE_TRADER_HIDDEN
-        cells: list[Cell] = [
-            number,
-            row.reference,
-            submitted.date(),
-            submitted.strftime("%H:%M"),
-            CHANNELS.get(row.channel, row.channel),
-            company,
-            "○" if row.sole_trader else "",
-        ]
-        if include_personal:
-            cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
-        cells += [
-            f"{row.industry} {industry}" if industry != row.industry else row.industry,
-            names.municipality(row.municipality_code),
-            row.municipality_code,
-            names.region(row.region),
-            names.choice("employee_bands", row.employee_band),
-            names.choice("methods", row.method),
-            names.choice("categories", row.category),
-            names.choice("categories", row.category_secondary) or "",
-            names.choice("dx_stages", row.dx_stage),
-            STATUSES.get(row.status, row.status),
-            met.date() if met else None,
-            met.strftime("%H:%M") if met else None,
-            minutes,
-            coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
-            "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
-            None,  # 対応結果: TODO(outcomes)
-            None,  # 紹介先: TODO(referrals)
-            None,  # 紹介した支援制度: TODO(programmes)
-            row.next_at.astimezone(JST).date() if row.next_at else None,
-        ]
-        if include_personal:
-            cells.append(_decrypt("description", row.description))
-        cells.append(None)  # 備考
-        yield tuple(cells)
+    records = RecordCells(desk, outcome_rows(session=session, start=start, end=end, batch=batch))
+    try:
+        for number, row in enumerate(session.execute(query), start=1):
+            submitted = row.submitted_at.astimezone(JST)
+            met = row.met_at.astimezone(JST) if row.met_at else None
+            minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
+            industry = names.choice("industries", row.industry)
+            company: str | None = row.company_name
+            if company is None:
+                owner = _decrypt("owner_name", row.owner_name) if include_personal else None
+                company = owner or SOLE_TRADER_HIDDEN
+            cells: list[Cell] = [
+                number,
+                row.reference,
+                submitted.date(),
+                submitted.strftime("%H:%M"),
+                CHANNELS.get(row.channel, row.channel),
+                company,
+                "○" if row.sole_trader else "",
+            ]
+            if include_personal:
+                cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
+            cells += [
+                f"{row.industry} {industry}" if industry != row.industry else row.industry,
+                names.municipality(row.municipality_code),
+                row.municipality_code,
+                names.region(row.region),
+                names.choice("employee_bands", row.employee_band),
+                names.choice("methods", row.method),
+                names.choice("categories", row.category),
+                names.choice("categories", row.category_secondary) or "",
+                names.choice("dx_stages", row.dx_stage),
+                STATUSES.get(row.status, row.status),
+                met.date() if met else None,
+                met.strftime("%H:%M") if met else None,
+                minutes,
+                coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
+                "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
+                *records.cells(row.id),
+                row.next_at.astimezone(JST).date() if row.next_at else None,
+            ]
+            if include_personal:
+                cells.append(_decrypt("description", row.description))
+            cells.append(None)  # 備考
+            yield tuple(cells)
+    finally:
+        records.close()

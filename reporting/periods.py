@@ -75,6 +75,11 @@ class ReportPeriod:
         bounds = self.boundaries
         return bounds[column.months[0]], bounds[column.months[-1] + 1]
 
+    @property
+    def column_months(self) -> tuple[int, ...]:
+        """The months some column adds up (the trend aside), oldest first."""
+        return tuple(sorted({m for column in self.columns for m in column.months}))
+
     def month_count(self, column: Column) -> int:
         return len(column.months)
 

@@ -60,12 +60,20 @@ class Company(Base):
 CONSULTATION_STATUSES = ("submitted", "in_progress", "closed", "withdrawn")
 
 
+REPORT_COLUMNS = ("submitted_at", "status", "method", "category", "industry", "region", "municipality_code",
+                  "employee_band", "dx_stage", "contact_id", "id")  # fmt: skip
+
+
 class Consultation(Base):
     """A consultation request with its answers and status."""
 
     __tablename__ = "consultation"
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in CONSULTATION_STATUSES)})", name="status"),
+        # The report's 新規/継続 and the detail list's n回目: a contact's earlier consultations
+        Index("ix_consultation_contact_submitted", "contact_id", "submitted_at", "id"),
+        # The report's breakdowns by month (covering: counted from the index alone)
+        Index("ix_consultation_report", *REPORT_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +113,10 @@ class ConsultationEvent(Base):
     """One entry of a consultation's history (submitted, booking_requested, booking_confirmed, booking_moved, in_progress, …)."""
 
     __tablename__ = "consultation_event"
+    __table_args__ = (
+        # The report's response times: a consultation's first action by a coordinator
+        Index("ix_consultation_event_first_action", "consultation_id", "at", "actor", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
@@ -141,7 +153,14 @@ class Interaction(Base):
     """The interaction log: every inbound and outbound message, which monthly reporting counts."""
 
     __tablename__ = "interaction"
-    __table_args__ = (Index("ix_interaction_at_channel", "at", "channel"),)
+    __table_args__ = (
+        Index("ix_interaction_at_channel", "at", "channel"),
+        # The report's LINE counts (covering): received by `at`, delivered by `delivered_at`
+        Index("ix_interaction_channel_direction_at", "channel", "direction", "at"),
+        Index(
+            "ix_interaction_channel_direction_delivered", "channel", "direction", "delivered_at", "outbox_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -50,6 +51,7 @@ class OutcomeRecord(Base):
         UniqueConstraint("booking_id", "revision", name="uq_outcome_record_booking_revision"),
         CheckConstraint(f"result IN ({_values(RESULTS)})", name="result"),
         CheckConstraint("minutes >= 0", name="minutes"),
+        Index("ix_outcome_record_recorded", "recorded_at", "booking_id", "revision"),  # the report's month
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

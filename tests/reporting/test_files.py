@@ -19,9 +19,20 @@ from reporting.build import ReportFile, period_for_fiscal_year, period_for_month
 from reporting.detail import SOLE_TRADER_HIDDEN
 from storage.database import Database
 from storage.slack_cards import ContactView
-from tests.reporting.fixture import CONTACT_NAME, DESCRIPTION, EMAIL, EXPECTED, NOW, OWNER_NAME, PHONE
+from tests.reporting.fixture import (
+    CONTACT_NAME,
+    DESCRIPTION,
+    DETAIL_RECORDS,
+    EMAIL,
+    EXPECTED,
+    NOT_SHOWN,
+    NOW,
+    OWNER_NAME,
+    PHONE,
+)
 
 PERSONAL = (CONTACT_NAME, PHONE, EMAIL, OWNER_NAME, DESCRIPTION)
+RECORD_COLUMNS = ("対応結果", "紹介先", "紹介日", "紹介した支援制度")
 POPPLER = [tool for tool in ("pdftotext", "pdffonts") if shutil.which(tool) is None]
 
 
@@ -82,6 +93,8 @@ def test_the_xlsx_has_the_totals_as_numbers_and_prints_on_a4_landscape(
     assert rows[0][header.index("所要時間（分）")] == 60
     assert day(rows[0][header.index("対応日")]) == date(2026, 11, 5)
     assert day(rows[2][header.index("次回対応予定")]) == date(2026, 12, 10)
+    records = [tuple(row[header.index(title)] for title in RECORD_COLUMNS) for row in rows]
+    assert [(r, to, day(on) if on else None, p) for r, to, on, p in records] == list(DETAIL_RECORDS)
     book = openpyxl.load_workbook(made.path)
     sheet = book["相談対応実績一覧"]
     assert sheet.page_setup.orientation == "landscape" and str(sheet.page_setup.paperSize) == "9"
@@ -100,12 +113,19 @@ def test_the_pdf_shows_the_totals_and_embeds_every_font(
     assert made.path.read_bytes().startswith(b"%PDF-")
     text = pdf_text(made.path)
     assert "2026年11月 相談対応実績報告" in text
-    for label in ("受付件数", "面談実施件数", "企業訪問の目標", "中央値", "送信（配信済み）"):
-        line = next(ln for ln in text.splitlines() if ln.strip().startswith(label))
+    labels = ("受付件数", "面談実施件数", "企業訪問の目標", "中央値", "送信（配信済み）", "対応記録の件数",
+              "紹介件数（本人の同意あり）", "鹿児島県よろず支援拠点", "ITベンダー", "同意のない紹介（数えない）",
+              "紹介した支援制度（延べ件数）", "ものづくり補助金", "小規模事業者持続化補助金")  # fmt: skip
+    for label in labels:
+        line = next(ln for ln in text.splitlines() if ln.split()[:1] == [label])
         values = EXPECTED[label]
         shown = [f"{v:.1f}" if isinstance(v, float) else ("—" if v is None else str(v)) for v in values]
         assert line.split()[1:4] == shown, line
     assert "20.0%" in text and "8.8" in text
+    quota = next(ln for ln in text.splitlines() if ln.strip().startswith("無料枠の使用率"))
+    assert quota.split()[1:4] == ["90.0%", "90.0%", "—"]
+    assert "紹介先別（支援機関・ITベンダー）" in text and "紹介した支援制度" in text
+    assert not [name for name in NOT_SHOWN if name in text]
     for chart in ("月別の相談件数（12か月）", "相談区分別（2026年11月）", "地域別（2026年11月）"):
         assert chart in text
     assert "データがありません" not in text
@@ -126,6 +146,11 @@ def test_the_csv_is_the_detail_with_a_bom_unless_told(db: Database, desk: DeskCo
     assert rows[0][header.index("受付日")] == "2026/11/02"
     assert rows[1][header.index("相談者（企業名・屋号）")] == SOLE_TRADER_HIDDEN
     assert [r[header.index("相談方法")] for r in rows] == ["訪問(現地)", "オンライン(Web会議)", "訪問(現地)"]
+    records = [tuple(row[header.index(title)] for title in RECORD_COLUMNS) for row in rows]
+    assert records == [
+        tuple("" if v is None else v.strftime("%Y/%m/%d") if isinstance(v, date) else v for v in cells)
+        for cells in DETAIL_RECORDS
+    ]
     assert not [p for p in PERSONAL if p in raw.decode("utf-8-sig")]
     plain = report(db, desk, tmp_path, "csv", bom=False).path.read_bytes()
     assert not plain.startswith(b"\xef\xbb\xbf") and plain.decode("utf-8") == raw.decode("utf-8-sig")
