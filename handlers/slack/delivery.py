@@ -39,7 +39,13 @@ from handlers.settings import DeliveryTuning
 from handlers.slack.cards import METADATA_TYPE, Card, render_card
 from handlers.slack.client import posting_client
 from handlers.slack.job_notices import MONTHLY_SUMMARY, render_monthly_post
-from handlers.slack.monthly_report import build_monthly_report, shared_in_thread, upload
+from handlers.slack.monthly_report import (
+    MonthlyReport,
+    build_monthly_report,
+    month_summary,
+    shared_in_thread,
+    upload,
+)
 from handlers.slack.notices import NoPlace, Place, message_metadata, place_of, posted_from, render_notice
 from storage.channels import Channel
 from storage.clock import Clock
@@ -226,35 +232,27 @@ class SlackDelivery:
     def deliver_monthly(self, due: DueMessage, month: str, place: Place) -> None:
         """Posts the month's summary and shares its report (xlsx, PDF) in the post's thread, each once: the
         post's `ts` is recorded before the files go, the files once shared, and on a later attempt those an
-        earlier one shared without recording them are found in the thread by name."""
+        earlier one shared without recording them are found in the thread by name. A report that cannot be
+        built does not hold up the post: it goes with the figures alone and the row is parked."""
         with self.db.session() as session:
             progress = delivery_progress(session=session, message_id=due.id)
         retried = due.attempts > 1 or "ts" in progress
         with tempfile.TemporaryDirectory(prefix="madoguchi-report-") as directory:
-            report = build_monthly_report(
-                db=self.db, desk=self.desk, month=month, now=self.clock.now(), directory=Path(directory)
-            )
             try:
-                ts = progress.get("ts")
-                adopted = False
+                report: MonthlyReport | None = self.build_report(month, Path(directory))
+            except Exception as exc:  # noqa: BLE001 - a report that cannot be built must not hold up the post
+                log.error("outbox %s: the report of %s was not built: %s", due.id, month, type(exc).__name__)
+                report = None
+            try:
+                ts, adopted = progress.get("ts"), False
                 if ts is None:
-                    ts = self.find_message(place, due.id) if due.attempts > 1 else None
-                    adopted = ts is not None
-                    if ts is None:
-                        message = render_monthly_post(report.summary, attached=True)
-                        with self.pacer.post(place.channel):
-                            answer = self.client.chat_postMessage(
-                                channel=place.channel,
-                                text=message.text,
-                                blocks=message.blocks,
-                                metadata=message_metadata(due.id),
-                                unfurl_links=False,
-                                unfurl_media=False,
-                            )
-                        ts = str(answer["ts"])
+                    ts, adopted = self._post_once(due, place, month, report)
                     progress = {"channel": place.channel, "ts": ts, "files": []}
                     if not self._progress(due, progress):
                         return
+                if report is None:
+                    self._park(due, "posted; its report could not be built")
+                    return
                 recorded = set(progress.get("files") or [])
                 found = shared_in_thread(self.client, place.channel, ts) - recorded if retried else set()
                 missing = [f for f in report.files if f.file_name not in recorded | found]
@@ -272,6 +270,35 @@ class SlackDelivery:
         via = "adopted" if adopted else "posted"
         self.finish(due, progress, via)
         log.info("outbox %s: monthly summary of %s %s with its report", due.id, month, via)
+
+    def build_report(self, month: str, directory: Path) -> MonthlyReport:
+        """The month's xlsx and PDF, built now (reportlab takes a moment: never in a job's transaction)."""
+        return build_monthly_report(
+            db=self.db, desk=self.desk, month=month, now=self.clock.now(), directory=directory
+        )
+
+    def _post_once(
+        self, due: DueMessage, place: Place, month: str, report: MonthlyReport | None
+    ) -> tuple[str, bool]:
+        """The `ts` of the summary's post, and whether an earlier attempt had posted it (adopted)."""
+        found = self.find_message(place, due.id) if due.attempts > 1 else None
+        if found is not None:
+            return found, True
+        if report is not None:
+            summary = report.summary
+        else:
+            summary = month_summary(db=self.db, desk=self.desk, month=month, now=self.clock.now())
+        message = render_monthly_post(summary, attached=report is not None)
+        with self.pacer.post(place.channel):
+            answer = self.client.chat_postMessage(
+                channel=place.channel,
+                text=message.text,
+                blocks=message.blocks,
+                metadata=message_metadata(due.id),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        return str(answer["ts"]), False
 
     def finish(self, due: DueMessage, progress: dict[str, Any], via: str) -> None:
         """Records the files shared and marks the row sent, in one transaction."""

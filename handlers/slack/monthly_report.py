@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from config import DeskConfig
-from reporting.aggregate import Summary
+from reporting.aggregate import Summary, build_summary
 from reporting.build import period_for_month, write_report
 from storage.database import Database
 
@@ -54,6 +54,12 @@ def build_monthly_report(
         files.append(Attachment(made.path, made.file_name, f"{period.title}（{kind}）"))
     assert summary is not None
     return MonthlyReport(month, summary, tuple(files))
+
+
+def month_summary(*, db: Database, desk: DeskConfig, month: str, now: datetime) -> Summary:
+    """The month's figures alone, as the report counts them (for a post whose files cannot be built)."""
+    with db.session() as session:
+        return build_summary(session=session, desk=desk, period=period_for_month(month), now=now)
 
 
 def attached_comment(month: str) -> str:

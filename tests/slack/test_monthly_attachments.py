@@ -257,3 +257,38 @@ def test_a_refused_upload_leaves_the_post_and_is_resent_with_outbox_retry(
     _, [shared] = the_files(slack)
     assert [f["name"] for f in shared["files"]] == [XLSX, PDF]
     assert len(slack.calls("chat.postMessage")) == 1 and row(db).status == SENT
+
+
+class NoReport(SlackDelivery):
+    """A delivery whose report cannot be built (a font gone missing, say)."""
+
+    def build_report(self, month: str, directory: Path) -> Any:
+        raise OSError("no font")
+
+
+def test_a_report_that_cannot_be_built_does_not_hold_up_the_post(
+    db: Database,
+    delivery: SlackDelivery,
+    slack: SlackStandIn,
+    outbound: Outbound,
+    desk: DeskConfig,
+    clock: FixedClock,
+) -> None:
+    post_november(db, outbound, desk, clock)
+    broken = NoReport(
+        db=db, client=delivery.client, clock=clock, desk=desk, channel=INTAKE_CHANNEL, tuning=delivery.tuning
+    )
+    drain(broken)
+    parked = row(db)
+    assert (parked.status, parked.last_error) == ("failed", "posted; its report could not be built")
+    post, thread = the_files(slack)
+    assert post["text"] == "2026年11月のまとめ：受付 4件、実施 3件、現地訪問 2／目標5件" and thread == []
+    assert "スレッドに添付します" not in shown(post)
+
+    with db.session() as session:  # madoguchi outbox retry
+        assert requeue_parked(session=session, now=clock.now(), message_id=parked.id) == 1
+    drain(delivery)
+
+    _, [shared] = the_files(slack)
+    assert [f["name"] for f in shared["files"]] == [XLSX, PDF]
+    assert len(slack.calls("chat.postMessage")) == 1 and row(db).status == SENT
