@@ -373,3 +373,20 @@ def empty_sent_payloads(*, session: Session, contact_id: int, since: datetime) -
         .returning(OutboxMessage.id)
     )
     return len(result.all())
+
+
+def delivery_progress(*, session: Session, message_id: int) -> dict[str, Any]:
+    """What an earlier attempt of a delivery in several calls recorded as done (a post's `ts`, the files
+    shared with it), so the next attempt does only the rest."""
+    payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.id == message_id))
+    progress = (payload or {}).get("progress")
+    return dict(progress) if isinstance(progress, dict) else {}
+
+
+def record_progress(
+    *, session: Session, message_id: int, progress: dict[str, Any], lease_until: datetime | None = None
+) -> bool:
+    """Records what this attempt has done so far (kept in the row's encrypted payload); False when the row
+    is no longer ours."""
+    payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.id == message_id))
+    return _update(session, message_id, lease_until, payload={**(payload or {}), "progress": progress})

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,14 @@ from handlers.services import Services
 from handlers.settings import DeliveryTuning
 from handlers.slack.cards import METADATA_TYPE, Card, render_card
 from handlers.slack.client import posting_client
+from handlers.slack.job_notices import MONTHLY_SUMMARY, render_monthly_post
+from handlers.slack.monthly_report import (
+    MonthlyReport,
+    build_monthly_report,
+    month_summary,
+    shared_in_thread,
+    upload,
+)
 from handlers.slack.notices import NoPlace, Place, message_metadata, place_of, posted_from, render_notice
 from storage.channels import Channel
 from storage.clock import Clock
@@ -46,9 +56,11 @@ from storage.outbox import (
     SKIPPED,
     DueMessage,
     claim_due_messages,
+    delivery_progress,
     mark_failed,
     mark_retry,
     mark_sent,
+    record_progress,
     resume_parked,
 )
 from storage.slack_cards import get_card, record_card
@@ -188,6 +200,9 @@ class SlackDelivery:
                     self._park(due, str(exc), status=SKIPPED)
                 return
             message = render_notice(session, self.desk, notice)
+        if notice.kind == MONTHLY_SUMMARY and notice.detail.get("month"):
+            self.deliver_monthly(due, str(notice.detail["month"]), place)
+            return
         if message is None:
             self._park(due, "nothing to show", status=SKIPPED)
             return
@@ -213,6 +228,97 @@ class SlackDelivery:
             mark_sent(session=session, message_id=due.id, via=via, now=now, lease_until=due.lease_until)
             self._back(session, now)
         log.info("outbox %s: %s message %s", due.id, notice.kind, via)
+
+    def deliver_monthly(self, due: DueMessage, month: str, place: Place) -> None:
+        """Posts the month's summary and shares its report (xlsx, PDF) in the post's thread, each once: the
+        post's `ts` is recorded before the files go, the files once shared, and on a later attempt those an
+        earlier one shared without recording them are found in the thread by name. A report that cannot be
+        built does not hold up the post: it goes with the figures alone and the row is parked."""
+        with self.db.session() as session:
+            progress = delivery_progress(session=session, message_id=due.id)
+        retried = due.attempts > 1 or "ts" in progress
+        with tempfile.TemporaryDirectory(prefix="madoguchi-report-") as directory:
+            try:
+                report: MonthlyReport | None = self.build_report(month, Path(directory))
+            except Exception as exc:  # noqa: BLE001 - a report that cannot be built must not hold up the post
+                log.error("outbox %s: the report of %s was not built: %s", due.id, month, type(exc).__name__)
+                report = None
+            try:
+                ts, adopted = progress.get("ts"), False
+                if ts is None:
+                    ts, adopted = self._post_once(due, place, month, report)
+                    progress = {"channel": place.channel, "ts": ts, "files": []}
+                    if not self._progress(due, progress):
+                        return
+                if report is None:
+                    self._park(due, "posted; its report could not be built")
+                    return
+                recorded = set(progress.get("files") or [])
+                found = shared_in_thread(self.client, place.channel, ts) - recorded if retried else set()
+                missing = [f for f in report.files if f.file_name not in recorded | found]
+                adopted = adopted or any(f.file_name in found for f in report.files)
+                if missing:
+                    with self.pacer.post(place.channel):
+                        upload(self.client, channel=place.channel, ts=ts, month=month, files=missing)
+            except SlackApiError as exc:
+                self._not_delivered(due, exc, posted="ts" in progress)
+                return
+            except (SlackRequestError, OSError) as exc:  # the upload URL did not take the bytes
+                self._not_delivered(due, None, posted="ts" in progress, error=type(exc).__name__)
+                return
+        progress["files"] = [f.file_name for f in report.files]
+        via = "adopted" if adopted else "posted"
+        self.finish(due, progress, via)
+        log.info("outbox %s: monthly summary of %s %s with its report", due.id, month, via)
+
+    def build_report(self, month: str, directory: Path) -> MonthlyReport:
+        """The month's xlsx and PDF, built now (reportlab takes a moment: never in a job's transaction)."""
+        return build_monthly_report(
+            db=self.db, desk=self.desk, month=month, now=self.clock.now(), directory=directory
+        )
+
+    def _post_once(
+        self, due: DueMessage, place: Place, month: str, report: MonthlyReport | None
+    ) -> tuple[str, bool]:
+        """The `ts` of the summary's post, and whether an earlier attempt had posted it (adopted)."""
+        found = self.find_message(place, due.id) if due.attempts > 1 else None
+        if found is not None:
+            return found, True
+        if report is not None:
+            summary = report.summary
+        else:
+            summary = month_summary(db=self.db, desk=self.desk, month=month, now=self.clock.now())
+        message = render_monthly_post(summary, attached=report is not None)
+        with self.pacer.post(place.channel):
+            answer = self.client.chat_postMessage(
+                channel=place.channel,
+                text=message.text,
+                blocks=message.blocks,
+                metadata=message_metadata(due.id),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        return str(answer["ts"]), False
+
+    def finish(self, due: DueMessage, progress: dict[str, Any], via: str) -> None:
+        """Records the files shared and marks the row sent, in one transaction."""
+        now = self.clock.now()
+        with self.gate.hold(), self.db.session() as session:
+            record_progress(
+                session=session, message_id=due.id, progress=progress, lease_until=due.lease_until
+            )
+            mark_sent(session=session, message_id=due.id, via=via, now=now, lease_until=due.lease_until)
+            self._back(session, now)
+
+    def _progress(self, due: DueMessage, progress: dict[str, Any]) -> bool:
+        """Records what is done so far; False (and nothing more is done) when the row is no longer ours."""
+        with self.gate.hold(), self.db.session() as session:
+            ours = record_progress(
+                session=session, message_id=due.id, progress=progress, lease_until=due.lease_until
+            )
+        if not ours:
+            log.warning("outbox %s: its lease ran out mid-delivery; left to the next claim", due.id)
+        return ours
 
     def find_message(self, place: Place, outbox_id: int) -> str | None:
         """The `ts` of a message posted from this row before, in its thread or its channel's recent history."""
@@ -348,14 +454,22 @@ class SlackDelivery:
             )
         log.warning("outbox %s: %s after %s attempt(s): %s", due.id, status, due.attempts, error)
 
-    def _not_delivered(self, due: DueMessage, exc: SlackApiError) -> None:
-        error = str(exc.response.get("error") or exc.response.status_code)
-        if error in REFUSED:
+    def _not_delivered(
+        self, due: DueMessage, exc: SlackApiError | None, *, posted: bool = False, error: str = ""
+    ) -> None:
+        """Parks what Slack refused, else tries again after the backoff (and Retry-After). With `posted`, the
+        message is in Slack already and only its files are missing: given up after the bounded attempts."""
+        code = str(exc.response.get("error") or exc.response.status_code) if exc is not None else error
+        error = f"posted; its files not attached: {code}" if posted else code
+        if code in REFUSED:
             self._park(due, f"refused by Slack: {error}", status=REJECTED)
+            return
+        if posted and due.attempts >= self.tuning.max_attempts:
+            self._park(due, f"gave up after {due.attempts} attempts: {error}")
             return
         # A card is not given up on while Slack is away: its backoff is capped, and Slack's return brings it forward.
         self._away = True
-        retry_at = self.retry_at(due.attempts, _retry_after(exc))
+        retry_at = self.retry_at(due.attempts, _retry_after(exc) if exc is not None else None)
         with self.gate.hold(), self.db.session() as session:
             mark_retry(
                 session=session,

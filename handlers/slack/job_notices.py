@@ -1,5 +1,6 @@
 """What the desk's jobs post in Slack (bot.digest, bot.quota, bot.monthly_summary, bot.parked_report),
-rendered from the notice's ids and counts and what is stored when it is delivered.
+rendered from the notice's ids and counts and what is stored when it is delivered (the monthly summary from
+the month's report, built when it is delivered: handlers/slack/monthly_report.py).
 
 The digest shows no more than the card does: the time, the method, the company (or 個人事業主) and the
 reference; how to reach an owner stays behind the card's 連絡先を見る.
@@ -17,8 +18,10 @@ from bot.bookings import booking_when
 from bot.reminder_texts import date_ja
 from bot.sending import Notice
 from config import DeskConfig
-from config.labels import choice_name, region_name
+from config.labels import choice_name
 from handlers.slack.cards import HEADER_MAX, SECTION_MAX, TEXT_MAX, escape
+from reporting.aggregate import Summary
+from reporting.render import EMPTY_NOTE, shown, unit_label
 from storage.bookings import Booking
 from storage.clock import JST
 from storage.models import Consultation
@@ -54,8 +57,9 @@ SUMMARY_HEADER = "{year}年{month}月のご相談のまとめ"
 SUMMARY_TEXT = (
     "{year}年{month}月のまとめ：受付 {received}件、実施 {held}件、現地訪問 {onsite}／目標{target}件"
 )
-STATUSES = {"submitted": "受付", "in_progress": "対応中", "closed": "完了", "withdrawn": "取り下げ"}
 DASH = "—"
+MONTHLY_SUMMARY = "monthly_summary"  # bot.monthly_summary.KIND: rendered from the report (monthly_report.py)
+ATTACHED_NOTE = "県への報告書（Excel・PDF）はこのスレッドに添付します。"
 
 
 def _message(text: str, blocks: list[dict[str, Any]]) -> SlackMessage:
@@ -154,53 +158,53 @@ def render_parked_report(session: Session, desk: DeskConfig, notice: Notice) -> 
     return _message(text, [_section(text)])
 
 
-def _counted(counts: Mapping[str, int], label: Callable[[str], str]) -> list[str]:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [f"{escape(label(key))}：{count}件" for key, count in ordered]
-
-
-def _minutes(value: Any) -> str:
-    if value is None:
+def _value(summary: Summary, section: str, label: str) -> str:
+    found = summary.section(section)
+    line = next((ln for ln in found.lines if ln.label == label), None) if found else None
+    if line is None or line.values[0] is None:
         return DASH
-    minutes = round(float(value))
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}時間{rest}分" if hours else f"{rest}分"
+    return f"{shown(line, line.values[0])}{unit_label(line)}"
 
 
-def render_monthly_summary(session: Session, desk: DeskConfig, notice: Notice) -> SlackMessage | None:
-    if not notice.detail.get("month"):
-        return _words(notice)
-    d = notice.detail
-    year, month = (int(part) for part in str(d.get("month")).split("-"))
-    survey = d.get("survey_average")
+def _counted(summary: Summary, section: str, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """The section's lines with a count in the month, largest first."""
+    found = summary.section(section)
+    lines = [ln for ln in (found.lines if found else ()) if ln.label not in skip and ln.values[0]]
+    ordered = sorted(lines, key=lambda ln: -int(ln.values[0] or 0))
+    return [f"{escape(ln.label)}：{shown(ln, ln.values[0])}{unit_label(ln)}" for ln in ordered]
+
+
+def render_monthly_post(summary: Summary, *, attached: bool) -> SlackMessage:
+    """The post: the month's figures as the report counts them, and where its files are."""
+    month = summary.period.months[summary.period.main.months[0]]
+    received = int(summary.value("consultations", "受付件数") or 0)
+    held = int(summary.value("meetings", "面談実施件数") or 0)
+    visits = int(summary.value("meetings", "うち企業訪問（現地）") or 0)
+    target = int(summary.value("meetings", "企業訪問の目標") or 0)
     figures = [
-        f"*受付件数*：{d.get('received', 0)}件",
-        f"*実施した相談*：{d.get('appointments_held', 0)}件",
-        f"*現地訪問*：{d.get('onsite_visits', 0)}件（目標 {d.get('onsite_target', 0)}件）",
-        f"*満足度の平均*：{DASH if survey is None else f'{float(survey):.1f}'}",
-        f"*初回対応までの時間（中央値）*：{_minutes(d.get('response_minutes_median'))}",
+        f"*受付件数*：{received}件",
+        f"*実施した相談*：{held}件",
+        f"*現地訪問*：{visits}件（目標 {target}件）",
+        f"*満足度の平均*：{_value(summary, 'satisfaction', '平均')}",
+        f"*初回対応までの時間（中央値）*：{_value(summary, 'response', '中央値')}",
     ]
-    header = SUMMARY_HEADER.format(year=year, month=month)
+    header = SUMMARY_HEADER.format(year=month.year, month=month.month)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
         _section("\n".join(figures)),
-        _listed("*状況別*", _counted(d.get("by_status") or {}, lambda k: STATUSES.get(k, k))),
-        _listed(
-            "*方法別*", _counted(d.get("by_method") or {}, lambda k: choice_name(desk, "methods", k) or k)
-        ),
-        _listed(
-            "*分野別*",
-            _counted(d.get("by_category") or {}, lambda k: choice_name(desk, "categories", k) or k),
-        ),
-        _listed("*地域別*", _counted(d.get("by_region") or {}, lambda k: region_name(desk, k) or k)),
     ]
+    if summary.empty:
+        blocks.append(_section(EMPTY_NOTE))
+    blocks += [
+        _listed("*状況別*", _counted(summary, "consultations", skip=("受付件数",))),
+        _listed("*方法別*", _counted(summary, "method")),
+        _listed("*分野別*", _counted(summary, "category")),
+        _listed("*地域別*", _counted(summary, "region")),
+    ]
+    if attached:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": ATTACHED_NOTE}]})
     text = SUMMARY_TEXT.format(
-        year=year,
-        month=month,
-        received=d.get("received", 0),
-        held=d.get("appointments_held", 0),
-        onsite=d.get("onsite_visits", 0),
-        target=d.get("onsite_target", 0),
+        year=month.year, month=month.month, received=received, held=held, onsite=visits, target=target
     )
     return _message(text, blocks)
 
@@ -208,6 +212,5 @@ def render_monthly_summary(session: Session, desk: DeskConfig, notice: Notice) -
 JOB_RENDERERS: Mapping[str, Callable[[Session, DeskConfig, Notice], SlackMessage | None]] = {
     "digest": render_digest,
     "quota_warning": render_quota_warning,
-    "monthly_summary": render_monthly_summary,
     "parked_report": render_parked_report,
 }

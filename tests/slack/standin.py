@@ -10,9 +10,9 @@ and external file uploads (`files.getUploadURLExternal`, the upload URL, `files.
 `files_upload_v2` works end to end, and response URLs (`responses.py`). A bearer token is required
 (`not_authed`, `invalid_auth`).
 
-Told to, it misbehaves: 429 with `Retry-After` for the next calls, 5xx, a dropped connection (optionally
-after accepting the call: the caller cannot know it went through), an outage, a slow Slack, and Slack's
-one-post-a-second pace per channel.
+Told to, it misbehaves: 429 with `Retry-After` for the next calls, 5xx, a refusal (`missing_scope`, say), a
+dropped connection (optionally after accepting the call: the caller cannot know it went through), an outage,
+a slow Slack, and Slack's one-post-a-second pace per channel.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class Fault:
     status: int = 0  # 0: the connection is dropped without an answer
     retry_after: int | None = None
     accept_first: bool = False  # the call takes effect first, then the answer is lost
+    error: str | None = None  # a 200 with this `error` (Slack refusing the call) instead of a status
 
     def matches(self, method: str) -> bool:
         return self.times > 0 and self.method in (None, method)
@@ -179,6 +180,11 @@ class SlackStandIn:
         """The next `times` calls (of `method`) answer `status`; with `accept_first` they take effect."""
         with self.lock:
             self._misbehaviour.faults.append(Fault(times, method, status, accept_first=accept_first))
+
+    def refuse(self, error: str, times: int = 1, *, method: str | None = None) -> None:
+        """The next `times` calls (of `method`) are refused with `error` (e.g. `missing_scope`), as Slack does."""
+        with self.lock:
+            self._misbehaviour.faults.append(Fault(times, method, 200, error=error))
 
     def drop(self, times: int = 1, *, method: str | None = None, accept_first: bool = False) -> None:
         """The next `times` calls (of `method`) get their connection closed with no answer."""
@@ -335,7 +341,9 @@ class SlackStandIn:
             if fault is None or fault.accept_first:
                 answer = self._answer(method, token, args)
             status, retry_after = 200, None
-            if fault is not None:
+            if fault is not None and fault.error is not None:
+                answer = {"ok": False, "error": fault.error}
+            elif fault is not None:
                 status, retry_after = fault.status, fault.retry_after
                 answer = {
                     429: {"ok": False, "error": "ratelimited"},

@@ -3,7 +3,8 @@
 A trigger_id opens one modal (views.open) or pushes one view (views.push, at most 3 in a stack), once, within
 3 seconds of the interaction that gave it; views.update needs the view's id (and its hash, when given);
 views.publish sets a user's home tab. Files follow Slack's external upload: files.getUploadURLExternal hands
-out an upload URL on the stand-in, the bytes are POSTed there, files.completeUploadExternal shares them.
+out an upload URL on the stand-in (for a file of at most 1 GB), exactly the bytes declared are POSTed there,
+files.completeUploadExternal shares them (a message with the files, in the channel or a thread).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.slack.workspace import (
 
 TRIGGER_TTL = 3.0
 STACK_LIMIT = 3
+MAX_FILE_BYTES = 1024**3  # Slack takes files up to 1 GB
 
 
 @dataclass
@@ -189,6 +191,8 @@ class Surfaces:
             length = 0
         if not filename or length < 1:
             raise SlackError("invalid_arguments")
+        if length > MAX_FILE_BYTES:
+            raise SlackError("file_too_large")
         file_id = "F" + secrets.token_hex(5).upper()
         self.uploads[file_id] = Upload(file_id, filename, length, args.get("alt_txt"))
         return {"ok": True, "upload_url": f"{base_url}/upload/v1/{file_id}", "file_id": file_id}
@@ -196,8 +200,8 @@ class Surfaces:
     def receive(self, file_id: str, data: bytes) -> bool:
         """The bytes POSTed to an upload URL; False for a URL the stand-in never handed out."""
         upload = self.uploads.get(file_id)
-        if upload is None or upload.completed:
-            return False
+        if upload is None or upload.completed or len(data) != upload.length:
+            return False  # (the upload URL takes exactly the bytes declared)
         upload.data = data
         return True
 

@@ -1,15 +1,17 @@
 """`madoguchi jobs run digest|monthly-summary --at …` as an operator runs them, in a child process on a real
 database: a missed monthly post is posted, a posted one is not doubled, and what is queued reaches the
-Slack stand-in through the running server."""
+Slack stand-in through the running server (the monthly post with its xlsx and PDF in its thread)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 from sqlalchemy import select
 
 from storage.database import Database, make_engine
@@ -63,6 +65,21 @@ def test_jobs_run_posts_a_missed_monthly_summary_once_and_the_digest_once_a_work
     slack.wait_for(lambda: len(slack.calls("chat.postMessage")) >= 4, 15, "the posts")
     [summary] = slack.messages(INTAKE_CHANNEL)
     assert summary["text"].startswith("2026年11月のまとめ：受付 60件")
+    slack.wait_for(lambda: len(slack.files()) >= 2, 30, "the report's files")
+    assert [(f.filename, f.thread_ts) for f in slack.files()] == [
+        ("相談対応実績_2026年11月.xlsx", summary["ts"]),
+        ("相談対応実績_2026年11月.pdf", summary["ts"]),
+    ]
+    xlsx = slack.files()[0].data
+    assert xlsx is not None
+    [received] = [
+        r[1]
+        for r in openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)["集計表"].iter_rows(
+            values_only=True
+        )
+        if r and r[0] == "受付件数"
+    ]
+    assert received == 60
     posted_to = sorted(c.args["channel"] for c in slack.calls("chat.postMessage"))
     assert posted_to == sorted([INTAKE_CHANNEL, "U0EXSUZUKI", "U0EXTANAKA", "U0EXYAMADA"])
     db = Database(url)
