@@ -54,8 +54,8 @@ def build_outbound(clock: Clock, settings: Settings | None = None) -> Outbound:
     coordinators: CoordinatorSender | None = SlackCoordinatorSender(clock) if slack else None
     if settings is not None and settings.demo:  # what LINE would push reaches the simulated phone
         senders[Channel.SIMULATOR] = SimulatorSender(clock)
-        # and what Slack would get reaches the coordinator's pane (its card's thread), and Slack if set up
-        coordinators = SimulatorDeskSender(clock, forward=coordinators)
+        if coordinators is None:  # and what Slack would get, the coordinator's pane (its card's thread)
+            coordinators = SimulatorDeskSender(clock)
     return Outbound(
         senders=senders,
         coordinators=coordinators,

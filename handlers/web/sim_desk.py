@@ -4,10 +4,13 @@ Slack's own handlers, so the whole loop can be tried with no Slack account.
 The pane shows the cards of this browser's own requests (the demo is public: nobody sees another visitor's),
 as handlers/slack/cards.py renders them for Slack — the Block Kit blocks, drawn in the page by
 static/simulator.js. A click is answered as Slack's listener answers it (handlers/slack/actions.py,
-reassign.py): a note for the clicker, or a modal (Block Kit too) whose submission goes to the same code.
-The clicker is the demo's coordinator: the request's assigned coordinator (their `slack_user_id` in the
-desk config), or else the desk's first approver. A button with no handler here gets a note saying to try
-it in Slack; `ACTIONS` and `VIEWS` are where the others plug in.
+reassign.py, retime.py, outcome.py): a note for the clicker, or a modal (Block Kit too) whose submission
+goes to the same code, its errors shown under the fields as Slack shows them. Under each card is its
+thread (handlers/web/sim_thread.py): what the owner wrote after submission, and what the coordinator types
+there, relayed to the owner by handlers/slack/relay.py. The clicker is the demo's coordinator: the
+request's assigned coordinator (their `slack_user_id` in the desk config), or else the desk's first
+approver. A button with no handler here gets a note saying to try it in Slack; `ACTIONS` and `VIEWS` are
+where handlers plug in.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The card's thread in the simulator's coordinator pane (demo mode): the conversation Slack would hold.
 
-In demo mode the coordinators' notices (bot/sending.py) are written here as well as, when Slack is set up
-too, to Slack: each is one outbox row of the simulator with no contact, marked sent at once (nothing
-delivers it: the pane reads it back), so bot/relay.py passes what the owner writes after submission to the
-desk as it would in Slack. What a coordinator types in the pane's thread is kept the same way (Slack keeps
+In demo mode with no Slack set up, the coordinators' notices (bot/sending.py) are written here: each is one
+outbox row of the simulator with no contact, marked sent at once (nothing delivers it: the pane reads it
+back), so bot/relay.py passes what the owner writes after submission to the desk as it would to Slack.
+(With Slack set up too, they go to Slack, and the pane's thread has only what was typed in the pane.) What a coordinator types in the pane's thread is kept the same way (Slack keeps
 it in Slack), then relayed to the owner by Slack's own code (handlers/slack/relay.py): a `memo:` stays.
 The thread is rendered by Slack's renderer of notices (handlers/slack/notices.py), as mrkdwn.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.sending import TO_THREAD, CoordinatorSender, Notice
+from bot.sending import TO_THREAD, Notice
 from config import DeskConfig
 from handlers.slack.cards import escape
 from handlers.slack.notices import render_notice
@@ -46,22 +46,17 @@ def _record(session: Session, clock: Clock, notice: Notice) -> OutboxMessage:
 
 
 class SimulatorDeskSender:
-    """The coordinators' sender of demo mode: keeps each notice for the pane, and passes it on to the
-    coordinators' real channel (Slack) when one is configured."""
+    """The coordinators' sender of demo mode without Slack: keeps each notice for the pane."""
 
-    def __init__(self, clock: Clock, forward: CoordinatorSender | None = None) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.forward = forward
 
     @property
     def channel(self) -> Channel:
-        return self.forward.channel if self.forward is not None else Channel.SIMULATOR
+        return Channel.SIMULATOR
 
     def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]:
-        row = _record(session, self.clock, notice)
-        if self.forward is not None:
-            return self.forward.to_coordinators(session=session, notice=notice)
-        return [row]
+        return [_record(session, self.clock, notice)]
 
 
 def write_reply(*, session: Session, clock: Clock, consultation_id: int, user: str, text: str) -> None:
