@@ -696,7 +696,7 @@
     var box = el("textarea");
     box.rows = 1;
     box.maxLength = 4000;
-    box.placeholder = "スレッドに返信する（memo: で始めるとお客様には送られません）";
+    box.placeholder = "スレッドに返信する";
     box.setAttribute("aria-label", "スレッドに返信する");
     box.value = drafts[card.id] || "";
     box.addEventListener("input", function () { drafts[card.id] = box.value; });
@@ -715,6 +715,7 @@
       sendReply(card, box);
     });
     thread.appendChild(form);
+    thread.appendChild(el("div", "slack-thread-hint", "お客様のLINEに届きます。「memo:」で始めると、このスレッドだけに残ります。"));
     return thread;
   }
 
