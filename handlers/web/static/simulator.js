@@ -715,7 +715,7 @@
       sendReply(card, box);
     });
     thread.appendChild(form);
-    thread.appendChild(el("div", "slack-thread-hint", "お客様のLINEに届きます。「memo:」で始めると、このスレッドだけに残ります。"));
+    thread.appendChild(el("div", "slack-thread-hint", "「memo:」で始めると、お客様のLINEには送られません。"));
     return thread;
   }
 
