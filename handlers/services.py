@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import IntakeEngine
 from bot.reminders import install_reminders
-from bot.sending import Outbound, Sender
+from bot.sending import CoordinatorSender, Outbound, Sender
 from config import ConfigError, DeskConfig, load_desk_config
 from handlers.line.client import LineApi
 from handlers.line.render import CAPACITY as LINE_CAPACITY
@@ -17,6 +17,7 @@ from handlers.line.sender import LineSender
 from handlers.settings import Settings, StartupError, get_settings
 from handlers.slack.sender import SlackCoordinatorSender
 from handlers.web.sim_sender import SimulatorSender
+from handlers.web.sim_thread import SimulatorDeskSender
 from storage import models  # noqa: F401  (every table in the metadata the key check reads)
 from storage.base import Base
 from storage.channels import Channel
@@ -50,11 +51,14 @@ def build_outbound(clock: Clock, settings: Settings | None = None) -> Outbound:
     coordinators' Slack cards when Slack and its intake channel are configured (mail's comes with its issue)."""
     slack = settings is not None and settings.slack_configured and bool(settings.slack_intake_channel)
     senders: dict[Channel, Sender] = {Channel.LINE: LineSender(clock)}
+    coordinators: CoordinatorSender | None = SlackCoordinatorSender(clock) if slack else None
     if settings is not None and settings.demo:  # what LINE would push reaches the simulated phone
         senders[Channel.SIMULATOR] = SimulatorSender(clock)
+        if coordinators is None:  # and what Slack would get, the coordinator's pane (its card's thread)
+            coordinators = SimulatorDeskSender(clock)
     return Outbound(
         senders=senders,
-        coordinators=SlackCoordinatorSender(clock) if slack else None,
+        coordinators=coordinators,
         # Channels answered at once, with no sender: the simulator shows the LINE chat, buttons and all.
         capacities={Channel.SIMULATOR: LINE_CAPACITY, Channel.CLI: LINE_CAPACITY},
     )

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
 
 from bot import relay
 from config.slack import may_act
@@ -81,19 +82,29 @@ def relay_reply(services: Services, message: ThreadMessage) -> str | None:
         card = card_at(session=session, channel=message.channel, ts=message.thread_ts)
         if card is None:
             return None
-        booking: Booking | None = get_active_booking(session=session, consultation_id=card.consultation_id)
-        if not may_act(services.desk, message.user, booking):
-            return NOT_YOURS
-        sent = relay.relay_to_owner(
-            session=session,
-            outbound=services.outbound,
-            consultation_id=card.consultation_id,
-            text=message.text,
-            desk_name=services.desk.desk.short_name,
-        )
-        if not sent:
-            return NOT_SENT
-        log.info("a coordinator's reply relayed to the owner of consultation %s", card.consultation_id)
+        return reply_to_owner(session, services, card.consultation_id, message.user, message.text)
+
+
+def reply_to_owner(
+    session: Session, services: Services, consultation_id: int, user: str, text: str
+) -> str | None:
+    """Sends a reply written in the thread of the consultation's card to its owner, when `user` may; the
+    note for them otherwise (None: sent, or a memo or nothing to send). The simulator's pane calls it too."""
+    if relay.is_memo(text) or not text.strip():
+        return None
+    booking: Booking | None = get_active_booking(session=session, consultation_id=consultation_id)
+    if not may_act(services.desk, user, booking):
+        return NOT_YOURS
+    sent = relay.relay_to_owner(
+        session=session,
+        outbound=services.outbound,
+        consultation_id=consultation_id,
+        text=text,
+        desk_name=services.desk.desk.short_name,
+    )
+    if not sent:
+        return NOT_SENT
+    log.info("a coordinator's reply relayed to the owner of consultation %s", consultation_id)
     return None
 
 

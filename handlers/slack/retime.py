@@ -140,6 +140,15 @@ def read_submission(body: dict[str, Any]) -> tuple[Click, list[str], int | None,
     )
 
 
+def submission_errors(services: Services, ticked: list[str], typed: int | None) -> dict[str, str]:
+    """The modal's errors, by block id (empty: the times may be sent)."""
+    if not ticked and typed is None:
+        return {FREE_BLOCK: texts.RETIME_NOTHING_CHOSEN}
+    if typed is not None and typed <= services.clock.now().timestamp():
+        return {FREE_BLOCK: texts.RETIME_PAST}
+    return {}
+
+
 def propose(services: Services, click: Click, ticked: list[str], typed: int | None, view_id: str) -> str:
     """Sends the owner the times chosen; the note for the one who submitted the modal."""
     with services.db.session() as session:
@@ -208,11 +217,9 @@ def register(app: AsyncApp, services: Services) -> list[str]:
     @app.view(RETIME_VIEW)
     async def on_propose_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         click, ticked, typed, view_id = read_submission(body)
-        if not ticked and typed is None:
-            await ack(response_action="errors", errors={FREE_BLOCK: texts.RETIME_NOTHING_CHOSEN})
-            return
-        if typed is not None and typed <= services.clock.now().timestamp():
-            await ack(response_action="errors", errors={FREE_BLOCK: texts.RETIME_PAST})
+        errors = submission_errors(services, ticked, typed)
+        if errors:
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
         note = await anyio.to_thread.run_sync(propose, services, click, ticked, typed, view_id)

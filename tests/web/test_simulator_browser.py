@@ -1,7 +1,9 @@
 """The simulator in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven by Playwright;
 nothing is downloaded) against `madoguchi serve` in demo mode on SQLite. An owner asks in the LINE pane,
 the request arrives as the Slack card in the coordinator's pane, the coordinator clicks 承認 (or お断り,
-with the modal's reason), and the owner's pane shows what LINE would get.
+with the modal's reason, or 別の日時を提案 with its checkboxes), and the owner's pane shows what LINE would
+get; they talk in the card's thread; once the time has passed, 対応記録を入力 with a referral asks the owner's
+consent on the phone, and the card shows the answer.
 
 With MADOGUCHI_SCREENSHOT=path.png the approval's test also photographs the page there (docs/screenshot.py
 makes the README's docs/simulator.png so)."""
@@ -10,14 +12,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
+from bot import relay
 from bot import texts as bot_texts
+from bot.outcome_texts import CONSENT_AGREE, CONSENT_AGREED
+from bot.outcomes import offer_outcome_records
+from bot.sending import Outbound
 from config import DeskConfig
-from handlers.slack import texts
+from handlers.slack import outcome_texts, texts
+from storage.bookings import list_bookings_for_consultation
+from storage.database import Database
+from storage.models import Consultation
 from tests.handlers.test_startup import serving
 from tests.owner import Owner, Shown
 
@@ -67,9 +78,16 @@ class BrowserPhone:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serving(tmp_path_factory.mktemp("browser"), MADOGUCHI_DEMO="1") as (address, _):
-        yield address
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The server's address, and its directory (its SQLite database is var/madoguchi.db there)."""
+    where = tmp_path_factory.mktemp("browser")
+    with serving(where, MADOGUCHI_DEMO="1") as (address, _):
+        yield address, where
+
+
+@pytest.fixture(scope="module")
+def base(served: tuple[str, Path]) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +174,114 @@ def test_the_coordinator_declines_with_a_reason_and_the_owner_reads_it(page: Pag
     expect(card.locator(".bk-ephemeral")).to_contain_text(texts.DECLINED)
     expect(card).to_contain_text("お断りしました：@", timeout=WAIT_MS)
     expect(card.get_by_role("button", name="お断り", exact=True)).to_have_count(0)
+
+
+def test_another_time_is_proposed_and_accepted_then_they_talk_in_the_thread(
+    page: Page, desk: DeskConfig
+) -> None:
+    submit_request(page, "合同会社いぶすき工房")
+    card = page.locator("#feed .slack-item").last
+    card.get_by_role("button", name="別の日時を提案", exact=True).click()
+    dialog = page.locator("#modal")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#modal-title")).to_have_text(texts.RETIME_TITLE)
+    dialog.get_by_role("button", name=texts.RETIME_SUBMIT).click()  # nothing chosen: Slack's error, kept open
+    expect(dialog).to_contain_text(texts.RETIME_NOTHING_CHOSEN)
+    checkboxes = dialog.get_by_role("checkbox")
+    offered = checkboxes.count()
+    assert offered >= 2
+    checkboxes.first.check()
+    dialog.get_by_role("button", name=texts.RETIME_SUBMIT).click()
+    expect(dialog).to_be_hidden()
+    expect(card.locator(".bk-ephemeral")).to_contain_text(texts.RETIME_SENT)
+
+    proposal = page.locator("#chat .line-bubble", has_text="別の日時のご提案")
+    expect(proposal).to_have_count(1, timeout=WAIT_MS)
+    expect(card).to_contain_text("別の日時を提案しました", timeout=WAIT_MS)
+    chips = page.locator("#quick .line-chip").all_inner_texts()
+    assert (
+        chips[-1] == bot_texts.PROPOSAL_AGAIN and len(chips) == 2
+    )  # the one time ticked, and 別の日時を希望
+    phone = BrowserPhone(page)
+    phone.tap(chips[0])
+    assert any("ご予約が確定しました" in t for t in phone.shown().texts)
+    expect(card).to_contain_text("ご本人が提案の日時を選びました", timeout=WAIT_MS)
+    expect(card).to_contain_text("（確定）")
+
+    # The thread: the owner writes, the coordinator answers, a memo stays in the pane
+    phone.say("駐車場はありますか？")
+    assert phone.shown().texts == (relay.RELAYED,)
+    thread = card.locator(".slack-thread")
+    expect(thread.locator(".slack-reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(thread).to_contain_text("駐車場はありますか？")
+    box = thread.get_by_label("スレッドに返信する")
+    box.fill("はい、2台分ございます。")
+    box.press("Enter")
+    answer = page.locator("#chat .line-bubble", has_text="はい、2台分ございます。")
+    expect(answer).to_have_count(1, timeout=WAIT_MS)
+    expect(answer).to_contain_text("担当者より")
+    box = card.locator(".slack-thread").get_by_label("スレッドに返信する")
+    box.fill("memo: 駐車場を2台分押さえる")
+    box.press("Enter")
+    expect(card.locator(".slack-reply")).to_have_count(3, timeout=WAIT_MS)
+    expect(card.locator(".slack-thread")).to_contain_text("memo: 駐車場を2台分押さえる")
+    page.wait_for_timeout(2500)  # another poll of the phone's inbox: the memo never reaches it
+    expect(page.locator("#chat .line-bubble", has_text="駐車場を2台分押さえる")).to_have_count(0)
+
+
+def _time_passes(where: Path, reference: str) -> None:
+    """The consultation's time is over (its booking moved to the past) and the follow-ups job has offered
+    対応記録を入力 (bot.outcomes.offer_outcome_records), as the scheduler would after the meeting."""
+    db = Database(f"sqlite:///{where}/var/madoguchi.db")
+    try:
+        with db.session() as session:
+            # by id only: the test process has not the server's key to the personal data
+            found = session.scalars(select(Consultation.id).where(Consultation.reference == reference)).one()
+            [booking] = list_bookings_for_consultation(session=session, consultation_id=found)
+            length = booking.ends_at - booking.starts_at
+            now = datetime.now(UTC)
+            booking.starts_at = booking.blocked_from = now - timedelta(hours=2)
+            booking.ends_at = booking.blocked_until = booking.starts_at + length
+            session.flush()
+            assert offer_outcome_records(session, Outbound(), now) == 1
+    finally:
+        db.dispose()
+
+
+def test_the_outcome_with_a_referral_asks_the_owner_and_the_card_shows_the_consent(
+    page: Page, served: tuple[str, Path], desk: DeskConfig
+) -> None:
+    reference = submit_request(page, "株式会社かのや農園")
+    card = page.locator("#feed .slack-item").last
+    card.get_by_role("button", name="承認", exact=True).click()
+    expect(page.locator("#chat .line-bubble", has_text="ご予約が確定しました")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    _time_passes(served[1], reference)
+
+    record = card.get_by_role("button", name=outcome_texts.BUTTON_OUTCOME, exact=True)
+    expect(record).to_be_visible(timeout=WAIT_MS)
+    record.click()
+    dialog = page.locator("#modal")
+    expect(dialog.locator("#modal-title")).to_have_text(outcome_texts.TITLE)
+    dialog.get_by_label(outcome_texts.METHOD_LABEL).select_option(index=0)
+    dialog.get_by_label(outcome_texts.MINUTES_LABEL).fill("60")
+    dialog.get_by_label(outcome_texts.SUMMARY_LABEL).fill(
+        "受発注の流れを整理し、商工会議所をご紹介しました。"
+    )
+    dialog.get_by_label(outcome_texts.RESULT_LABEL).select_option(label="他機関紹介")
+    expect(dialog.get_by_role("radio", name=outcome_texts.ONSITE_NO)).to_be_checked()
+    partner = desk.outcomes.partners[0].name
+    dialog.get_by_label(outcome_texts.PARTNERS_LABEL).select_option(label=[partner])
+    dialog.get_by_role("button", name=outcome_texts.SUBMIT).click()
+    expect(dialog).to_be_hidden()
+    expect(card.locator(".bk-ephemeral")).to_contain_text(outcome_texts.ASKED_OWNER)
+    expect(card).to_contain_text(outcome_texts.CONSENT_STATES["asked"], timeout=WAIT_MS)
+
+    question = page.locator("#chat .line-bubble", has_text=partner)
+    expect(question).to_have_count(1, timeout=WAIT_MS)
+    phone = BrowserPhone(page)
+    phone.tap(CONSENT_AGREE)
+    assert phone.shown().texts == (CONSENT_AGREED,)
+    expect(card).to_contain_text(outcome_texts.CONSENT_STATES["agree"], timeout=WAIT_MS)
+    expect(card.get_by_role("button", name=outcome_texts.BUTTON_OUTCOME, exact=True)).to_have_count(0)

@@ -104,7 +104,8 @@ def test_a_button_without_a_handler_here_says_to_try_it_in_slack(client: TestCli
     complete_intake(Phone(client))
     [card] = cards(client)
     assert buttons(card)["別の日時を提案"]["action_id"] == PROPOSE
-    assert click(client, buttons(card)["別の日時を提案"]) == {"note": NOT_HERE, "modal": None}
+    unknown = {"action_id": "card_not_in_the_demo", "value": buttons(card)["承認"]["value"]}
+    assert click(client, unknown) == {"note": NOT_HERE, "modal": None}
 
 
 def test_another_visitor_sees_no_card_and_cannot_act_on_it(client: TestClient) -> None:

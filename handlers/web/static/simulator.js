@@ -465,28 +465,71 @@
   var modalClose = document.getElementById("modal-close");
   var openView = null;
 
+  function optionText(option) {
+    return option && option.text ? option.text.text : "";
+  }
+
+  // A group of choices (checkboxes, radio buttons): a fieldset whose inputs each carry their option's value
+  function choiceGroup(block, element, id) {
+    var group = el("fieldset", "bk-choices");
+    group.setAttribute("aria-labelledby", id + "-label");
+    var radio = element.type === "radio_buttons";
+    var initial = {};
+    (element.initial_options || []).forEach(function (o) { initial[o.value] = true; });
+    if (element.initial_option) initial[element.initial_option.value] = true;
+    (element.options || []).forEach(function (option, index) {
+      var row = el("label", "bk-choice");
+      var box = el("input");
+      box.type = radio ? "radio" : "checkbox";
+      box.name = id;
+      box.value = option.value;
+      box.checked = !!initial[option.value];
+      if (radio && !block.optional && index === 0) box.required = true;
+      row.appendChild(box);
+      row.appendChild(el("span", "", optionText(option)));
+      group.appendChild(row);
+    });
+    return group;
+  }
+
   function modalInput(block) {
     var wrap = el("div", "bk-input");
     var id = "bk-" + block.block_id;
     var label = el("label", "bk-label", block.label ? block.label.text : "");
-    label.htmlFor = id;
+    label.id = id + "-label";
     if (block.optional && label.textContent.indexOf("任意") < 0) label.appendChild(el("span", "bk-optional", "（任意）"));
     wrap.appendChild(label);
     var element = block.element || {};
     var control;
-    if (element.type === "static_select") {
+    if (element.type === "static_select" || element.type === "multi_static_select") {
       control = el("select");
+      control.multiple = element.type === "multi_static_select";
       (element.options || []).forEach(function (option) {
-        var node = el("option", "", option.text.text);
+        var node = el("option", "", optionText(option));
         node.value = option.value;
         control.appendChild(node);
       });
       if (element.initial_option) control.value = element.initial_option.value;
-      else control.selectedIndex = -1;
+      else if (!control.multiple) control.selectedIndex = -1;
+      if (control.multiple) control.size = Math.min((element.options || []).length, 6);
+    } else if (element.type === "checkboxes" || element.type === "radio_buttons") {
+      control = choiceGroup(block, element, id);
     } else if (element.type === "datepicker" || element.type === "timepicker") {
       control = el("input");
       control.type = element.type === "datepicker" ? "date" : "time";
       control.value = element.initial_date || element.initial_time || "";
+    } else if (element.type === "datetimepicker") {
+      control = el("input");
+      control.type = "datetime-local";
+      control.step = 60;
+      if (element.initial_date_time) control.value = jstLocal(element.initial_date_time);
+    } else if (element.type === "number_input") {
+      control = el("input");
+      control.type = "number";
+      control.step = element.is_decimal_allowed ? "any" : "1";
+      if (element.min_value) control.min = element.min_value;
+      if (element.max_value) control.max = element.max_value;
+      if (element.initial_value) control.value = element.initial_value;
     } else if (element.type === "plain_text_input") {
       control = el(element.multiline ? "textarea" : "input");
       if (!element.multiline) control.type = "text";
@@ -496,13 +539,32 @@
       wrap.appendChild(el("p", "bk-text", "この入力欄は、デモではまだお試しいただけません。"));
       return wrap;
     }
-    control.id = id;
-    control.required = !block.optional;
+    if (control.tagName !== "FIELDSET") {
+      label.htmlFor = id;
+      control.id = id;
+      control.required = !block.optional;
+    }
     control.setAttribute("data-block-id", block.block_id);
     control.setAttribute("data-action-id", element.action_id);
     control.setAttribute("data-kind", element.type);
     wrap.appendChild(control);
+    var error = el("div", "bk-error");
+    error.setAttribute("data-error-for", block.block_id);
+    error.hidden = true;
+    wrap.appendChild(error);
     return wrap;
+  }
+
+  // Slack's datetimepicker speaks in epoch seconds; the demo's desk is in Japan, so its wall clock is JST
+  function jstLocal(seconds) {
+    var d = new Date((Number(seconds) + 9 * 3600) * 1000);
+    return d.toISOString().slice(0, 16);
+  }
+
+  function jstSeconds(local) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(local || "");
+    if (!m) return null;
+    return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4] - 9, +m[5]) / 1000;
   }
 
   function openModal(card, view) {
@@ -527,6 +589,12 @@
     if (typeof modal.close === "function" && modal.open) modal.close(); else modal.removeAttribute("open");
   }
 
+  function checkedValues(control) {
+    return Array.prototype.map.call(control.querySelectorAll("input:checked"), function (box) {
+      return { value: box.value };
+    });
+  }
+
   function modalValues() {
     var values = {};
     Array.prototype.forEach.call(modalBody.querySelectorAll("[data-block-id]"), function (control) {
@@ -535,8 +603,13 @@
       var kind = control.getAttribute("data-kind");
       var state;
       if (kind === "static_select") state = { selected_option: control.value ? { value: control.value } : null };
+      else if (kind === "multi_static_select") {
+        state = { selected_options: Array.prototype.map.call(control.selectedOptions, function (o) { return { value: o.value }; }) };
+      } else if (kind === "checkboxes") state = { selected_options: checkedValues(control) };
+      else if (kind === "radio_buttons") state = { selected_option: checkedValues(control)[0] || null };
       else if (kind === "datepicker") state = { selected_date: control.value || null };
       else if (kind === "timepicker") state = { selected_time: control.value || null };
+      else if (kind === "datetimepicker") state = { selected_date_time: jstSeconds(control.value) };
       else state = { value: control.value || null };
       values[block] = {};
       values[block][action] = state;
@@ -554,6 +627,10 @@
       private_metadata: current.view.private_metadata || "",
       values: modalValues()
     }).then(function (answer) {
+      if (answer.errors && Object.keys(answer.errors).length) {
+        showErrors(answer.errors); // Slack's response_action "errors": the modal stays open
+        return;
+      }
       closeModal();
       showNote(current.card.id, answer.note);
     }).catch(function () {
@@ -567,6 +644,17 @@
   });
   modalClose.addEventListener("click", closeModal);
 
+  function showErrors(errors) {
+    var first = null;
+    Array.prototype.forEach.call(modalBody.querySelectorAll("[data-error-for]"), function (box) {
+      var text = errors[box.getAttribute("data-error-for")];
+      box.textContent = text || "";
+      box.hidden = !text;
+      if (text && !first) first = box;
+    });
+    if (first) first.scrollIntoView({ block: "nearest" });
+  }
+
   function cardItem(card, fresh) {
     var li = el("li", "slack-item" + (fresh ? " fresh" : ""));
     li.setAttribute("data-card-id", String(card.id));
@@ -579,9 +667,73 @@
     head.appendChild(el("span", "slack-app", "アプリ"));
     body.appendChild(head);
     body.appendChild(renderBlocks(card.blocks, card));
+    body.appendChild(threadOf(card));
     li.appendChild(body);
     placeNote(li, card.id);
     return li;
+  }
+
+  // The card's thread: what the owner wrote after submission and the desk's replies; a reply typed here
+  // reaches the owner on LINE (a memo: stays here), as in Slack.
+  var drafts = {};
+
+  function threadOf(card) {
+    var thread = el("div", "slack-thread");
+    thread.setAttribute("data-thread-for", String(card.id));
+    var replies = card.thread || [];
+    if (replies.length) thread.appendChild(el("div", "slack-thread-count", replies.length + "件の返信"));
+    replies.forEach(function (reply) {
+      var item = el("div", "slack-reply");
+      var head = el("div", "slack-head");
+      head.appendChild(el("b", "", reply.user ? (people[reply.user] || reply.user) : "窓口アシスタント"));
+      if (!reply.user) head.appendChild(el("span", "slack-app", "アプリ"));
+      head.appendChild(el("span", "slack-time", reply.time || ""));
+      item.appendChild(head);
+      item.appendChild(mrkdwn(reply.text));
+      thread.appendChild(item);
+    });
+    var form = el("form", "slack-reply-form");
+    var box = el("textarea");
+    box.rows = 1;
+    box.maxLength = 4000;
+    box.placeholder = "スレッドに返信する";
+    box.setAttribute("aria-label", "スレッドに返信する");
+    box.value = drafts[card.id] || "";
+    box.addEventListener("input", function () { drafts[card.id] = box.value; });
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        sendReply(card, box);
+      }
+    });
+    var send = el("button", "bk-button primary", "送信");
+    send.type = "submit";
+    form.appendChild(box);
+    form.appendChild(send);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendReply(card, box);
+    });
+    thread.appendChild(form);
+    thread.appendChild(el("div", "slack-thread-hint", "「memo:」で始めると、お客様のLINEには送られません。"));
+    return thread;
+  }
+
+  function sendReply(card, box) {
+    var text = box.value;
+    if (!text.trim() || box.disabled) return;
+    box.disabled = true;
+    post("/sim/api/desk/reply", { consultation_id: card.id, text: text }).then(function (answer) {
+      delete drafts[card.id];
+      box.value = "";
+      showNote(card.id, answer.note);
+    }).catch(function () {
+      showNote(card.id, "送信できませんでした。もう一度お試しください。");
+    }).then(function () {
+      box.disabled = false;
+      refreshDesk();
+      checkInbox();
+    });
   }
 
   var shownCards = "";
@@ -598,6 +750,8 @@
         if (drawn === shownCards) return; // nothing changed: keep the pane (and any focus) as it is
         shownCards = drawn;
         var known = seenReferences;
+        var focused = document.activeElement && document.activeElement.closest("[data-thread-for]");
+        var focusedCard = focused ? focused.getAttribute("data-thread-for") : null;
         feed.textContent = "";
         cards.forEach(function (card) {
           feed.appendChild(cardItem(card, known !== null && !known[card.reference]));
@@ -605,6 +759,10 @@
         seenReferences = {};
         cards.forEach(function (card) { seenReferences[card.reference] = true; });
         feedEmpty.hidden = cards.length > 0;
+        if (focusedCard) {  // the coordinator was typing a reply: keep them there
+          var box = feed.querySelector('[data-thread-for="' + focusedCard + '"] textarea');
+          if (box) { box.focus(); return; }
+        }
         feed.scrollTop = feed.scrollHeight;
       })
       .catch(function () { /* the next refresh tries again */ });
