@@ -28,7 +28,7 @@ from bot.lifecycle import (
     unregister_move_effect,
 )
 from bot.messages import OutMessage
-from bot.sending import NoSender, Outbound
+from bot.sending import Outbound, ToContact
 from config.reminders import RemindersConfig
 from storage import reminders as store
 from storage.bookings import Booking
@@ -208,17 +208,33 @@ class ReminderSender:
             session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all() if contact_ids else []
         )
         outcomes: Counter[str] = Counter()
+        sends: list[tuple[store.Reminder, ToContact]] = []
+        recorded_at = self.recorded.now()
         for booking_id in booking_ids:
             if pending.get(booking_id):
-                outcomes.update(self._settle(session, bookings.get(booking_id), pending[booking_id], now))
+                send = self._settle(session, bookings.get(booking_id), pending[booking_id], now, outcomes)
+                if send is not None:
+                    sends.append(send)
+        # What is sent, queued together: a few statements for the whole transaction.
+        queued = self.outbound.to_contacts(session=session, items=[item for _, item in sends])
+        for (reminder, _), rows in zip(sends, queued, strict=True):
+            status = store.NO_CHANNEL if rows is None else store.SENT
+            reminder.outbox_message_id = rows[0] if rows else None
+            reminder.status, reminder.done_at = status, recorded_at
+            outcomes[status] += 1
         del consultations, contacts
         return outcomes
 
     def _settle(
-        self, session: Session, booking: Booking | None, pending: list[store.Reminder], now: datetime
-    ) -> Counter[str]:
-        """Settles the pending reminders of one locked booking (None: it is gone)."""
-        outcomes: Counter[str] = Counter()
+        self,
+        session: Session,
+        booking: Booking | None,
+        pending: list[store.Reminder],
+        now: datetime,
+        outcomes: Counter[str],
+    ) -> tuple[store.Reminder, ToContact] | None:
+        """Settles the pending reminders of one locked booking (None: it is gone), counting the outcomes;
+        the one to send, with its message, is returned for the caller to queue and mark sent."""
         recorded_at = self.recorded.now()
 
         def settle(reminder: store.Reminder, status: str) -> None:
@@ -228,41 +244,33 @@ class ReminderSender:
         if booking is None or booking.status != B.CONFIRMED:
             for reminder in pending:
                 settle(reminder, store.CANCELLED)
-            return outcomes
+            return None
         times = reminder_times(booking, self.config)
         for reminder in pending:  # moved by a path that did not re-time them: re-time now
             if reminder.for_starts_at != booking.starts_at:
                 reminder.due_at, reminder.for_starts_at = times[reminder.kind], booking.starts_at
         due = sorted((r for r in pending if r.due_at <= now), key=lambda r: r.due_at)
         if not due:
-            return outcomes
+            return None
         if booking.starts_at <= now:
             for reminder in due:
                 settle(reminder, store.DROPPED)
-            return outcomes
+            return None
         *earlier, latest = due
         for reminder in earlier:
             settle(reminder, store.SKIPPED)
         contact = self._contact(session, booking)
         if contact is None or not contact.reachable:
             settle(latest, store.UNREACHABLE)
-            return outcomes
+            return None
         message = OutMessage(self.text(session, booking, latest.kind, now))
-        try:
-            rows = self.outbound.to_contact(
-                session=session,
-                contact=contact,
-                messages=[message],
-                reason=f"reminder:{latest.kind}",
-                consultation_id=booking.consultation_id,
-            )
-        except NoSender:
-            settle(latest, store.NO_CHANNEL)
-            return outcomes
-        session.flush()
-        latest.outbox_message_id = rows[0].id if rows else None
-        settle(latest, store.SENT)
-        return outcomes
+        item = ToContact(
+            contact=contact,
+            messages=[message],
+            reason=f"reminder:{latest.kind}",
+            consultation_id=booking.consultation_id,
+        )
+        return latest, item
 
     def _contact(self, session: Session, booking: Booking) -> Contact | None:
         contact_id = booking.contact_id

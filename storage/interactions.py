@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Interaction
@@ -50,6 +53,46 @@ def queue_interactions(*, session: Session, rows: list[Interaction], outbox_id: 
         row.outbox_id = outbox_id
         row.delivered_at = None
     session.flush()
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """An outbound message logged among many (log_queued_messages), carried by outbox row `outbox_id`."""
+
+    text: str | None
+    contact_id: int | None
+    consultation_id: int | None
+    outbox_id: int
+
+
+_TABLE: Any = Interaction.__table__
+_LOG_MANY = insert(_TABLE)
+
+
+def log_queued_messages(
+    *, session: Session, at: datetime, channel: str, messages: Sequence[QueuedMessage]
+) -> None:
+    """Logs what log_interaction and queue_interactions would of queued outbound text messages, in one
+    multi-row INSERT: not delivered until their outbox rows are sent."""
+    if not messages:
+        return
+    rows = [
+        {
+            "at": at,
+            "channel": channel,
+            "direction": "out",
+            "kind": "text",
+            "text": m.text,
+            "contact_id": m.contact_id,
+            "consultation_id": m.consultation_id,
+            "step": None,
+            "external_message_id": None,
+            "outbox_id": m.outbox_id,
+            "delivered_at": None,
+        }
+        for m in messages
+    ]
+    session.execute(_LOG_MANY, rows)
 
 
 _MARK_DELIVERED = (  # built once: it runs for every outbox row delivered

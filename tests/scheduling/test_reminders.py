@@ -7,16 +7,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.lifecycle import BookingStatus, move_booking, transition_booking
-from bot.messages import OutMessage
 from bot.reminders import DAY_BEFORE, SOON, ReminderSender, install_reminders, uninstall_reminders
-from bot.sending import Outbound
+from bot.sending import Outbound, ToContact
 from config.reminders import RemindersConfig
 from handlers.line.sender import LineSender
 from scheduling.slots import Slot
@@ -244,18 +242,19 @@ class Crash(BaseException):
 
 
 class CrashingSender(LineSender):
+    """A LINE sender whose process dies after queueing `after` reminders, in the middle of a batch."""
+
     def __init__(self, after: int) -> None:
         super().__init__(SystemClock())
         self.left = after
 
-    def to_contact(
-        self, *, session: Session, messages: Sequence[OutMessage], **kwargs: object
-    ) -> list[OutboxMessage]:
-        if self.left == 0:
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        if len(items) > self.left:
+            super().to_contacts(session=session, items=items[: self.left])  # part of the batch written
             session.flush()
             raise Crash
-        self.left -= 1
-        return super().to_contact(session=session, messages=messages, **kwargs)  # type: ignore[arg-type]
+        self.left -= len(items)
+        return super().to_contacts(session=session, items=items)
 
 
 def many_bookings(db: Database, clock: FixedClock, count: int) -> list[int]:
@@ -288,10 +287,10 @@ class FailingFor(LineSender):
         super().__init__(SystemClock())
         self.failing = consultation_id
 
-    def to_contact(self, *, session: Session, **kwargs: Any) -> list[OutboxMessage]:
-        if kwargs.get("consultation_id") == self.failing:
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        if any(item.consultation_id == self.failing for item in items):
             raise RuntimeError("cannot send this one")
-        return super().to_contact(session=session, **kwargs)
+        return super().to_contacts(session=session, items=items)
 
 
 def test_a_booking_that_fails_leaves_the_others_of_its_transaction_sent_and_stays_owed(
