@@ -60,9 +60,11 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class ToContact:
-    """One contact's messages in a batch queued at once (Outbound.to_contacts)."""
+    """One contact's messages in a batch queued at once (Outbound.to_contacts): the contact by id and
+    channel (the batch reads no contact rows)."""
 
-    contact: Contact
+    contact_id: int
+    channel: str
     messages: Sequence[OutMessage]
     reason: str
     consultation_id: int | None = None
@@ -82,9 +84,12 @@ def queue_each(sender: Sender, *, session: Session, items: Sequence[ToContact]) 
     """A batch queued one contact at a time (the way of a sender with no batch path of its own)."""
     queued = []
     for item in items:
+        contact = session.get(Contact, item.contact_id)
+        if contact is None:
+            raise LookupError(f"contact {item.contact_id} is gone")
         rows = sender.to_contact(
             session=session,
-            contact=item.contact,
+            contact=contact,
             messages=item.messages,
             reason=item.reason,
             consultation_id=item.consultation_id,
@@ -216,7 +221,7 @@ class Outbound:
         by_channel: dict[str, list[int]] = {}
         for index, item in enumerate(items):
             if item.messages:
-                by_channel.setdefault(item.contact.channel, []).append(index)
+                by_channel.setdefault(item.channel, []).append(index)
             else:
                 queued[index] = []
         for channel, indexes in by_channel.items():

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import OutMessage
 from bot.sending import Capacity, ToContact
-from handlers.line.render import CAPACITY, render_messages
+from handlers.line.render import CAPACITY, check_messages
 from storage.channels import Channel
 from storage.clock import Clock
 from storage.interactions import QueuedMessage, log_interaction, log_queued_messages, queue_interactions
@@ -70,14 +70,13 @@ class LineSender:
         now = self.clock.now()
         for item in items:
             self._check(item.messages)
-        session.flush()  # the contacts' ids
         deliveries: list[NewDelivery] = []
         batches: list[tuple[ToContact, list[OutMessage]]] = []
         for item in items:
             for batch in _batches(item.messages, CAPACITY.messages):
                 deliveries.append(
                     NewDelivery(
-                        contact_id=item.contact.id,
+                        contact_id=item.contact_id,
                         messages=[m.to_dict() for m in batch],
                         reason=item.reason,
                         consultation_id=item.consultation_id,
@@ -90,7 +89,7 @@ class LineSender:
             at=now,
             channel=self.channel,
             messages=[
-                QueuedMessage(m.text, item.contact.id, item.consultation_id, row_id)
+                QueuedMessage(m.text, item.contact_id, item.consultation_id, row_id)
                 for (item, batch), row_id in zip(batches, ids, strict=True)
                 for m in batch
             ],
@@ -132,7 +131,7 @@ class LineSender:
     def _check(self, messages: Sequence[OutMessage]) -> None:
         """MessageLimitError, before anything is written, for what LINE would refuse."""
         for batch in _batches(messages, CAPACITY.messages):
-            render_messages(batch)
+            check_messages(batch)
 
     def _queue(
         self,
