@@ -1,7 +1,7 @@
 """Reminders of confirmed bookings: owed when a booking is confirmed (re-timed when it moves, set aside
 when it leaves), and sent by the `reminders` job, each exactly once.
 
-The job works up to a hundred bookings per transaction: it locks their rows (the life cycle's changes to
+The job works up to 250 bookings per transaction: it locks their rows (the life cycle's changes to
 them wait, and a change that came first is seen), re-reads what each is still owed, writes the outbox rows
 and marks the reminders done together; a transaction that fails is settled again one booking at a time. A second run, a second scheduler or a crash mid-batch finds nothing
 pending that was sent. After downtime only what is still meaningful goes: of several reminders due
@@ -141,7 +141,7 @@ class ReminderSender:
     desk_name: str
     recorded: Clock  # the wall clock: what is recorded as done is never back-dated by `jobs run --at`
 
-    def run(self, now: datetime, *, batch: int = 500, together: int = 100) -> ReminderRun:
+    def run(self, now: datetime, *, batch: int = 2000, together: int = 250) -> ReminderRun:
         """Sends every reminder due at `now` (outside the quiet hours). Up to `together` bookings share a
         transaction, locked together (in id order) and settled one after the other; should anything in
         it fail, it is rolled back and its bookings are settled one per transaction, so one booking's
