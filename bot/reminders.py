@@ -1,7 +1,7 @@
 """Reminders of confirmed bookings: owed when a booking is confirmed (re-timed when it moves, set aside
 when it leaves), and sent by the `reminders` job, each exactly once.
 
-The job works up to a hundred bookings per transaction: it locks their rows (the life cycle's changes to
+The job works up to 250 bookings per transaction: it locks their rows (the life cycle's changes to
 them wait, and a change that came first is seen), re-reads what each is still owed, writes the outbox rows
 and marks the reminders done together; a transaction that fails is settled again one booking at a time. A second run, a second scheduler or a crash mid-batch finds nothing
 pending that was sent. After downtime only what is still meaningful goes: of several reminders due
@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import reminder_texts as t
@@ -28,13 +27,12 @@ from bot.lifecycle import (
     unregister_move_effect,
 )
 from bot.messages import OutMessage
-from bot.sending import NoSender, Outbound
+from bot.sending import Outbound, ToContact
 from config.reminders import RemindersConfig
 from storage import reminders as store
 from storage.bookings import Booking
 from storage.clock import JST, Clock
 from storage.database import Database
-from storage.models import Consultation, Contact
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,10 @@ KINDS = (DAY_BEFORE, SOON)
 B = BookingStatus
 
 
-def reminder_times(booking: Booking, config: RemindersConfig) -> dict[str, datetime]:
+Meeting = Booking | store.DueBooking  # what a reminder is worded from
+
+
+def reminder_times(booking: Meeting, config: RemindersConfig) -> dict[str, datetime]:
     """When each reminder of the booking is due: the day before at the configured time, and the
     configured time before the meeting."""
     local_day = booking.starts_at.astimezone(JST).date() - timedelta(days=1)
@@ -140,7 +141,7 @@ class ReminderSender:
     desk_name: str
     recorded: Clock  # the wall clock: what is recorded as done is never back-dated by `jobs run --at`
 
-    def run(self, now: datetime, *, batch: int = 500, together: int = 100) -> ReminderRun:
+    def run(self, now: datetime, *, batch: int = 2000, together: int = 250) -> ReminderRun:
         """Sends every reminder due at `now` (outside the quiet hours). Up to `together` bookings share a
         transaction, locked together (in id order) and settled one after the other; should anything in
         it fail, it is rolled back and its bookings are settled one per transaction, so one booking's
@@ -191,88 +192,74 @@ class ReminderSender:
 
     def remind_many(self, session: Session, booking_ids: list[int], now: datetime) -> Counter[str]:
         """Settles what the bookings are owed at `now`, all locked first (in id order); the outcomes.
-        Their reminders, consultations and owners are read in one query each."""
-        bookings = store.lock_bookings(session=session, booking_ids=booking_ids)
-        pending = store.pending_reminders_of(session=session, booking_ids=booking_ids)
-        owed = [b for b in bookings.values() if pending.get(b.id)]
-        # The consultations and owners into the session's identity map, where _contact finds them.
-        consultation_ids = [b.consultation_id for b in owed if b.consultation_id is not None]
-        consultations = (
-            session.scalars(select(Consultation).where(Consultation.id.in_(consultation_ids))).all()
-            if consultation_ids
-            else []
-        )
-        contact_ids = {c.contact_id for c in consultations} | {b.contact_id for b in owed if b.contact_id}
-        # (held here: the identity map keeps only what is referenced)
-        contacts = (
-            session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all() if contact_ids else []
-        )
-        outcomes: Counter[str] = Counter()
+        A few statements whatever their number: the bookings with their owners and what they are owed
+        are read in one query each, what is sent is queued in one call, and the reminders written in one."""
+        bookings, owed = store.lock_due_bookings(session=session, booking_ids=booking_ids)
+        recorded_at = self.recorded.now()
+        changes: list[store.ReminderChange] = []
+        sends: list[tuple[store.ReminderChange, ToContact]] = []
         for booking_id in booking_ids:
-            if pending.get(booking_id):
-                outcomes.update(self._settle(session, bookings.get(booking_id), pending[booking_id], now))
-        del consultations, contacts
-        return outcomes
+            if owed.get(booking_id):
+                send = self._settle(bookings.get(booking_id), owed[booking_id], now, recorded_at, changes)
+                if send is not None:
+                    sends.append(send)
+        queued = self.outbound.to_contacts(session=session, items=[item for _, item in sends])
+        for (change, _), rows in zip(sends, queued, strict=True):
+            status = store.NO_CHANNEL if rows is None else store.SENT
+            changes.append(replace(change, status=status, outbox_message_id=rows[0] if rows else None))
+        store.change_reminders(session=session, changes=changes)
+        return Counter(c.status for c in changes if c.status != store.PENDING)
 
     def _settle(
-        self, session: Session, booking: Booking | None, pending: list[store.Reminder], now: datetime
-    ) -> Counter[str]:
-        """Settles the pending reminders of one locked booking (None: it is gone)."""
-        outcomes: Counter[str] = Counter()
-        recorded_at = self.recorded.now()
+        self,
+        booking: store.DueBooking | None,
+        pending: list[store.OwedReminder],
+        now: datetime,
+        recorded_at: datetime,
+        changes: list[store.ReminderChange],
+    ) -> tuple[store.ReminderChange, ToContact] | None:
+        """Settles the pending reminders of one locked booking (None: it is gone) into `changes`; the
+        one to send, with its message, is returned for the caller to queue and mark sent."""
+        timed = {r.id: (r.due_at, r.for_starts_at) for r in pending}
 
-        def settle(reminder: store.Reminder, status: str) -> None:
-            reminder.status, reminder.done_at = status, recorded_at
-            outcomes[status] += 1
+        def settle(reminder: store.OwedReminder, status: str) -> store.ReminderChange:
+            due_at, for_starts_at = timed[reminder.id]
+            return store.ReminderChange(reminder.id, status, recorded_at, due_at, for_starts_at)
 
         if booking is None or booking.status != B.CONFIRMED:
-            for reminder in pending:
-                settle(reminder, store.CANCELLED)
-            return outcomes
+            changes.extend(settle(r, store.CANCELLED) for r in pending)
+            return None
         times = reminder_times(booking, self.config)
-        for reminder in pending:  # moved by a path that did not re-time them: re-time now
-            if reminder.for_starts_at != booking.starts_at:
-                reminder.due_at, reminder.for_starts_at = times[reminder.kind], booking.starts_at
-        due = sorted((r for r in pending if r.due_at <= now), key=lambda r: r.due_at)
+        retimed = [r for r in pending if r.for_starts_at != booking.starts_at]
+        for reminder in retimed:  # moved by a path that did not re-time them: re-time now
+            timed[reminder.id] = times[reminder.kind], booking.starts_at
+        due = sorted((r for r in pending if timed[r.id][0] <= now), key=lambda r: timed[r.id][0])
+        settled = {r.id for r in due}
+        changes.extend(
+            store.ReminderChange(r.id, store.PENDING, None, *timed[r.id])
+            for r in retimed
+            if r.id not in settled
+        )
         if not due:
-            return outcomes
+            return None
         if booking.starts_at <= now:
-            for reminder in due:
-                settle(reminder, store.DROPPED)
-            return outcomes
+            changes.extend(settle(r, store.DROPPED) for r in due)
+            return None
         *earlier, latest = due
-        for reminder in earlier:
-            settle(reminder, store.SKIPPED)
-        contact = self._contact(session, booking)
-        if contact is None or not contact.reachable:
-            settle(latest, store.UNREACHABLE)
-            return outcomes
-        message = OutMessage(self.text(session, booking, latest.kind, now))
-        try:
-            rows = self.outbound.to_contact(
-                session=session,
-                contact=contact,
-                messages=[message],
-                reason=f"reminder:{latest.kind}",
-                consultation_id=booking.consultation_id,
-            )
-        except NoSender:
-            settle(latest, store.NO_CHANNEL)
-            return outcomes
-        session.flush()
-        latest.outbox_message_id = rows[0].id if rows else None
-        settle(latest, store.SENT)
-        return outcomes
+        changes.extend(settle(r, store.SKIPPED) for r in earlier)
+        if booking.owner_id is None or booking.owner_channel is None or not booking.owner_reachable:
+            changes.append(settle(latest, store.UNREACHABLE))
+            return None
+        item = ToContact(
+            contact_id=booking.owner_id,
+            channel=booking.owner_channel,
+            messages=[OutMessage(self.text(booking, latest.kind, now))],
+            reason=f"reminder:{latest.kind}",
+            consultation_id=booking.consultation_id,
+        )
+        return settle(latest, store.SENT), item
 
-    def _contact(self, session: Session, booking: Booking) -> Contact | None:
-        contact_id = booking.contact_id
-        if booking.consultation_id is not None:
-            consultation = session.get(Consultation, booking.consultation_id)
-            if consultation is not None:
-                contact_id = consultation.contact_id
-        return session.get(Contact, contact_id) if contact_id is not None else None
-
-    def text(self, session: Session, booking: Booking, kind: str, now: datetime) -> str:
+    def text(self, booking: Meeting, kind: str, now: datetime) -> str:
         """The reminder as the owner reads it, worded for `now` (明日 or 本日)."""
         lines = [t.WHEN.format(when=t.when_ja(booking.starts_at, booking.ends_at)), *self._where(booking)]
         closing = {
@@ -289,10 +276,10 @@ class ReminderSender:
             )
         return t.SOON.format(desk=self.desk_name, lines="\n".join(lines), closing=closing)
 
-    def _meeting_url(self, booking: Booking) -> str:
+    def _meeting_url(self, booking: Meeting) -> str:
         return booking.meeting_url or self.config.online_meeting_url
 
-    def _where(self, booking: Booking) -> list[str]:
+    def _where(self, booking: Meeting) -> list[str]:
         if booking.method == "online":
             url = self._meeting_url(booking)
             return [t.ONLINE.format(url=url) if url else t.ONLINE_NO_URL]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,47 @@ class Sender(Protocol):
         """Writes the outbox rows (and the interaction log rows, counted once delivered) of `messages`;
         raises bot.messages.MessageLimitError, writing nothing, for what the channel would refuse."""
         ...
+
+
+@dataclass(frozen=True)
+class ToContact:
+    """One contact's messages in a batch queued at once (Outbound.to_contacts): the contact by id and
+    channel (the batch reads no contact rows)."""
+
+    contact_id: int
+    channel: str
+    messages: Sequence[OutMessage]
+    reason: str
+    consultation_id: int | None = None
+
+
+@runtime_checkable
+class BatchSender(Sender, Protocol):
+    """A sender that queues many contacts' messages in a few statements (thousands of reminders at once)."""
+
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        """Writes what `to_contact` would for each item; the ids of each item's outbox rows, in order.
+        All or nothing: MessageLimitError, writing nothing, for what the channel would refuse."""
+        ...
+
+
+def queue_each(sender: Sender, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+    """A batch queued one contact at a time (the way of a sender with no batch path of its own)."""
+    queued = []
+    for item in items:
+        contact = session.get(Contact, item.contact_id)
+        if contact is None:
+            raise LookupError(f"contact {item.contact_id} is gone")
+        rows = sender.to_contact(
+            session=session,
+            contact=contact,
+            messages=item.messages,
+            reason=item.reason,
+            consultation_id=item.consultation_id,
+        )
+        session.flush()
+        queued.append([row.id for row in rows])
+    return queued
 
 
 # Where a notice for the coordinators goes; the coordinators' channel decides what that is (in Slack: the
@@ -172,6 +213,30 @@ class Outbound:
             reason=reason,
             consultation_id=consultation_id,
         )
+
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int] | None]:
+        """Queues each item on its contact's own channel, in the caller's transaction, a channel's items
+        together; the ids of each item's outbox rows, or None where its channel has no sender here."""
+        queued: list[list[int] | None] = [None] * len(items)
+        by_channel: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            if item.messages:
+                by_channel.setdefault(item.channel, []).append(index)
+            else:
+                queued[index] = []
+        for channel, indexes in by_channel.items():
+            try:
+                sender = self.sender_for(channel)
+            except NoSender:
+                continue
+            batch = [items[i] for i in indexes]
+            if isinstance(sender, BatchSender):
+                ids = sender.to_contacts(session=session, items=batch)
+            else:
+                ids = queue_each(sender, session=session, items=batch)
+            for index, rows in zip(indexes, ids, strict=True):
+                queued[index] = rows
+        return queued
 
     def to_coordinators(self, *, session: Session, notice: Notice) -> list[OutboxMessage]:
         """Queues an event for the coordinators, in the caller's transaction (NoSender without a channel)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from storage.crypto import stored_values
 from storage.models import Interaction
 
 
@@ -50,6 +54,63 @@ def queue_interactions(*, session: Session, rows: list[Interaction], outbox_id: 
         row.outbox_id = outbox_id
         row.delivered_at = None
     session.flush()
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """An outbound message logged among many (log_queued_messages), carried by outbox row `outbox_id`."""
+
+    text: str | None
+    contact_id: int | None
+    consultation_id: int | None
+    outbox_id: int
+
+
+_TABLE: Any = Interaction.__table__
+_LOG_MANY = insert(_TABLE)
+_LOG_MANY_PG = text(
+    "INSERT INTO interaction (at, channel, direction, kind, text, contact_id, consultation_id, outbox_id) "
+    "SELECT :at, :channel, 'out', 'text', u.body, u.contact_id, u.consultation_id, u.outbox_id "
+    "FROM unnest(CAST(:texts AS text[]), CAST(:contacts AS integer[]), CAST(:consultations AS integer[]), "
+    "CAST(:outbox AS integer[])) AS u(body, contact_id, consultation_id, outbox_id)"
+)
+
+
+def log_queued_messages(
+    *, session: Session, at: datetime, channel: str, messages: Sequence[QueuedMessage]
+) -> None:
+    """Logs what log_interaction and queue_interactions would of queued outbound text messages, in one
+    statement (PostgreSQL: its values as arrays): not delivered until their outbox rows are sent."""
+    if not messages:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        params: dict[str, Any] = {
+            "at": at.astimezone(UTC),
+            "channel": channel,
+            "texts": stored_values(_TABLE.c.text, [m.text for m in messages]),
+            "contacts": [m.contact_id for m in messages],
+            "consultations": [m.consultation_id for m in messages],
+            "outbox": [m.outbox_id for m in messages],
+        }
+        session.execute(_LOG_MANY_PG, params)
+        return
+    rows = [
+        {
+            "at": at,
+            "channel": channel,
+            "direction": "out",
+            "kind": "text",
+            "text": m.text,
+            "contact_id": m.contact_id,
+            "consultation_id": m.consultation_id,
+            "step": None,
+            "external_message_id": None,
+            "outbox_id": m.outbox_id,
+            "delivered_at": None,
+        }
+        for m in messages
+    ]
+    session.execute(_LOG_MANY, rows)
 
 
 _MARK_DELIVERED = (  # built once: it runs for every outbox row delivered

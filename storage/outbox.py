@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.channels import Channel
+from storage.crypto import stored_values
 from storage.interactions import mark_interactions_delivered
 from storage.models import Contact, OutboxMessage
 
@@ -71,6 +72,77 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One outbox row to add among many (enqueue_many): what one call of the channel sends."""
+
+    contact_id: int | None
+    messages: list[dict[str, Any]]
+    reason: str | None = None
+    consultation_id: int | None = None
+
+
+_TABLE: Any = OutboxMessage.__table__
+_ENQUEUE_MANY = insert(_TABLE).returning(_TABLE.c.id, _TABLE.c.retry_key)
+
+
+_ENQUEUE_MANY_PG = text(
+    "INSERT INTO outbox_message (channel, reason, contact_id, consultation_id, payload, retry_key, status, "
+    "attempts, next_attempt_at, created_at, duplicate_possible) "
+    "SELECT :channel, u.reason, u.contact_id, u.consultation_id, u.payload, u.retry_key, :status, 0, :now, "
+    ":now, false FROM unnest(CAST(:reasons AS varchar[]), CAST(:contacts AS integer[]), "
+    "CAST(:consultations AS integer[]), CAST(:payloads AS text[]), CAST(:keys AS varchar[])) "
+    "AS u(reason, contact_id, consultation_id, payload, retry_key) RETURNING id, retry_key"
+)
+
+
+def enqueue_many(
+    *, session: Session, channel: Channel | str, deliveries: list[NewDelivery], now: datetime
+) -> list[int]:
+    """Adds the rows `enqueue` would, each with its own retry key, in one statement (PostgreSQL: its
+    values as arrays; elsewhere a multi-row INSERT); their ids, in order (matched on the retry keys that
+    RETURNING gives back, whatever its order)."""
+    if not deliveries:
+        return []
+    keys = [str(uuid.uuid4()) for _ in deliveries]
+    payloads = [{"messages": d.messages} for d in deliveries]
+    if session.get_bind().dialect.name == "postgresql":
+        params: dict[str, Any] = {
+            "channel": Channel(channel).value,
+            "status": PENDING,
+            "now": now.astimezone(UTC),
+            "reasons": [d.reason for d in deliveries],
+            "contacts": [d.contact_id for d in deliveries],
+            "consultations": [d.consultation_id for d in deliveries],
+            "payloads": stored_values(_TABLE.c.payload, payloads),
+            "keys": keys,
+        }
+        returned = session.execute(_ENQUEUE_MANY_PG, params)
+    else:
+        rows = [
+            {
+                "channel": Channel(channel).value,
+                "reason": d.reason,
+                "contact_id": d.contact_id,
+                "consultation_id": d.consultation_id,
+                "inbox_event_id": None,
+                "payload": payload,
+                "reply_token": None,
+                "reply_expires_at": None,
+                "retry_key": key,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "duplicate_possible": False,
+            }
+            for d, payload, key in zip(deliveries, payloads, keys, strict=True)
+        ]
+        returned = session.execute(_ENQUEUE_MANY, rows)
+    ids = {key: row_id for row_id, key in returned}
+    return [ids[key] for key in keys]
 
 
 # The claim's statements are built once: building SQLAlchemy expressions costs more than running them.

@@ -3,14 +3,28 @@ exactly once, whoever runs the sweep and however often."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, or_, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.base import Base, utcnow
 from storage.bookings import Booking
+from storage.models import Consultation, Contact
 
 # What became of a reminder. Only `pending` is ever looked at again.
 PENDING = "pending"
@@ -125,3 +139,146 @@ def reminders_of(*, session: Session, booking_id: int) -> dict[str, Reminder]:
         select(Reminder).where(Reminder.booking_id == booking_id).execution_options(populate_existing=True)
     )
     return {r.kind: r for r in session.scalars(query)}
+
+
+# The reminders job's own reads and writes: plain rows, no ORM objects (it settles thousands at once).
+
+
+@dataclass(frozen=True)
+class DueBooking:
+    """A booking as the reminders job reads it, locked: its meeting, and its owner's contact (None: none)."""
+
+    id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    method: str
+    place: str | None
+    meeting_url: str | None
+    consultation_id: int | None
+    owner_id: int | None
+    owner_channel: str | None
+    owner_reachable: bool
+
+
+@dataclass(frozen=True)
+class OwedReminder:
+    """A pending reminder as the reminders job reads it."""
+
+    id: int
+    booking_id: int
+    kind: str
+    due_at: datetime
+    for_starts_at: datetime
+
+
+@dataclass(frozen=True)
+class ReminderChange:
+    """What becomes of a reminder: settled (status and done_at), or only re-timed (still pending)."""
+
+    id: int
+    status: str
+    done_at: datetime | None
+    due_at: datetime
+    for_starts_at: datetime
+    outbox_message_id: int | None = None
+
+
+_owner_id = case((Consultation.id.is_not(None), Consultation.contact_id), else_=Booking.contact_id).label(
+    "owner_id"
+)
+_LOCK_DUE = (
+    select(
+        Booking.id,
+        Booking.status,
+        Booking.starts_at,
+        Booking.ends_at,
+        Booking.method,
+        Booking.place,
+        Booking.meeting_url,
+        Booking.consultation_id,
+        _owner_id,
+        Contact.channel,
+        Contact.reachable,
+    )
+    .outerjoin(Consultation, Consultation.id == Booking.consultation_id)
+    .outerjoin(Contact, Contact.id == _owner_id)
+    .where(Booking.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Booking.id)
+    .with_for_update(of=Booking)
+)
+_OWED = (
+    select(Reminder.id, Reminder.booking_id, Reminder.kind, Reminder.due_at, Reminder.for_starts_at)
+    .where(Reminder.booking_id.in_(bindparam("ids", expanding=True)), Reminder.status == PENDING)
+    .order_by(Reminder.booking_id, Reminder.due_at)
+)
+
+
+def lock_due_bookings(
+    *, session: Session, booking_ids: list[int]
+) -> tuple[dict[int, DueBooking], dict[int, list[OwedReminder]]]:
+    """The bookings, locked in id order as lock_bookings does, with their owners; and what each is still
+    owed, earliest first, read under the lock. One that no longer exists is absent."""
+    bookings = {row.id: DueBooking(*row) for row in session.execute(_LOCK_DUE, {"ids": booking_ids})}
+    owed: dict[int, list[OwedReminder]] = {}
+    for row in session.execute(_OWED, {"ids": booking_ids}):
+        owed.setdefault(row.booking_id, []).append(OwedReminder(*row))
+    return bookings, owed
+
+
+_reminder: Any = Reminder.__table__
+_CHANGE = (
+    update(_reminder)
+    .where(_reminder.c.id == bindparam("rid"))
+    .values(
+        status=bindparam("status"),
+        done_at=bindparam("done_at"),
+        due_at=bindparam("due_at"),
+        for_starts_at=bindparam("for_starts_at"),
+        outbox_message_id=bindparam("outbox_id"),
+    )
+)
+# PostgreSQL: one statement, its values as arrays (a statement of thousands of parameters costs the driver
+# more to read than the server to run).
+_CHANGE_PG = text(
+    "UPDATE reminder SET status = u.status, done_at = u.done_at, due_at = u.due_at, "
+    "for_starts_at = u.for_starts_at, outbox_message_id = u.outbox_id "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:done AS timestamptz[]), "
+    "CAST(:due AS timestamptz[]), CAST(:starts AS timestamptz[]), CAST(:outbox AS integer[])) "
+    "AS u(id, status, done_at, due_at, for_starts_at, outbox_id) WHERE reminder.id = u.id"
+)
+
+
+def change_reminders(*, session: Session, changes: Sequence[ReminderChange]) -> None:
+    """Writes what became of the reminders (call with their bookings locked), in one statement."""
+    if not changes:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _CHANGE_PG,
+            {
+                "ids": [c.id for c in changes],
+                "statuses": [c.status for c in changes],
+                "done": [_utc(c.done_at) for c in changes],
+                "due": [_utc(c.due_at) for c in changes],
+                "starts": [_utc(c.for_starts_at) for c in changes],
+                "outbox": [c.outbox_message_id for c in changes],
+            },
+        )
+        return
+    params: list[dict[str, Any]] = [
+        {
+            "rid": c.id,
+            "status": c.status,
+            "done_at": c.done_at,
+            "due_at": c.due_at,
+            "for_starts_at": c.for_starts_at,
+            "outbox_id": c.outbox_message_id,
+        }
+        for c in changes
+    ]
+    session.execute(_CHANGE, params)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)

@@ -66,12 +66,33 @@ def render_action(action: Button | DatePicker) -> PostbackAction | DatetimePicke
     return PostbackAction(label=_label(action.label), data=_data(action.data), display_text=shown)
 
 
-def render_message(message: OutMessage) -> TextMessage:
-    """A text message, with its actions as quick replies."""
+def check_message(message: OutMessage) -> None:
+    """MessageLimitError for what LINE would refuse of a message, without building it (thousands at once)."""
     if not 1 <= len(message.text) <= MAX_TEXT:
         raise MessageLimitError(f"LINE texts are 1 to {MAX_TEXT} characters")
     if len(message.actions) > MAX_QUICK_REPLIES:
         raise MessageLimitError(f"LINE allows at most {MAX_QUICK_REPLIES} quick replies")
+    for action in message.actions:
+        _label(action.label)
+        _data(action.data)
+        if isinstance(action, DatePicker):
+            for value in (action.initial, action.min, action.max):
+                _picker_value(value)
+        elif len(action.shown) > MAX_DISPLAY_TEXT:
+            raise MessageLimitError(f"LINE display texts are at most {MAX_DISPLAY_TEXT} characters")
+
+
+def check_messages(messages: Sequence[OutMessage]) -> None:
+    """MessageLimitError for what LINE would refuse of one reply or push (render_messages checks the same)."""
+    if not 1 <= len(messages) <= MAX_MESSAGES:
+        raise MessageLimitError(f"a LINE reply or push carries 1 to {MAX_MESSAGES} messages")
+    for message in messages:
+        check_message(message)
+
+
+def render_message(message: OutMessage) -> TextMessage:
+    """A text message, with its actions as quick replies."""
+    check_message(message)
     quick_reply = None
     if message.actions:
         quick_reply = QuickReply(items=[QuickReplyItem(action=render_action(a)) for a in message.actions])

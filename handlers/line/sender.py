@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.messages import OutMessage
-from bot.sending import Capacity
-from handlers.line.render import CAPACITY, render_messages
+from bot.sending import Capacity, ToContact
+from handlers.line.render import CAPACITY, check_messages
 from storage.channels import Channel
 from storage.clock import Clock
-from storage.interactions import log_interaction, queue_interactions
+from storage.interactions import QueuedMessage, log_interaction, log_queued_messages, queue_interactions
 from storage.models import Contact, Interaction, OutboxMessage
-from storage.outbox import enqueue
+from storage.outbox import NewDelivery, enqueue, enqueue_many
 
 
 def _batches(messages: Sequence[OutMessage], size: int) -> list[list[OutMessage]]:
@@ -64,6 +64,42 @@ class LineSender:
         ]
         return self._queue(session, contact, messages, logged, reason, consultation_id, now)
 
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        """What to_contact writes for each item, every item's rows and log rows in one multi-row INSERT
+        each (thousands of reminders at once); the ids of each item's rows. All are checked first."""
+        now = self.clock.now()
+        for item in items:
+            self._check(item.messages)
+        deliveries: list[NewDelivery] = []
+        batches: list[tuple[ToContact, list[OutMessage]]] = []
+        for item in items:
+            for batch in _batches(item.messages, CAPACITY.messages):
+                deliveries.append(
+                    NewDelivery(
+                        contact_id=item.contact_id,
+                        messages=[m.to_dict() for m in batch],
+                        reason=item.reason,
+                        consultation_id=item.consultation_id,
+                    )
+                )
+                batches.append((item, batch))
+        ids = enqueue_many(session=session, channel=self.channel, deliveries=deliveries, now=now)
+        log_queued_messages(
+            session=session,
+            at=now,
+            channel=self.channel,
+            messages=[
+                QueuedMessage(m.text, item.contact_id, item.consultation_id, row_id)
+                for (item, batch), row_id in zip(batches, ids, strict=True)
+                for m in batch
+            ],
+        )
+        queued: list[list[int]] = []
+        rows = iter(ids)
+        for item in items:
+            queued.append([next(rows) for _ in range(len(_batches(item.messages, CAPACITY.messages)))])
+        return queued
+
     def reply(
         self,
         *,
@@ -95,7 +131,7 @@ class LineSender:
     def _check(self, messages: Sequence[OutMessage]) -> None:
         """MessageLimitError, before anything is written, for what LINE would refuse."""
         for batch in _batches(messages, CAPACITY.messages):
-            render_messages(batch)
+            check_messages(batch)
 
     def _queue(
         self,

@@ -101,7 +101,7 @@ def writers_stalled(db: Database) -> Iterator[Connection]:
 def test_a_reminders_run_killed_mid_batch_and_run_again_sends_each_reminder_once(
     fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
-    count = 800  # transactions of 100 bookings: the kill lands with most of them still to go
+    count = 2000  # transactions of 250 bookings: the kill lands with most of them still to go
     url = fresh_database_url(migrated=True)
     armed_bookings(url, count, migrate=False)
     env = server_env(url, standin.url, tmp_path / "var")

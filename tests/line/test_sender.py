@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Button, MessageLimitError, OutMessage
-from bot.sending import NoSender, Notice, Outbound
+from bot.sending import NoSender, Notice, Outbound, ToContact
 from handlers.line.render import MAX_MESSAGES, MAX_QUICK_REPLIES, MAX_TEXT
+from handlers.line.sender import LineSender
 from handlers.services import build_outbound
+from handlers.web.sim_sender import SimulatorSender
+from storage.channels import Channel
 from storage.clock import FixedClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database
@@ -116,3 +119,41 @@ def test_a_channel_without_a_sender_is_refused_by_name(db: Database, clock: Fixe
                 session=session, notice=Notice("booking_requested", consultation_id=1, booking_id=1)
             )
     assert counts(db) == (0, 0)
+
+
+def test_a_batch_goes_to_each_contacts_own_channel_and_one_without_a_sender_is_told(
+    db: Database, clock: FixedClock
+) -> None:
+    outbound = Outbound(senders={Channel.LINE: LineSender(clock), Channel.SIMULATOR: SimulatorSender(clock)})
+    with db.session() as session:
+        line = get_or_create_contact(session=session, channel="line", external_id=USER)
+        phone = get_or_create_contact(session=session, channel="simulator", external_id="visitor-1")
+        web = get_or_create_contact(session=session, channel="web", external_id="form-1")
+        session.flush()
+        many = [OutMessage(f"{i}通目") for i in range(MAX_MESSAGES + 1)]
+        queued = outbound.to_contacts(
+            session=session,
+            items=[
+                ToContact(line.id, "line", many, "reminder"),
+                ToContact(web.id, "web", [OutMessage("届きません")], "reminder"),
+                ToContact(phone.id, "simulator", [OutMessage("シミュレーターへ")], "reminder"),
+                ToContact(line.id, "line", [], "reminder"),
+            ],
+        )
+        rows = {r.id: r for r in session.scalars(select(OutboxMessage))}
+        assert queued[1] is None and queued[3] == []
+        assert [len(rows[i].payload["messages"]) for i in queued[0] or []] == [MAX_MESSAGES, 1]
+        assert [rows[i].channel for i in queued[2] or []] == ["simulator"]  # its sender's one-by-one path
+        logged = session.scalars(select(Interaction).order_by(Interaction.id)).all()
+        assert sorted((i.text, i.outbox_id, i.delivered_at) for i in logged if i.channel == "line") == sorted(
+            [(m.text, (queued[0] or [])[i // MAX_MESSAGES], None) for i, m in enumerate(many)]
+        )
+        with pytest.raises(MessageLimitError):  # what LINE would refuse: the whole batch, nothing written
+            outbound.to_contacts(
+                session=session,
+                items=[
+                    ToContact(line.id, "line", [OutMessage("よい")], "reminder"),
+                    ToContact(line.id, "line", [OutMessage("あ" * (MAX_TEXT + 1))], "reminder"),
+                ],
+            )
+        assert len(session.scalars(select(OutboxMessage)).all()) == 3

@@ -10,13 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.lifecycle import BookingStatus, move_booking, transition_booking
-from bot.messages import OutMessage
 from bot.reminders import DAY_BEFORE, SOON, ReminderSender, install_reminders, uninstall_reminders
-from bot.sending import Outbound
+from bot.sending import BatchSender, Outbound, ToContact
 from config.reminders import RemindersConfig
 from handlers.line.sender import LineSender
 from scheduling.slots import Slot
@@ -24,7 +23,7 @@ from storage import reminders as store
 from storage.channels import Channel
 from storage.clock import FixedClock, SystemClock
 from storage.database import Database
-from storage.models import Contact, OutboxMessage
+from storage.models import Consultation, Contact, Interaction, OutboxMessage
 from tests.scheduling.reminder_support import confirmed_booking, line_owner
 from tests.scheduling.support import jst
 
@@ -244,18 +243,19 @@ class Crash(BaseException):
 
 
 class CrashingSender(LineSender):
+    """A LINE sender whose process dies after queueing `after` reminders, in the middle of a batch."""
+
     def __init__(self, after: int) -> None:
         super().__init__(SystemClock())
         self.left = after
 
-    def to_contact(
-        self, *, session: Session, messages: Sequence[OutMessage], **kwargs: object
-    ) -> list[OutboxMessage]:
-        if self.left == 0:
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        if len(items) > self.left:
+            super().to_contacts(session=session, items=items[: self.left])  # part of the batch written
             session.flush()
             raise Crash
-        self.left -= 1
-        return super().to_contact(session=session, messages=messages, **kwargs)  # type: ignore[arg-type]
+        self.left -= len(items)
+        return super().to_contacts(session=session, items=items)
 
 
 def many_bookings(db: Database, clock: FixedClock, count: int) -> list[int]:
@@ -288,10 +288,10 @@ class FailingFor(LineSender):
         super().__init__(SystemClock())
         self.failing = consultation_id
 
-    def to_contact(self, *, session: Session, **kwargs: Any) -> list[OutboxMessage]:
-        if kwargs.get("consultation_id") == self.failing:
+    def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+        if any(item.consultation_id == self.failing for item in items):
             raise RuntimeError("cannot send this one")
-        return super().to_contact(session=session, **kwargs)
+        return super().to_contacts(session=session, items=items)
 
 
 def test_a_booking_that_fails_leaves_the_others_of_its_transaction_sent_and_stays_owed(
@@ -383,3 +383,138 @@ def test_on_postgresql_a_cancellation_waits_for_a_reminder_being_sent_and_the_ot
     assert outcomes == [{}]  # the cancellation set its reminders aside: nothing was pending any more
     assert statuses(db, cancelling_first) == {DAY_BEFORE: "cancelled", SOON: "cancelled"}
     assert [c for c, _ in pushed(db)] == [1]
+
+
+class OneAtATime:
+    """The LINE sender without its batch path: the job queues its reminders one to_contact at a time."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.line = LineSender(clock)
+        self.channel = self.line.channel
+        self.capacity = self.line.capacity
+
+    def to_contact(self, **kwargs: Any) -> list[OutboxMessage]:
+        return self.line.to_contact(**kwargs)
+
+
+class RolledBack(Exception):
+    """Raised to roll back a transaction whose writes were read."""
+
+
+def written(db: Database, outbound: Outbound, booking_ids: list[int]) -> list[list[tuple[object, ...]]]:
+    """What one transaction of the job writes for the bookings (read back, then rolled back): the outbox
+    rows, the interaction log and the reminders, the rows linked by consultation rather than by id."""
+    moment = FixedClock(jst(2027, 1, 5, 10, 0) + timedelta(seconds=5))
+    job = ReminderSender(
+        db=db, outbound=outbound, config=CONFIG, desk_name="かごしまDX相談窓口", recorded=moment
+    )
+    seen: list[list[tuple[object, ...]]] = []
+    with pytest.raises(RolledBack), db.session() as session:
+        job.remind_many(session, booking_ids, jst(2027, 1, 5, 10, 0))
+        session.flush()
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.consultation_id)).all()
+        of = {r.id: r.consultation_id for r in rows}
+        assert len({r.retry_key for r in rows}) == len(rows)
+        seen.append(
+            [
+                (
+                    r.channel,
+                    r.reason,
+                    r.contact_id,
+                    r.consultation_id,
+                    r.inbox_event_id,
+                    r.payload,
+                    r.reply_token,
+                    r.reply_expires_at,
+                    r.status,
+                    r.attempts,
+                    r.next_attempt_at,
+                    r.created_at,
+                    r.claimed_until,
+                    r.sent_at,
+                    r.duplicate_possible,
+                )  # fmt: skip
+                for r in rows
+            ]
+        )
+        logged = session.scalars(select(Interaction).order_by(Interaction.consultation_id)).all()
+        seen.append(
+            [
+                (
+                    i.at,
+                    i.channel,
+                    i.direction,
+                    i.kind,
+                    i.text,
+                    i.contact_id,
+                    i.consultation_id,
+                    i.step,
+                    i.external_message_id,
+                    of[i.outbox_id] if i.outbox_id else None,
+                    i.delivered_at,
+                )  # fmt: skip
+                for i in logged
+            ]
+        )
+        reminders = session.scalars(select(store.Reminder).order_by(store.Reminder.id)).all()
+        seen.append(
+            [
+                (
+                    r.booking_id,
+                    r.kind,
+                    r.status,
+                    r.due_at,
+                    r.for_starts_at,
+                    r.done_at,
+                    of[r.outbox_message_id] if r.outbox_message_id else None,
+                )  # fmt: skip
+                for r in reminders
+            ]
+        )
+        raise RolledBack
+    return seen
+
+
+def test_the_batch_path_writes_what_one_message_at_a_time_writes(db: Database, clock: FixedClock) -> None:
+    bookings = many_bookings(db, clock, 6)
+    line_owner(db, 7, "U" + "7" * 32)
+    bookings.append(confirmed_booking(db, clock, 7, jst(2027, 1, 6, 9, 0)))
+    with db.session() as session:  # its owner blocked the account: not pushed to, in either path
+        blocked = session.scalar(select(Consultation.contact_id).where(Consultation.id == 7))
+        session.execute(update(Contact).where(Contact.id == blocked).values(reachable=False))
+    moment = FixedClock(jst(2027, 1, 5, 10, 0) + timedelta(seconds=1))
+    batch = Outbound(senders={Channel.LINE: LineSender(moment)})
+    one_by_one = Outbound(senders={Channel.LINE: OneAtATime(moment)})
+    assert isinstance(batch.sender_for("line"), BatchSender)
+    assert not isinstance(one_by_one.sender_for("line"), BatchSender)
+    outbox, logged, reminders = written(db, batch, bookings)
+    assert len(outbox) == 6 and len(logged) == 6
+    assert [(r[0], r[2]) for r in reminders if r[1] == DAY_BEFORE] == [(b, "sent") for b in bookings[:6]] + [
+        (bookings[6], "unreachable")
+    ]
+    assert [outbox, logged, reminders] == written(db, one_by_one, bookings)
+    assert pushed(db) == []  # both rolled back
+
+
+def test_a_batch_written_whole_then_lost_with_its_transaction_is_sent_once_by_the_next_run(
+    db: Database, clock: FixedClock
+) -> None:
+    bookings = many_bookings(db, clock, 6)
+
+    class DiesAfterQueueing(LineSender):
+        def to_contacts(self, *, session: Session, items: Sequence[ToContact]) -> list[list[int]]:
+            super().to_contacts(session=session, items=items)
+            session.flush()  # the whole batch is written: the process dies before the reminders are marked
+            raise Crash
+
+    with pytest.raises(Crash):
+        sender(db, Outbound(senders={Channel.LINE: DiesAfterQueueing(SystemClock())})).run(
+            jst(2027, 1, 5, 10, 0), together=3
+        )
+    assert pushed(db) == []
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 0
+    assert sender(db).run(jst(2027, 1, 5, 10, 1)).sent == 6
+    assert sender(db).run(jst(2027, 1, 5, 10, 2)).sent == 0
+    assert sorted(c for c, _ in pushed(db)) == list(range(1, 7))
+    assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
