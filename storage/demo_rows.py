@@ -4,7 +4,7 @@ models' own column types (personal data encrypted with the keyring as any other)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,8 @@ from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.base import Base
-from storage.models import Company, Consultation, Contact
+from storage.follow_ups import SatisfactionSurvey
+from storage.models import Company, Consultation, Contact, Interaction, OutboxMessage
 
 DEMO_PREFIX = "DEMO-"
 
@@ -43,15 +44,19 @@ def count_real_data(*, session: Session) -> RealData:
 
 
 def remove_demo_data(*, session: Session) -> int:
-    """Deletes every demo consultation with its contact and company (their bookings, history, records,
-    messages and outbox rows go with them, by the foreign keys' cascades); how many consultations."""
+    """Deletes every demo consultation with its contact and company, and all that hangs on them (the
+    messages and outbox rows first, by index, so the foreign keys' cascades have little left to look for);
+    how many consultations."""
     count = int(session.scalar(select(func.count()).select_from(Consultation).where(is_demo())) or 0)
     if count == 0:
         return 0
     companies = list(session.scalars(select(Consultation.company_id).where(is_demo())))
+    consultations = select(Consultation.id).where(is_demo()).scalar_subquery()
     contacts = select(Consultation.contact_id).where(is_demo()).scalar_subquery()
-    session.execute(delete(Contact).where(Contact.id.in_(contacts)))
-    session.execute(delete(Consultation).where(is_demo()))  # none left: a demo contact has demo ones only
+    session.execute(delete(SatisfactionSurvey).where(SatisfactionSurvey.consultation_id.in_(consultations)))
+    session.execute(delete(Interaction).where(Interaction.contact_id.in_(contacts)))
+    session.execute(delete(OutboxMessage).where(OutboxMessage.contact_id.in_(contacts)))
+    session.execute(delete(Contact).where(Contact.id.in_(contacts)))  # their consultations go with them
     for start in range(0, len(companies), 500):
         session.execute(delete(Company).where(Company.id.in_(companies[start : start + 500])))
     return count
@@ -76,19 +81,28 @@ class Row:
 
 
 def write_rows(*, session: Session, rows: Iterable[Row], order: Sequence[type[Base]]) -> int:
-    """Inserts the rows table by table in `order` (a table after those its rows name), one multi-row
-    INSERT … RETURNING per table, and gives each row its id; how many rows."""
+    """Inserts the rows table by table in `order` (a table after those its rows name), in one executemany
+    per table, and gives each row its id: SQLite numbers them after the table's highest id (its write lock is
+    held from the transaction's start), PostgreSQL returns them from its sequence in the rows' order."""
     by_model: dict[type[Base], list[Row]] = {model: [] for model in order}
     for row in rows:
         by_model[row.model].append(row)
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
     written = 0
     for model, batch in by_model.items():
         if not batch:
             continue
-        primary: Callable[[], Any] = model.__table__.c.id  # type: ignore[attr-defined]
-        statement = insert(model).returning(primary, sort_by_parameter_order=True)
-        ids = session.scalars(statement, [row.params() for row in batch]).all()
-        for row, new_id in zip(batch, ids, strict=True):
-            row.id = int(new_id)
+        table = model.__table__
+        if sqlite:
+            first = int(connection.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+            for offset, row in enumerate(batch):
+                row.id = first + offset
+            connection.execute(insert(table), [{"id": row.id, **row.params()} for row in batch])
+        else:
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids = connection.execute(statement, [row.params() for row in batch]).scalars().all()
+            for row, new_id in zip(batch, ids, strict=True):
+                row.id = int(new_id)
         written += len(batch)
     return written
