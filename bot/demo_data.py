@@ -1,7 +1,7 @@
 """`madoguchi demo-data`: a realistic, fictitious year of the desk (the past twelve months and the current
-one, up to the current hour of the given clock), so a newcomer can open a report at once.
+one, up to the start of the clock's day in Japan), so a newcomer can open a report at once.
 
-Deterministic: one seed and one hour give the same rows. Demo consultations carry references starting
+Deterministic: one seed on one day gives the same rows. Demo consultations carry references starting
 with DEMO-; a database holding anything else is refused unless forced (and then left untouched); earlier
 demo data is replaced. Personal data is fictitious and encrypted like real data (the models' column types).
 """
@@ -56,6 +56,7 @@ class DemoData:
     seed: int
     first_month: str
     last_month: str
+    full_month: str  # the latest whole month, the one to try a report on
     consultations: int
     contacts: int
     bookings: int
@@ -88,11 +89,13 @@ class _Year:
         self.desk = desk
         self.rng = random.Random(seed)
         local = now.astimezone(JST)
-        self.cutoff = local.replace(minute=0, second=0, microsecond=0)  # the same data all the hour
+        self.cutoff = local.replace(hour=0, minute=0, second=0, microsecond=0)  # the same data all day
         self.life = Life(desk, self.rng, self.cutoff)
         self.known: list[_Business] = []
-        self.unused_places = [m.code for m in desk.municipalities]
+        self.unused_places = [m.code for m in desk.municipalities]  # each shows up in the year
+        self.unused_industries = [c.id for c in desk.industries]
         self.rng.shuffle(self.unused_places)
+        self.rng.shuffle(self.unused_industries)
         self.serial = 0
         self.ids = {kind: {c.id for c in getattr(desk, kind)} for kind in
                     ("industries", "categories", "employee_bands", "dx_stages", "methods")}  # fmt: skip
@@ -133,12 +136,15 @@ class _Year:
     def _business(self, at: datetime) -> _Business:
         """A new business and its owner, first in touch at `at`."""
         rng, desk = self.rng, self.desk
-        if self.unused_places and rng.random() < 0.12:
-            code = self.unused_places.pop()  # every municipality shows up in the year
+        if self.unused_places and rng.random() < 0.15:
+            code = self.unused_places.pop()
         else:
             code = rng.choices([m.code for m in desk.municipalities],
                                [BIG_PLACES.get(m.code, 3 if m.name.endswith("市") else 1) for m in desk.municipalities])[0]  # fmt: skip
-        industry = _weighted(rng, INDUSTRY_WEIGHTS, self.ids["industries"])
+        if self.unused_industries and rng.random() < 0.1:
+            industry = self.unused_industries.pop()
+        else:
+            industry = _weighted(rng, INDUSTRY_WEIGHTS, self.ids["industries"])
         band = _weighted(rng, BAND_WEIGHTS, self.ids["employee_bands"])
         sole_trader = band in ("none", "1_5") and rng.random() < 0.3
         name, romaji = words.person(rng)
@@ -257,6 +263,7 @@ def generate_demo_data(
         seed=seed,
         first_month=f"{first[0]}-{first[1] + 1:02d}",
         last_month=f"{last[0]}-{last[1] + 1:02d}",
+        full_month=f"{months[-2][0]}-{months[-2][1] + 1:02d}",
         consultations=counts.get(Consultation, 0),
         contacts=counts.get(Contact, 0),
         bookings=counts.get(Booking, 0),
