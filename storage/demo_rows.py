@@ -4,11 +4,13 @@ models' own column types (personal data encrypted with the keyring as any other)
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import JSON, Connection, Table, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.base import Base
@@ -81,9 +83,10 @@ class Row:
 
 
 def write_rows(*, session: Session, rows: Iterable[Row], order: Sequence[type[Base]]) -> int:
-    """Inserts the rows table by table in `order` (a table after those its rows name), in one executemany
-    per table, and gives each row its id: SQLite numbers them after the table's highest id (its write lock is
-    held from the transaction's start), PostgreSQL returns them from its sequence in the rows' order."""
+    """Inserts the rows table by table in `order` (a table after those its rows name) and gives each row its
+    id: SQLite numbers them after the table's highest id (its write lock is held from the transaction's
+    start) and inserts them in one executemany; PostgreSQL takes them from the table's sequence and copies the
+    rows in (COPY), each value through its column's type as an INSERT would (personal data encrypted)."""
     by_model: dict[type[Base], list[Row]] = {model: [] for model in order}
     for row in rows:
         by_model[row.model].append(row)
@@ -93,16 +96,42 @@ def write_rows(*, session: Session, rows: Iterable[Row], order: Sequence[type[Ba
     for model, batch in by_model.items():
         if not batch:
             continue
-        table = model.__table__
+        table: Table = model.__table__  # type: ignore[assignment]
         if sqlite:
             first = int(connection.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-            for offset, row in enumerate(batch):
-                row.id = first + offset
-            connection.execute(insert(table), [{"id": row.id, **row.params()} for row in batch])
+            ids = list(range(first, first + len(batch)))
         else:
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = connection.execute(statement, [row.params() for row in batch]).scalars().all()
-            for row, new_id in zip(batch, ids, strict=True):
-                row.id = int(new_id)
+            sequence = func.pg_get_serial_sequence(table.name, "id")
+            ids = list(connection.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(batch)))))
+        params = []
+        for row, new_id in zip(batch, ids, strict=True):
+            row.id = int(new_id)
+            params.append({"id": row.id, **row.params()})
+        if sqlite:
+            connection.execute(insert(table), params)
+        else:
+            _copy(connection, table, params)
         written += len(batch)
     return written
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # what psycopg's dialect sends for a JSON column
+
+
+def _copy(connection: Connection, table: Table, params: list[dict[str, Any]]) -> None:
+    columns = [table.c[name] for name in params[0]]
+    processors = [
+        _to_json if isinstance(column.type, JSON) else column.type.bind_processor(connection.dialect)
+        for column in columns
+    ]
+    names = ", ".join(connection.dialect.identifier_preparer.quote(column.name) for column in columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for values in params:
+            copy.write_row(
+                [
+                    value if process is None or value is None else process(value)
+                    for process, value in zip(processors, values.values(), strict=True)
+                ]
+            )
