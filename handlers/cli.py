@@ -304,6 +304,45 @@ def cmd_report_fiscal_year(args: argparse.Namespace) -> int:
     return _run_report(args, lambda: period_for_fiscal_year(args.year))
 
 
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Fills the database with a fictitious year of the desk (the past twelve months and this one), replacing
+    earlier demo data; refuses a database with real data unless --force (which keeps that data)."""
+    from bot.demo_data import RealDataFound, generate_demo_data
+    from handlers.report_progress import ProgressBar
+    from handlers.services import build_services
+
+    services = build_services(get_settings())
+    bar = ProgressBar(sys.stderr, "デモデータ")
+    bar.enabled = bar.enabled and sys.stdout.isatty()  # no bar when the output goes to a file or a pipe
+    try:
+        made = generate_demo_data(
+            db=services.db,
+            desk=services.desk,
+            now=services.clock.now(),
+            seed=args.seed,
+            force=args.force,
+            progress=bar,
+        )
+    except RealDataFound as exc:
+        sys.stderr.write(
+            f"the database holds data not made by demo-data ({exc.real.consultations} consultation(s), "
+            f"{exc.real.contacts} contact(s)): nothing was written. Use an empty database, or --force to add "
+            "the demo data beside it (it is kept; earlier demo data is replaced)\n"
+        )
+        return 1
+    finally:
+        bar.close()
+        services.db.dispose()
+    replaced = f", replacing {made.replaced} earlier demo consultation(s)" if made.replaced else ""
+    sys.stdout.write(
+        f"demo data (seed {made.seed}) for {made.first_month} to {made.last_month}: {made.consultations} "
+        f"consultations from {made.contacts} contacts, {made.bookings} bookings, {made.messages} messages"
+        f"{replaced}. References start with DEMO-. The month's report: madoguchi report monthly --month "
+        f"{made.full_month} --format pdf --out report.pdf\n"
+    )
+    return 0
+
+
 def _add_report_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = sub.add_parser("report", help="the reports for the prefecture (xlsx, PDF, CSV)")
     report_sub = report.add_subparsers(dest="report_command", required=True)
@@ -385,6 +424,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rich-menu", help="create the menu under the chat and make it every user's default (replaces ours)"
     ).set_defaults(func=cmd_line_rich_menu)
     _add_report_commands(sub)
+    demo = sub.add_parser(
+        "demo-data", help="a fictitious year of the desk (the past twelve months and this one), to try the reports"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the same seed gives the same data (default 1)")
+    demo.add_argument(
+        "--force", action="store_true", help="add the demo data to a database that holds real data (kept)"
+    )
+    demo.set_defaults(func=cmd_demo_data)
     return parser
 
 
