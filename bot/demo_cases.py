@@ -17,7 +17,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot import demo_names as words
-from bot.lifecycle import BOOKING_TRANSITIONS, CONSULTATION_TRANSITIONS, SYSTEM, BookingStatus, ConsultationStatus
+from bot.lifecycle import (
+    BOOKING_TRANSITIONS,
+    CONSULTATION_TRANSITIONS,
+    SYSTEM,
+    BookingStatus,
+    ConsultationStatus,
+)
 from bot.messages import OutMessage
 from bot.proposals import OWNER, PROPOSAL_ACCEPTED, PROPOSAL_ASKED_AGAIN, PROPOSED
 from config import DeskConfig
@@ -35,7 +41,16 @@ from storage.outcomes import OutcomeRecord, ReferralConsent
 from storage.proposals import ACCEPTED, ASKED_AGAIN, OPEN, TimeProposal
 
 B, C = BookingStatus, ConsultationStatus
-SLOT_PATHS = ("approve", "propose", "propose_again", "decline", "withdraw", "expire", "cancel_after", "no_show")
+SLOT_PATHS = (
+    "approve",
+    "propose",
+    "propose_again",
+    "decline",
+    "withdraw",
+    "expire",
+    "cancel_after",
+    "no_show",
+)
 SLOT_WEIGHTS = (64, 9, 3, 7, 5, 4, 4, 4)
 DIRECT_PATHS = ("answered", "answered_open", "waiting", "withdraw")  # phone and e-mail: no slot taken
 DIRECT_WEIGHTS = (62, 24, 8, 6)
@@ -312,7 +327,9 @@ class Life:
             confirmed = decided
             self.book(case, B.CONFIRMED, case.actor, confirmed, "approved")
             self.consult(case, C.IN_PROGRESS, case.actor, confirmed, "booking confirmed")
-            self.push(case, words.CONFIRMED_PUSH.format(reference=case.reference), confirmed, "booking_confirmed")
+            self.push(
+                case, words.CONFIRMED_PUSH.format(reference=case.reference), confirmed, "booking_confirmed"
+            )
         self._meeting(case, coverage, path, confirmed)
 
     def _slot_values(self, slot: Slot, at: datetime) -> dict[str, Any]:
@@ -349,7 +366,7 @@ class Life:
             case.rows.append(proposal)
             times = [s.starts_at.isoformat() for s in offered]
             detail = {"times": times}
-            self.event(case, PROPOSED, case.actor, at, lambda p=proposal, d=detail: {  # type: ignore[misc]
+            self.event(case, PROPOSED, case.actor, at, lambda p=proposal, d=detail: {
                 "booking_id": booking.id, "proposal_id": p.id, **d})  # fmt: skip
             self.push(case, words.PROPOSAL_PUSH.format(reference=case.reference), at, PROPOSED)
             booking.values["hold_expires_at"] = min(offered[0].starts_at, at + timedelta(days=3))
@@ -358,7 +375,7 @@ class Life:
                 return None
             if again:
                 proposal.values.update(status=ASKED_AGAIN, answered_at=answered)
-                self.event(case, PROPOSAL_ASKED_AGAIN, OWNER, answered, lambda p=proposal: {  # type: ignore[misc]
+                self.event(case, PROPOSAL_ASKED_AGAIN, OWNER, answered, lambda p=proposal: {
                     "booking_id": booking.id, "proposal_id": p.id})  # fmt: skip
                 self.exchange(case, "別の日時を希望", words.SURVEY_THANKS, answered)
                 at, again = self.work_after(answered, self.delay(120)), False
@@ -369,9 +386,17 @@ class Life:
             slot = offered[chosen]
             self.take(slot)
             proposal.values.update(status=ACCEPTED, answered_at=answered, chosen=chosen)
-            booking.values.update({k: v for k, v in self._slot_values(slot, answered).items() if k != "created_at"})
-            self.event(case, "booking_moved", OWNER, answered, lambda: {"booking_id": booking.id, "status": "requested"})
-            self.event(case, PROPOSAL_ACCEPTED, OWNER, answered, lambda p=proposal, t=times[chosen]: {  # type: ignore[misc]
+            booking.values.update(
+                {k: v for k, v in self._slot_values(slot, answered).items() if k != "created_at"}
+            )
+            self.event(
+                case,
+                "booking_moved",
+                OWNER,
+                answered,
+                lambda: {"booking_id": booking.id, "status": "requested"},
+            )
+            self.event(case, PROPOSAL_ACCEPTED, OWNER, answered, lambda p=proposal, t=times[chosen]: {
                 "booking_id": booking.id, "proposal_id": p.id, "time": t})  # fmt: skip
             self.book(case, B.CONFIRMED, OWNER, answered, "approved")
             self.consult(case, C.IN_PROGRESS, OWNER, answered, "booking confirmed")
@@ -435,7 +460,9 @@ class Life:
         result = self._pick(coverage.results, tuple(RESULT_WEIGHTS), tuple(RESULT_WEIGHTS.values()))
         partners = [p.id for p in self.desk.outcomes.partners if p.id != "other"]
         programmes = [p.id for p in self.desk.outcomes.programmes if p.id != "other"]
-        chosen_partners = rng.sample(partners, rng.randint(1, 2)) if result == "referred" or rng.random() < 0.08 else []
+        chosen_partners = (
+            rng.sample(partners, rng.randint(1, 2)) if result == "referred" or rng.random() < 0.08 else []
+        )
         vendor_topic = values["category"] in ("efficiency", "cashless", "vendor_select", "cloud_tools")
         vendors = [words.vendor_name(rng)] if vendor_topic and rng.random() < 0.3 else []
         wanted = 0.9 if values["category"] == "subsidy" else 0.25
@@ -464,8 +491,14 @@ class Life:
         case.rows.append(consent)
         if not asked:
             return
-        answer = coverage.answers.pop() if coverage.answers else self.rng.choices(("agree", "disagree", None), (65, 15, 20))[0]
+        answer = (
+            coverage.answers.pop()
+            if coverage.answers
+            else self.rng.choices(("agree", "disagree", None), (65, 15, 20))[0]
+        )
         answered = at + timedelta(minutes=self.rng.uniform(10, 1440))
         if answer is not None and self.past(answered):
             consent.values.update(answer=answer, answered_at=answered)
-            self.exchange(case, "同意する" if answer == "agree" else "同意しない", words.CONSENT_REPLY, answered)
+            self.exchange(
+                case, "同意する" if answer == "agree" else "同意しない", words.CONSENT_REPLY, answered
+            )

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import demo_names as words
 from bot.demo_cases import Case, Coverage, Life
@@ -25,7 +26,15 @@ from storage.crypto import keyring
 from storage.database import Database
 from storage.demo_rows import DEMO_PREFIX, RealData, Row, count_real_data, remove_demo_data, write_rows
 from storage.follow_ups import SatisfactionSurvey
-from storage.models import Company, Consent, Consultation, ConsultationEvent, Contact, Interaction, OutboxMessage
+from storage.models import (
+    Company,
+    Consent,
+    Consultation,
+    ConsultationEvent,
+    Contact,
+    Interaction,
+    OutboxMessage,
+)
 from storage.outcomes import OutcomeRecord, ReferralConsent
 from storage.proposals import TimeProposal
 
@@ -34,7 +43,13 @@ ORDER = (Contact, Company, Consultation, Consent, Booking, TimeProposal, Consult
 MONTHS_BACK = 12
 INDUSTRY_WEIGHTS = {"E": 15, "D": 10, "I": 15, "M": 14, "N": 8, "P": 7, "H": 5, "A": 6, "G": 4, "L": 5, "R": 5,
                     "B": 2, "K": 3, "O": 2, "J": 1, "Q": 1, "F": 1, "C": 1, "T": 1}  # fmt: skip
-BIG_PLACES = {"46201": 60, "46218": 12, "46203": 10, "46215": 9, "46225": 8}  # 鹿児島・霧島・鹿屋・薩摩川内・姶良
+BIG_PLACES = {
+    "46201": 60,
+    "46218": 12,
+    "46203": 10,
+    "46215": 9,
+    "46225": 8,
+}  # 鹿児島・霧島・鹿屋・薩摩川内・姶良
 BAND_WEIGHTS = {"none": 15, "1_5": 35, "6_20": 28, "21_50": 12, "51_100": 6, "101_300": 3, "301_": 1}
 STAGE_WEIGHTS = {"not_started": 30, "considering": 35, "partial": 28, "active": 7}
 METHOD_WEIGHTS = {"visit_desk": 20, "onsite": 25, "online": 30, "phone": 15, "email": 10}
@@ -45,7 +60,9 @@ class RealDataFound(Exception):
     """The database holds consultations or contacts that demo-data did not make."""
 
     def __init__(self, real: RealData) -> None:
-        super().__init__(f"{real.consultations} consultation(s) and {real.contacts} contact(s) not made by demo-data")
+        super().__init__(
+            f"{real.consultations} consultation(s) and {real.contacts} contact(s) not made by demo-data"
+        )
         self.real = real
 
 
@@ -68,8 +85,8 @@ class DemoData:
 class _Business:
     contact: Row
     channel: str
-    company: dict[str, object]  # the company's answers, reused by a returning owner
-    personal: dict[str, object]
+    company: dict[str, Any]  # the company's answers, reused by a returning owner
+    personal: dict[str, Any]
 
 
 def _weighted(rng: random.Random, weights: dict[str, int], allowed: set[str]) -> str:
@@ -122,7 +139,9 @@ class _Year:
             day = start + timedelta(days=self.rng.randrange(days))
             if day.weekday() >= 5 and self.rng.random() < 0.65:
                 continue  # fewer requests at weekends
-            moment = day + timedelta(hours=self.rng.choices(HOURS, HOUR_WEIGHTS)[0], minutes=self.rng.randrange(60))
+            moment = day + timedelta(
+                hours=self.rng.choices(HOURS, HOUR_WEIGHTS)[0], minutes=self.rng.randrange(60)
+            )
             if moment < end:
                 times.append(moment)
         return sorted(times)

@@ -19,7 +19,18 @@ GIVEN_NAMES = (
 )  # fmt: skip
 ROMAJI = ("ichiro", "kenta", "daisuke", "makoto", "shota", "koji", "naoki", "kazuya", "takuya", "osamu",
           "hanako", "miho", "yumi", "megumi", "sayaka", "yoko", "mayumi", "tomoko", "aya", "ai")  # fmt: skip
-WORDS = ("みどり", "ひかり", "さくら", "あさひ", "つばさ", "なぎさ", "こもれび", "ほたる", "やまびこ", "しらさぎ")
+WORDS = (
+    "みどり",
+    "ひかり",
+    "さくら",
+    "あさひ",
+    "つばさ",
+    "なぎさ",
+    "こもれび",
+    "ほたる",
+    "やまびこ",
+    "しらさぎ",
+)
 
 # {s}: a surname, {w}: a plain word. By JSIC division; the last entries double as sole traders' trade names.
 COMPANY_PATTERNS: dict[str, tuple[str, ...]] = {
@@ -70,7 +81,12 @@ SUMMARIES = (
     "補助金の要件と申請の流れを説明した。",
     "現地で作業の様子を確認し、改善案を提案した。",
 )
-NEXT_ACTIONS = ("見積の比較結果を確認する", "試用の感想を伺う", "申請書の下書きを確認する", "次回は現地で確認する")
+NEXT_ACTIONS = (
+    "見積の比較結果を確認する",
+    "試用の感想を伺う",
+    "申請書の下書きを確認する",
+    "次回は現地で確認する",
+)
 SURVEY_COMMENTS = ("とても分かりやすかったです。", "具体的な進め方が分かり助かりました。", "また相談したいです。",
                    "もう少し時間がほしかったです。", "資料をいただけると助かります。")  # fmt: skip
 

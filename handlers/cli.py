@@ -425,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_line_rich_menu)
     _add_report_commands(sub)
     demo = sub.add_parser(
-        "demo-data", help="a fictitious year of the desk (the past twelve months and this one), to try the reports"
+        "demo-data",
+        help="a fictitious year of the desk (the past twelve months and this one), to try the reports",
     )
     demo.add_argument("--seed", type=int, default=1, help="the same seed gives the same data (default 1)")
     demo.add_argument(

@@ -5,7 +5,6 @@ models' own column types (personal data encrypted with the keyring as any other)
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,7 +101,11 @@ def write_rows(*, session: Session, rows: Iterable[Row], order: Sequence[type[Ba
             ids = list(range(first, first + len(batch)))
         else:
             sequence = func.pg_get_serial_sequence(table.name, "id")
-            ids = list(connection.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(batch)))))
+            ids = list(
+                connection.scalars(
+                    select(func.nextval(sequence)).select_from(func.generate_series(1, len(batch)))
+                )
+            )
         params = []
         for row, new_id in zip(batch, ids, strict=True):
             row.id = int(new_id)

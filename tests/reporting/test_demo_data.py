@@ -54,13 +54,20 @@ MONTH = _month_before(datetime.now(JST))  # the latest whole month of the demo d
 
 
 @pytest.fixture(scope="module")
-def demo(fresh_database_url: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def demo(
+    fresh_database_url: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A database of its own filled by `madoguchi demo-data --seed 7`, and the command's environment."""
     url = fresh_database_url()
     upgrade_schema(url)
     var = tmp_path_factory.mktemp("demo") / "var"
     with pytest.MonkeyPatch.context() as env:
-        for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"):
+        for name in (
+            "LINE_CHANNEL_SECRET",
+            "LINE_CHANNEL_ACCESS_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_BOT_TOKEN",
+        ):
             env.delenv(name, raising=False)
         env.setenv("DATABASE_URL", url)
         env.setenv("MADOGUCHI_PII_KEY", TEST_KEY)
@@ -94,7 +101,9 @@ def test_the_files_and_the_admin_api_agree(
     files = {}
     for fmt in ("xlsx", "pdf", "csv"):
         files[fmt] = tmp_path / f"report.{fmt}"
-        code, out, err = run(capsys, "report", "monthly", "--month", MONTH, "--format", fmt, "--out", str(files[fmt]))
+        code, out, err = run(
+            capsys, "report", "monthly", "--month", MONTH, "--format", fmt, "--out", str(files[fmt])
+        )
         assert code == 0, err
     rows = summary_rows(files["xlsx"])
     total = first_value(rows, "受付件数")
@@ -109,7 +118,9 @@ def test_the_files_and_the_admin_api_agree(
     assert shown == {"対応完了": statuses["対応完了"], "対応中": statuses["対応中"],
                      "受付済み": statuses["受付済み（未対応）"], "取り下げ": statuses["取り下げ"]}  # fmt: skip
 
-    text = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True
+    ).stdout
     for label in ("受付件数", *statuses):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(label))
         assert line.split()[1] == str(first_value(rows, label)), label
@@ -123,7 +134,8 @@ def test_the_files_and_the_admin_api_agree(
     )
     with TestClient(create_app(services)) as client:
         answer = client.get(
-            f"/api/reports/monthly?month={MONTH}&format=xlsx", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            f"/api/reports/monthly?month={MONTH}&format=xlsx",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         )
     services.db.dispose()
     assert answer.status_code == 200
@@ -134,7 +146,9 @@ def test_the_files_and_the_admin_api_agree(
 def test_every_status_and_section_of_the_month_has_data(demo: dict[str, Any], desk: DeskConfig) -> None:
     db = Database(demo["url"])
     with db.session() as session:
-        summary = build_summary(session=session, desk=desk, period=period_for_month(MONTH), now=datetime.now(JST))
+        summary = build_summary(
+            session=session, desk=desk, period=period_for_month(MONTH), now=datetime.now(JST)
+        )
         for code, label in STATUS_LINES:
             assert (summary.value("consultations", label) or 0) > 0, code
         for section in summary.sections:
@@ -154,13 +168,21 @@ def test_every_status_and_section_of_the_month_has_data(demo: dict[str, Any], de
         assert set(session.scalars(select(Consultation.municipality_code).distinct())) == {
             m.code for m in desk.municipalities
         }
-        assert set(session.scalars(select(Consultation.industry).distinct())) == {c.id for c in desk.industries}
-        undelivered = select(func.count()).where(Interaction.direction == "out", Interaction.delivered_at.is_(None))
+        assert set(session.scalars(select(Consultation.industry).distinct())) == {
+            c.id for c in desk.industries
+        }
+        undelivered = select(func.count()).where(
+            Interaction.direction == "out", Interaction.delivered_at.is_(None)
+        )
         assert session.scalar(undelivered) == 0
 
         # Personal data is stored encrypted, as real data is, and reads back.
         token, name, contact = session.execute(
-            select(as_stored(Consultation.__table__.c.contact_name), Consultation.contact_name, Consultation.contact_id)
+            select(
+                as_stored(Consultation.__table__.c.contact_name),
+                Consultation.contact_name,
+                Consultation.contact_id,
+            )
         ).first()
         assert token.startswith("gAAAAA") and name not in token and keyring().decrypt(token) == name
         line_contact = session.scalars(select(Contact).where(Contact.channel == Channel.LINE)).first()
@@ -178,7 +200,9 @@ def _digest(rows: list[Row]) -> str:
     for row in rows:
         values = {k: v() if callable(v) else v for k, v in row.values.items()}
         values.update({k: None if ref is None else position[id(ref)] for k, ref in row.refs.items()})
-        lines.append(json.dumps([row.model.__name__, values], default=str, ensure_ascii=False, sort_keys=True))
+        lines.append(
+            json.dumps([row.model.__name__, values], default=str, ensure_ascii=False, sort_keys=True)
+        )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -222,7 +246,9 @@ def test_real_data_is_refused_unless_forced(
         assert "デモデータ [" not in err
         with db.session() as session:
             assert session.get(Consultation, real_id) is not None  # the real data is kept
-            assert session.scalar(select(func.count()).select_from(Consultation)) == before + 1  # same seed, same day
+            assert (
+                session.scalar(select(func.count()).select_from(Consultation)) == before + 1
+            )  # same seed, same day
             assert count_real_data(session=session).consultations == 1
     finally:
         with db.session() as session:
