@@ -366,7 +366,7 @@ class Life:
             case.rows.append(proposal)
             times = [s.starts_at.isoformat() for s in offered]
             detail = {"times": times}
-            self.event(case, PROPOSED, case.actor, at, lambda p=proposal, d=detail: {  # type: ignore[misc]
+            self.event(case, PROPOSED, case.actor, at, lambda p=proposal, d=detail: {
                 "booking_id": booking.id, "proposal_id": p.id, **d})  # fmt: skip
             self.push(case, words.PROPOSAL_PUSH.format(reference=case.reference), at, PROPOSED)
             booking.values["hold_expires_at"] = min(offered[0].starts_at, at + timedelta(days=3))
@@ -375,7 +375,7 @@ class Life:
                 return None
             if again:
                 proposal.values.update(status=ASKED_AGAIN, answered_at=answered)
-                self.event(case, PROPOSAL_ASKED_AGAIN, OWNER, answered, lambda p=proposal: {  # type: ignore[misc]
+                self.event(case, PROPOSAL_ASKED_AGAIN, OWNER, answered, lambda p=proposal: {
                     "booking_id": booking.id, "proposal_id": p.id})  # fmt: skip
                 self.exchange(case, "別の日時を希望", words.SURVEY_THANKS, answered)
                 at, again = self.work_after(answered, self.delay(120)), False
@@ -396,7 +396,7 @@ class Life:
                 answered,
                 lambda: {"booking_id": booking.id, "status": "requested"},
             )
-            self.event(case, PROPOSAL_ACCEPTED, OWNER, answered, lambda p=proposal, t=times[chosen]: {  # type: ignore[misc]
+            self.event(case, PROPOSAL_ACCEPTED, OWNER, answered, lambda p=proposal, t=times[chosen]: {
                 "booking_id": booking.id, "proposal_id": p.id, "time": t})  # fmt: skip
             self.book(case, B.CONFIRMED, OWNER, answered, "approved")
             self.consult(case, C.IN_PROGRESS, OWNER, answered, "booking confirmed")

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import demo_names as words
 from bot.demo_cases import Case, Coverage, Life
@@ -84,8 +85,8 @@ class DemoData:
 class _Business:
     contact: Row
     channel: str
-    company: dict[str, object]  # the company's answers, reused by a returning owner
-    personal: dict[str, object]
+    company: dict[str, Any]  # the company's answers, reused by a returning owner
+    personal: dict[str, Any]
 
 
 def _weighted(rng: random.Random, weights: dict[str, int], allowed: set[str]) -> str:
@@ -107,6 +108,9 @@ class _Year:
         local = now.astimezone(JST)
         self.cutoff = local.replace(hour=0, minute=0, second=0, microsecond=0)  # the same data all day
         self.life = Life(desk, self.rng, self.cutoff)
+        # An online request sent just before the cut-off, out of working hours: it waits for the desk's
+        # decision (要承認) whatever day the data are made on.
+        self.latest = self.cutoff - timedelta(minutes=15)
         self.known: list[_Business] = []
         self.unused_places = [m.code for m in desk.municipalities]  # each shows up in the year
         self.unused_industries = [c.id for c in desk.industries]
@@ -123,6 +127,8 @@ class _Year:
             rows: list[Row] = []
             for submitted in self._submissions(year, month):
                 rows += self._consultation(submitted, coverage)
+            if (self.latest.year, self.latest.month) == (year, month):
+                rows += self._consultation(self.latest, coverage, method="online")
             yield f"{year}-{month:02d}", rows
 
     def _submissions(self, year: int, month: int) -> list[datetime]:
@@ -182,7 +188,7 @@ class _Year:
                    "owner_name": name if sole_trader and trade_name is None else None}  # fmt: skip
         return _Business(contact, str(channel), company, personal)
 
-    def _consultation(self, submitted: datetime, coverage: Coverage) -> list[Row]:
+    def _consultation(self, submitted: datetime, coverage: Coverage, method: str | None = None) -> list[Row]:
         rng, desk = self.rng, self.desk
         returning = bool(self.known) and rng.random() < 0.2
         business = rng.choice(self.known) if returning else self._business(submitted - timedelta(minutes=8))
@@ -196,7 +202,7 @@ class _Year:
         company = business.company
         municipality = str(company["municipality_code"])
         category = rng.choice(sorted(self.ids["categories"]))
-        method = _weighted(rng, METHOD_WEIGHTS, self.ids["methods"])
+        method = method or _weighted(rng, METHOD_WEIGHTS, self.ids["methods"])
         policy = desk.scheduling.rules.remote_policy(str(company["region"]), municipality)
         if method == "onsite" and policy == "online_only":
             method = "online"  # the ferry islands: no visit offered
