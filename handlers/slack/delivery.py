@@ -28,6 +28,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -209,16 +210,9 @@ class SlackDelivery:
         try:
             found = self.find_message(place, due.id) if due.attempts > 1 and place.searchable else None
             if found is None:
-                with self.pacer.post(place.channel):
-                    self.client.chat_postMessage(
-                        channel=place.channel,
-                        thread_ts=place.thread_ts,
-                        text=message.text,
-                        blocks=message.blocks,
-                        metadata=message_metadata(due.id),
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    )
+                self._post(
+                    place.channel, message.text, message.blocks, message_metadata(due.id), place.thread_ts
+                )
         except SlackApiError as exc:
             self._not_delivered(due, exc)
             return
@@ -289,15 +283,7 @@ class SlackDelivery:
         else:
             summary = month_summary(db=self.db, desk=self.desk, month=month, now=self.clock.now())
         message = render_monthly_post(summary, attached=report is not None)
-        with self.pacer.post(place.channel):
-            answer = self.client.chat_postMessage(
-                channel=place.channel,
-                text=message.text,
-                blocks=message.blocks,
-                metadata=message_metadata(due.id),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+        answer = self._post(place.channel, message.text, message.blocks, message_metadata(due.id))
         return str(answer["ts"]), False
 
     def finish(self, due: DueMessage, progress: dict[str, Any], via: str) -> None:
@@ -349,16 +335,28 @@ class SlackDelivery:
         if where is not None:
             self._update(where, card)
             return Posted(where[0], where[1], "updated")
-        with self.pacer.post(self.channel):
-            answer = self.client.chat_postMessage(
-                channel=self.channel,
-                text=card.text,
-                blocks=card.blocks,
-                metadata=card.metadata,
+        answer = self._post(self.channel, card.text, card.blocks, card.metadata)
+        return Posted(str(answer["channel"]), str(answer["ts"]), "posted")
+
+    def _post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Any,
+        metadata: Any,
+        thread_ts: str | None = None,
+    ) -> SlackResponse:
+        """One message, paced to the channel's posting limit, with the outbox id in its metadata."""
+        with self.pacer.post(channel):
+            return self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=blocks,
+                metadata=metadata,
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        return Posted(str(answer["channel"]), str(answer["ts"]), "posted")
 
     def record(self, due: DueMessage, consultation_id: int, posted: Posted) -> None:
         """Stores the card's place and marks the row sent, in one transaction."""
