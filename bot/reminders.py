@@ -11,7 +11,9 @@ together only the latest, none once the meeting has begun.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 DAY_BEFORE = "day_before"
 SOON = "soon"  # `before_minutes` before the meeting
 KINDS = (DAY_BEFORE, SOON)
+PARALLEL_TRANSACTIONS = 2  # on PostgreSQL: how many transactions of the job run at once
 B = BookingStatus
 
 
@@ -141,50 +144,78 @@ class ReminderSender:
     desk_name: str
     recorded: Clock  # the wall clock: what is recorded as done is never back-dated by `jobs run --at`
 
-    def run(self, now: datetime, *, batch: int = 2000, together: int = 250) -> ReminderRun:
+    def run(
+        self, now: datetime, *, batch: int = 2000, together: int = 250, connections: int | None = None
+    ) -> ReminderRun:
         """Sends every reminder due at `now` (outside the quiet hours). Up to `together` bookings share a
         transaction, locked together (in id order) and settled one after the other; should anything in
         it fail, it is rolled back and its bookings are settled one per transaction, so one booking's
-        failure never stops the others."""
+        failure never stops the others. On PostgreSQL two such transactions run at once, on their own
+        connections (their bookings are disjoint, so they never wait for each other): while the server
+        writes one, this process prepares the next. SQLite has one writer: one at a time there."""
         run = ReminderRun()
         if self.config.is_quiet(now.astimezone(JST).time()):
             run.quiet = True
             return run
+        if connections is None:
+            connections = 1 if self.db.is_sqlite else PARALLEL_TRANSACTIONS
         done: set[int] = set()
-        while True:
-            with self.db.session() as session:
-                ids = [
-                    i
-                    for i in store.bookings_with_due_reminders(session=session, now=now, limit=batch)
-                    if i not in done
-                ]
-            if not ids:
-                return run
-            done.update(ids)
-            for start in range(0, len(ids), together):
-                part = ids[start : start + together]
-                try:
-                    with self.db.session() as session:
-                        outcomes = self.remind_many(session, part, now)
-                except Exception:  # noqa: BLE001 - settled again one by one, where a failure stays its own
-                    if len(part) == 1:
-                        log.exception("reminder of booking %s failed", part[0])
-                        run.failed += 1
-                        continue
-                    log.warning("reminders of %d bookings failed together: settled one by one", len(part))
-                    outcomes = self._one_by_one(part, now, run)
-                run.outcomes.update(outcomes)
+        with ThreadPoolExecutor(connections, thread_name_prefix="reminders") as pool:
+            while True:
+                with self.db.session() as session:
+                    ids = [
+                        i
+                        for i in store.bookings_with_due_reminders(session=session, now=now, limit=batch)
+                        if i not in done
+                    ]
+                if not ids:
+                    return run
+                done.update(ids)
+                parts = [ids[start : start + together] for start in range(0, len(ids), together)]
+                for outcomes, failed in self._settle_parts(pool, connections, parts, now):
+                    run.outcomes.update(outcomes)
+                    run.failed += failed
 
-    def _one_by_one(self, booking_ids: list[int], now: datetime, run: ReminderRun) -> Counter[str]:
+    def _settle_parts(
+        self, pool: ThreadPoolExecutor, connections: int, parts: list[list[int]], now: datetime
+    ) -> Iterator[tuple[Counter[str], int]]:
+        """Settles the parts, at most `connections` at once (in this thread when one): a part is started
+        only when one before it is done, so an exception stops the run with at most that many begun."""
+        if connections == 1:
+            for part in parts:
+                yield self._settle_part(part, now)
+            return
+        running: deque[Future[tuple[Counter[str], int]]] = deque()
+        for part in parts:
+            if len(running) == connections:
+                yield running.popleft().result()
+            running.append(pool.submit(self._settle_part, part, now))
+        while running:
+            yield running.popleft().result()
+
+    def _settle_part(self, part: list[int], now: datetime) -> tuple[Counter[str], int]:
+        """Settles bookings in one transaction, else one by one; the outcomes, and how many failed."""
+        try:
+            with self.db.session() as session:
+                return self.remind_many(session, part, now), 0
+        except Exception:  # noqa: BLE001 - settled again one by one, where a failure stays its own
+            if len(part) == 1:
+                log.exception("reminder of booking %s failed", part[0])
+                return Counter(), 1
+            log.warning("reminders of %d bookings failed together: settled one by one", len(part))
+            return self._one_by_one(part, now)
+
+    def _one_by_one(self, booking_ids: list[int], now: datetime) -> tuple[Counter[str], int]:
         outcomes: Counter[str] = Counter()
+        failed = 0
         for booking_id in booking_ids:
             try:
                 with self.db.session() as session:
                     outcomes.update(self.remind(session, booking_id, now))
             except Exception:  # one booking's failure never stops the batch: it stays pending
                 log.exception("reminder of booking %s failed", booking_id)
-                run.failed += 1
-        return outcomes
+                failed += 1
+        return outcomes, failed
 
     def remind(self, session: Session, booking_id: int, now: datetime) -> Counter[str]:
         """Settles what one booking is owed at `now`, with the booking locked; the outcomes."""

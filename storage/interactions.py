@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from storage.bulk import json_rows
 from storage.crypto import stored_values
 from storage.models import Interaction
 
@@ -71,8 +72,8 @@ _LOG_MANY = insert(_TABLE)
 _LOG_MANY_PG = text(
     "INSERT INTO interaction (at, channel, direction, kind, text, contact_id, consultation_id, outbox_id) "
     "SELECT :at, :channel, 'out', 'text', u.body, u.contact_id, u.consultation_id, u.outbox_id "
-    "FROM unnest(CAST(:texts AS text[]), CAST(:contacts AS integer[]), CAST(:consultations AS integer[]), "
-    "CAST(:outbox AS integer[])) AS u(body, contact_id, consultation_id, outbox_id)"
+    "FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS u(body text, contact_id integer, consultation_id integer, outbox_id integer)"
 )
 
 
@@ -80,17 +81,23 @@ def log_queued_messages(
     *, session: Session, at: datetime, channel: str, messages: Sequence[QueuedMessage]
 ) -> None:
     """Logs what log_interaction and queue_interactions would of queued outbound text messages, in one
-    statement (PostgreSQL: its values as arrays): not delivered until their outbox rows are sent."""
+    statement (PostgreSQL: its values as one JSON parameter): not delivered until their outbox rows are sent."""
     if not messages:
         return
     if session.get_bind().dialect.name == "postgresql":
+        texts = stored_values(_TABLE.c.text, [m.text for m in messages])
         params: dict[str, Any] = {
             "at": at.astimezone(UTC),
             "channel": channel,
-            "texts": stored_values(_TABLE.c.text, [m.text for m in messages]),
-            "contacts": [m.contact_id for m in messages],
-            "consultations": [m.consultation_id for m in messages],
-            "outbox": [m.outbox_id for m in messages],
+            "rows": json_rows(
+                {
+                    "body": body,
+                    "contact_id": m.contact_id,
+                    "consultation_id": m.consultation_id,
+                    "outbox_id": m.outbox_id,
+                }
+                for m, body in zip(messages, texts, strict=True)
+            ),
         }
         session.execute(_LOG_MANY_PG, params)
         return
@@ -124,6 +131,26 @@ def mark_interactions_delivered(*, session: Session, outbox_id: int, at: datetim
     """Records the delivery of what an outbox row carried (once: a later call changes nothing)."""
     result = session.execute(_MARK_DELIVERED, {"row_id": outbox_id, "when": at})
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_MARK_MANY_DELIVERED_PG = text(
+    "UPDATE interaction SET delivered_at = :at "
+    "WHERE outbox_id = ANY(CAST(:ids AS integer[])) AND delivered_at IS NULL"
+)
+
+
+def mark_many_interactions_delivered(*, session: Session, outbox_ids: Sequence[int], at: datetime) -> None:
+    """mark_interactions_delivered for many outbox rows, in one statement."""
+    if not outbox_ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_MARK_MANY_DELIVERED_PG, {"ids": list(outbox_ids), "at": at.astimezone(UTC)})
+        return
+    session.connection().execute(
+        update(_TABLE)
+        .where(_TABLE.c.outbox_id.in_(list(outbox_ids)), _TABLE.c.delivered_at.is_(None))
+        .values(delivered_at=at)
+    )
 
 
 def delivered_messages(

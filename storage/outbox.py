@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.bulk import json_rows
 from storage.channels import Channel
 from storage.crypto import stored_values
-from storage.interactions import mark_interactions_delivered
+from storage.interactions import mark_interactions_delivered, mark_many_interactions_delivered
 from storage.models import Contact, OutboxMessage
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
@@ -92,9 +94,9 @@ _ENQUEUE_MANY_PG = text(
     "INSERT INTO outbox_message (channel, reason, contact_id, consultation_id, payload, retry_key, status, "
     "attempts, next_attempt_at, created_at, duplicate_possible) "
     "SELECT :channel, u.reason, u.contact_id, u.consultation_id, u.payload, u.retry_key, :status, 0, :now, "
-    ":now, false FROM unnest(CAST(:reasons AS varchar[]), CAST(:contacts AS integer[]), "
-    "CAST(:consultations AS integer[]), CAST(:payloads AS text[]), CAST(:keys AS varchar[])) "
-    "AS u(reason, contact_id, consultation_id, payload, retry_key) RETURNING id, retry_key"
+    ":now, false FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS u(reason varchar, contact_id integer, consultation_id integer, payload text, retry_key varchar) "
+    "RETURNING id, retry_key"
 )
 
 
@@ -102,22 +104,28 @@ def enqueue_many(
     *, session: Session, channel: Channel | str, deliveries: list[NewDelivery], now: datetime
 ) -> list[int]:
     """Adds the rows `enqueue` would, each with its own retry key, in one statement (PostgreSQL: its
-    values as arrays; elsewhere a multi-row INSERT); their ids, in order (matched on the retry keys that
+    values as one JSON parameter; elsewhere a multi-row INSERT); their ids, in order (matched on the retry keys that
     RETURNING gives back, whatever its order)."""
     if not deliveries:
         return []
     keys = [str(uuid.uuid4()) for _ in deliveries]
     payloads = [{"messages": d.messages} for d in deliveries]
     if session.get_bind().dialect.name == "postgresql":
+        tokens = stored_values(_TABLE.c.payload, payloads)
         params: dict[str, Any] = {
             "channel": Channel(channel).value,
             "status": PENDING,
             "now": now.astimezone(UTC),
-            "reasons": [d.reason for d in deliveries],
-            "contacts": [d.contact_id for d in deliveries],
-            "consultations": [d.consultation_id for d in deliveries],
-            "payloads": stored_values(_TABLE.c.payload, payloads),
-            "keys": keys,
+            "rows": json_rows(
+                {
+                    "reason": d.reason,
+                    "contact_id": d.contact_id,
+                    "consultation_id": d.consultation_id,
+                    "payload": token,
+                    "retry_key": key,
+                }
+                for d, token, key in zip(deliveries, tokens, keys, strict=True)
+            ),
         }
         returned = session.execute(_ENQUEUE_MANY_PG, params)
     else:
@@ -203,6 +211,18 @@ _RESUME_BLOCKING_LOCKED = (
 )
 
 
+_LEASE = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(attempts=_TABLE.c.attempts + 1, claimed_until=bindparam("lease"))
+)
+_REPLY_TRIED = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(reply_attempted_at=bindparam("now"))
+)
+
+
 def claim_due_messages(
     *,
     session: Session,
@@ -237,8 +257,11 @@ def claim_due_messages(
             break
     claimed: list[DueMessage] = []
     lease_until = now + lease
+    tried: list[int] = []  # the rows whose fresh reply token this claim is about to use
     for row, contact in rows:
         fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
+        if fresh:
+            tried.append(row.id)
         claimed.append(
             DueMessage(
                 id=row.id,
@@ -254,10 +277,11 @@ def claim_due_messages(
                 lease_until=lease_until,
             )
         )
-        row.attempts += 1
-        row.claimed_until = lease_until
-        if fresh:
-            row.reply_attempted_at = now
+    # Core statements, one for all the rows: the ORM would flush an UPDATE a row.
+    connection = session.connection()
+    connection.execute(_LEASE, {"ids": [row.id for row, _ in rows], "lease": lease_until})
+    if tried:
+        connection.execute(_REPLY_TRIED, {"ids": tried, "now": now})
     return claimed
 
 
@@ -315,6 +339,57 @@ def mark_sent(
         )
     if ours:
         mark_interactions_delivered(session=session, outbox_id=message_id, at=now)
+    return ours
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery to record among many (mark_sent_many): what mark_sent takes for one row."""
+
+    message_id: int
+    via: str
+    lease_until: datetime | None = None
+    duplicate_possible: bool = False
+
+
+_MARK_SENT_MANY_PG = text(
+    "UPDATE outbox_message AS o SET status = :sent, sent_at = :at, delivered_via = u.via, claimed_until = NULL, "
+    "reply_token = NULL, reply_attempted_at = NULL, last_error = NULL, duplicate_possible = u.dup "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS u(id integer, via varchar, lease timestamptz, dup boolean) "
+    "WHERE o.id = u.id AND o.status = :pending AND (u.lease IS NULL OR o.claimed_until = u.lease) "
+    "RETURNING o.id"
+)
+
+
+def mark_sent_many(*, session: Session, delivered: Sequence[Delivered], now: datetime) -> set[int]:
+    """What mark_sent records, for many rows in a few statements (PostgreSQL: one for the rows, one for
+    their log); the ids recorded (a row no longer ours is left as it is)."""
+    if not delivered:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = json_rows(
+            {"id": d.message_id, "via": d.via, "lease": d.lease_until, "dup": d.duplicate_possible}
+            for d in delivered
+        )
+        params = {"rows": rows, "at": now.astimezone(UTC), "sent": SENT, "pending": PENDING}
+        ours = set(session.scalars(_MARK_SENT_MANY_PG, params))
+    else:
+        connection = session.connection()
+        ours = set()
+        for d in delivered:
+            one: dict[str, Any] = {
+                "row_id": d.message_id,
+                "at": now,
+                "how": d.via,
+                "dup": d.duplicate_possible,
+            }
+            if d.lease_until is None:
+                found = connection.execute(_MARK_SENT, one).first()
+            else:
+                found = connection.execute(_MARK_SENT_IN_LEASE, {**one, "lease_until": d.lease_until}).first()
+            if found is not None:
+                ours.add(d.message_id)
+    mark_many_interactions_delivered(session=session, outbox_ids=sorted(ours), at=now)
     return ours
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.messages import MessageLimitError
 from handlers.line.client import LineApi, Outcome, Result
+from handlers.line.recorder import SentRecorder
 from handlers.line.render import render_messages
 from handlers.line.sync import WriteGate
 from handlers.settings import DeliveryTuning
@@ -21,6 +22,7 @@ from storage.outbox import (
     FAILED,
     REJECTED,
     SKIPPED,
+    Delivered,
     DueMessage,
     claim_due_messages,
     forget_reply_token,
@@ -42,9 +44,19 @@ class LineDelivery:
     """Sends what the outbox holds for LINE, exactly once as far as LINE lets anyone know."""
 
     def __init__(
-        self, *, db: Database, api: LineApi, clock: Clock, tuning: DeliveryTuning, gate: WriteGate
+        self,
+        *,
+        db: Database,
+        api: LineApi,
+        clock: Clock,
+        tuning: DeliveryTuning,
+        gate: WriteGate,
+        recorder: SentRecorder | None = None,
     ) -> None:
+        """`recorder`: where deliveries are handed over to be recorded in groups (a running drain's);
+        without one each is recorded at once, in its own transaction."""
         self.db = db
+        self.recorder = recorder
         self.api = api
         self.clock = clock
         self.tuning = tuning
@@ -188,6 +200,10 @@ class LineDelivery:
         return probe
 
     def _sent(self, due: DueMessage, via: str, *, duplicate_possible: bool = False) -> None:
+        if self.recorder is not None:
+            self.recorder.add(Delivered(due.id, via, due.lease_until, duplicate_possible))
+            log.info("outbox %s: delivered by %s (attempt %s)", due.id, via, due.attempts)
+            return
         with self.gate.hold(), self.db.session() as session:
             mark_sent(
                 session=session,

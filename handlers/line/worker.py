@@ -19,6 +19,7 @@ from bot.engine import IntakeEngine
 from handlers.line.client import LineApi
 from handlers.line.delivery import CHANNEL, LineDelivery
 from handlers.line.events import apply_event, read_event
+from handlers.line.recorder import SentRecorder
 from handlers.line.sender import LineSender
 from handlers.line.sync import Wakeup, WriteGate
 from handlers.line.webhook import InboxWriter
@@ -194,7 +195,12 @@ class LineRuntime:
             gate=self.gate,
             loading=self.loading,
         )
-        self.delivery = LineDelivery(db=db, api=api, clock=clock, tuning=self.tuning, gate=self.gate)
+        self.recorder = SentRecorder(
+            db=db, clock=clock, gate=self.gate, on_recorded=self.outbox_wakeup.notify
+        )
+        self.delivery = LineDelivery(
+            db=db, api=api, clock=clock, tuning=self.tuning, gate=self.gate, recorder=self.recorder
+        )
         self.writer = InboxWriter(db=db, clock=clock, gate=self.gate, on_stored=self.inbox_wakeup.notify)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -207,7 +213,8 @@ class LineRuntime:
         """How many claimed rows the senders are delivering right now (a call in flight, or its outcome
         being recorded)."""
         with self._slots:
-            return self._in_flight
+            in_flight = self._in_flight
+        return in_flight + self.recorder.pending
 
     def start(self, *, webhooks: bool = True, drain: bool = True) -> None:
         """Starts the webhook's writer when this process has one, and the inbox and delivery threads unless
@@ -219,6 +226,7 @@ class LineRuntime:
             log.info("LINE webhooks are stored here; madoguchi worker processes answer them")
             return
         self._senders = ThreadPoolExecutor(self.tuning.senders, thread_name_prefix="line-send")
+        self.recorder.start()
         self._threads = [
             threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),
             threading.Thread(target=self._run_outbox, name="line-outbox", daemon=True),
@@ -240,6 +248,7 @@ class LineRuntime:
             thread.join(limit)
         if self._senders is not None:
             self._senders.shutdown(wait=True, cancel_futures=True)
+        self.recorder.stop(limit)
         self.loading.close()
         log.info("LINE drain stopped")
 
@@ -265,9 +274,15 @@ class LineRuntime:
         # Claim no more than there are senders to take the rows at once: a claimed row waiting in a queue
         # would spend its lease there, and a lease that runs out before the call lets a second claim in.
         capacity = self.tuning.senders
+        # While some are busy, claim once half the senders are free: a claim is a transaction, worth a few rows.
+        enough = max(1, capacity // 2)
         while not self._stop.is_set():
             with self._slots:
-                self._slots.wait_for(lambda: self._in_flight < capacity or self._stop.is_set())
+                self._slots.wait_for(
+                    lambda: (
+                        self._in_flight == 0 or capacity - self._in_flight >= enough or self._stop.is_set()
+                    )
+                )
                 free = capacity - self._in_flight
             try:
                 self.delivery.probe_if_due()
