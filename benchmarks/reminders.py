@@ -79,7 +79,7 @@ def baseline(count: int, threads: int) -> float:
     return count / elapsed
 
 
-def run_once(url: str, count: int, processes: int, workdir: Path) -> dict[str, float]:
+def run_once(url: str, count: int, processes: int, workdir: Path, senders: int = SENDERS) -> dict[str, float]:
     """Enqueues `count` reminders in this process and drains them with `processes` workers."""
     t0 = time.perf_counter()
     armed_bookings(url, count)
@@ -87,7 +87,9 @@ def run_once(url: str, count: int, processes: int, workdir: Path) -> dict[str, f
     standin = LineStandIn().start()
     # The production timings of the delivery (the tests' short lease would let a slow call be claimed
     # again: no duplicate, thanks to the retry key, but a 409 and a second call), a short poll.
-    env = server_env(url, standin.url, workdir / "var") | PRODUCTION
+    env = (
+        server_env(url, standin.url, workdir / "var") | PRODUCTION | {"MADOGUCHI_LINE_SENDERS": str(senders)}
+    )
     workers = [ServeProcess(env, workdir, command="worker") for _ in range(processes)]
     db = Database(url)
     services = None
@@ -147,6 +149,7 @@ def main() -> None:
     parser.add_argument("--processes", default="1,4", help="the numbers of worker processes on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
     parser.add_argument("--baseline-threads", type=int, default=SENDERS)
+    parser.add_argument("--senders", type=int, default=SENDERS, help="sender threads of each worker process")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     configure_keyring(Keyring([TEST_KEY]))  # the workers' key (server_env gives them the tests' key)
@@ -176,7 +179,7 @@ def main() -> None:
             workdir = Path(tmp)
             url = fresh_postgres(base) if base else f"sqlite:///{workdir / 'bench.db'}"
             try:
-                r = run_once(url, args.count, procs, workdir)
+                r = run_once(url, args.count, procs, workdir, args.senders)
             finally:
                 if base:
                     drop_postgres(base, url)

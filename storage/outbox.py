@@ -179,7 +179,19 @@ _OLDEST_DUE = (
 )
 _OLDEST_FIRST_IN_LINE = _OLDEST_DUE.where(_FIRST_FOR_CONTACT)
 _FIRST_IN_LINE = (
-    select(OutboxMessage, Contact)
+    select(  # the columns a delivery needs (whole entities would decrypt every personal field of the contact)
+        OutboxMessage.id,
+        OutboxMessage.channel,
+        OutboxMessage.contact_id,
+        OutboxMessage.payload,
+        OutboxMessage.retry_key,
+        OutboxMessage.reply_token,
+        OutboxMessage.reply_expires_at,
+        OutboxMessage.reply_attempted_at,
+        OutboxMessage.attempts,
+        Contact.external_id,
+        Contact.reachable,
+    )
     .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
     .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), *_DUE, _FIRST_FOR_CONTACT)
     .order_by(OutboxMessage.id)
@@ -241,10 +253,11 @@ def claim_due_messages(
     params = {"channel": channel, "now": now, "candidates": 4 * limit, "parked_since": parked_since or now}
     locking = _FIRST_IN_LINE_LOCKED if session.get_bind().dialect.name == "postgresql" else _FIRST_IN_LINE
     rows: list[Any] = []
+    connection = session.connection()  # Core statements: the ORM's machinery costs more than they do
     # The oldest due rows first (an index walk); only when every one of them waits behind an earlier row of
     # its contact (one in backoff, say) is the whole queue searched, so such a queue holds up nobody else.
     for candidates_query in (_OLDEST_DUE, _OLDEST_FIRST_IN_LINE):
-        oldest = list(session.scalars(candidates_query, params))
+        oldest = list(connection.execute(candidates_query, params).scalars())
         if not oldest:
             if candidates_query is _OLDEST_FIRST_IN_LINE and parked_since is not None:
                 # Every due row waits behind an earlier one: where that is a parked row, it goes first again.
@@ -252,13 +265,13 @@ def claim_due_messages(
                 resume = {"b_channel": channel, "b_now": now, "b_since": parked_since}
                 session.execute(_RESUME_BLOCKING_LOCKED if pg else _RESUME_BLOCKING, resume)
             return []
-        rows = list(session.execute(locking, {**params, "ids": oldest, "limit": limit}).all())
+        rows = list(connection.execute(locking, {**params, "ids": oldest, "limit": limit}).all())
         if rows:
             break
     claimed: list[DueMessage] = []
     lease_until = now + lease
     tried: list[int] = []  # the rows whose fresh reply token this claim is about to use
-    for row, contact in rows:
+    for row in rows:
         fresh = bool(row.reply_token and row.reply_expires_at and row.reply_expires_at > now)
         if fresh:
             tried.append(row.id)
@@ -267,8 +280,8 @@ def claim_due_messages(
                 id=row.id,
                 channel=row.channel,
                 contact_id=row.contact_id,
-                recipient=contact.external_id if contact else None,
-                reachable=bool(contact and contact.reachable),
+                recipient=row.external_id,
+                reachable=bool(row.reachable),
                 messages=list((row.payload or {}).get("messages", [])),
                 retry_key=row.retry_key,
                 reply_token=row.reply_token if fresh else None,
@@ -277,9 +290,8 @@ def claim_due_messages(
                 lease_until=lease_until,
             )
         )
-    # Core statements, one for all the rows: the ORM would flush an UPDATE a row.
-    connection = session.connection()
-    connection.execute(_LEASE, {"ids": [row.id for row, _ in rows], "lease": lease_until})
+    # One statement for all the rows (the ORM would flush an UPDATE a row).
+    connection.execute(_LEASE, {"ids": [row.id for row in rows], "lease": lease_until})
     if tried:
         connection.execute(_REPLY_TRIED, {"ids": tried, "now": now})
     return claimed
@@ -352,6 +364,8 @@ class Delivered:
     duplicate_possible: bool = False
 
 
+_SENT_COLUMNS: dict[str, Any] = dict(status=SENT, claimed_until=None, reply_token=None, reply_attempted_at=None,
+                                     last_error=None)  # fmt: skip
 _MARK_SENT_MANY_PG = text(
     "UPDATE outbox_message AS o SET status = :sent, sent_at = :at, delivered_via = u.via, claimed_until = NULL, "
     "reply_token = NULL, reply_attempted_at = NULL, last_error = NULL, duplicate_possible = u.dup "
@@ -373,22 +387,19 @@ def mark_sent_many(*, session: Session, delivered: Sequence[Delivered], now: dat
         )
         params = {"rows": rows, "at": now.astimezone(UTC), "sent": SENT, "pending": PENDING}
         ours = set(session.scalars(_MARK_SENT_MANY_PG, params))
-    else:
+    else:  # one statement for the rows of each claim (they share its lease) delivered alike
         connection = session.connection()
-        ours = set()
+        groups: dict[tuple[datetime | None, str, bool], list[int]] = {}
         for d in delivered:
-            one: dict[str, Any] = {
-                "row_id": d.message_id,
-                "at": now,
-                "how": d.via,
-                "dup": d.duplicate_possible,
-            }
-            if d.lease_until is None:
-                found = connection.execute(_MARK_SENT, one).first()
-            else:
-                found = connection.execute(_MARK_SENT_IN_LEASE, {**one, "lease_until": d.lease_until}).first()
-            if found is not None:
-                ours.add(d.message_id)
+            groups.setdefault((d.lease_until, d.via, d.duplicate_possible), []).append(d.message_id)
+        ours = set()
+        for (lease_until, via, duplicate), ids in groups.items():
+            mine = [_TABLE.c.id.in_(ids), _TABLE.c.status == PENDING]
+            if lease_until is not None:
+                mine.append(_TABLE.c.claimed_until == lease_until)
+            values = {**_SENT_COLUMNS, "sent_at": now, "delivered_via": via, "duplicate_possible": duplicate}
+            stmt = update(_TABLE).where(*mine).values(**values).returning(_TABLE.c.id)
+            ours.update(connection.execute(stmt).scalars())
     mark_many_interactions_delivered(session=session, outbox_ids=sorted(ours), at=now)
     return ours
 

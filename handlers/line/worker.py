@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import traceback
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE's is about a minute; keep a margin for the call itself
 ACK_PRIORITY = 0.02  # seconds after a webhook commit during which the drain steps aside between events
 DUMMY_REPLY_TOKENS = {"0" * 32, "f" * 32}  # the console's Verify
+PER_SENDER = 8  # claimed rows a process holds at most, for each of its senders
 
 
 def process_name() -> str:
@@ -204,17 +206,20 @@ class LineRuntime:
         self.writer = InboxWriter(db=db, clock=clock, gate=self.gate, on_stored=self.inbox_wakeup.notify)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._senders: ThreadPoolExecutor | None = None
-        self._slots = threading.Condition()
-        self._in_flight = 0
+        # The claimed rows waiting for a sender, and how many senders are busy; one lock, two conditions.
+        self._claimed: deque[DueMessage] = deque()
+        self._busy = 0
+        lock = threading.Lock()
+        self._work = threading.Condition(lock)  # senders wait here for a claimed row
+        self._room = threading.Condition(lock)  # the claimer waits here until the queue runs low
 
     @property
     def sending(self) -> int:
-        """How many claimed rows the senders are delivering right now (a call in flight, or its outcome
-        being recorded)."""
-        with self._slots:
-            in_flight = self._in_flight
-        return in_flight + self.recorder.pending
+        """How many claimed rows this process holds: waiting for a sender, being delivered, or their outcome
+        being recorded."""
+        with self._work:
+            held = len(self._claimed) + self._busy
+        return held + self.recorder.pending
 
     def start(self, *, webhooks: bool = True, drain: bool = True) -> None:
         """Starts the webhook's writer when this process has one, and the inbox and delivery threads unless
@@ -225,11 +230,14 @@ class LineRuntime:
         if not drain:
             log.info("LINE webhooks are stored here; madoguchi worker processes answer them")
             return
-        self._senders = ThreadPoolExecutor(self.tuning.senders, thread_name_prefix="line-send")
         self.recorder.start()
         self._threads = [
             threading.Thread(target=self._run_inbox, name="line-inbox", daemon=True),
             threading.Thread(target=self._run_outbox, name="line-outbox", daemon=True),
+            *(
+                threading.Thread(target=self._run_sender, name=f"line-send-{n}", daemon=True)
+                for n in range(self.tuning.senders)
+            ),
         ]
         for thread in self._threads:
             thread.start()
@@ -241,13 +249,14 @@ class LineRuntime:
         self._stop.set()
         self.inbox_wakeup.notify()
         self.outbox_wakeup.notify()
-        with self._slots:
-            self._slots.notify_all()
+        with self._work:
+            self._work.notify_all()
+            self._room.notify_all()
         limit = timeout if timeout is not None else self.tuning.connect_timeout + self.tuning.read_timeout + 1
         for thread in self._threads:
             thread.join(limit)
-        if self._senders is not None:
-            self._senders.shutdown(wait=True, cancel_futures=True)
+        with self._work:
+            self._claimed.clear()  # left to their leases: taken again by the next claim, here or elsewhere
         self.recorder.stop(limit)
         self.loading.close()
         log.info("LINE drain stopped")
@@ -270,23 +279,26 @@ class LineRuntime:
 
     def _run_outbox(self) -> None:
         # One thread claims, so a new row costs one claim, not one per idle sender; the senders only send.
+        # It claims again when fewer rows wait than there are senders, up to PER_SENDER rows a sender held
+        # at once (a claim is a transaction, worth many rows). A row whose lease ran out while it waited is
+        # not sent on this claim (deliver_in_lease).
         seen = 0
-        # Claim no more than there are senders to take the rows at once: a claimed row waiting in a queue
-        # would spend its lease there, and a lease that runs out before the call lets a second claim in.
-        capacity = self.tuning.senders
-        # While some are busy, claim once half the senders are free: a claim is a transaction, worth a few rows.
-        enough = max(1, capacity // 2)
+        senders = self.tuning.senders
+        most = senders * PER_SENDER
         while not self._stop.is_set():
-            with self._slots:
-                self._slots.wait_for(
+            with self._room:
+                self._room.wait_for(
                     lambda: (
-                        self._in_flight == 0 or capacity - self._in_flight >= enough or self._stop.is_set()
+                        self._stop.is_set()
+                        or (len(self._claimed) < senders and len(self._claimed) + self._busy < most)
                     )
                 )
-                free = capacity - self._in_flight
+                room = most - len(self._claimed) - self._busy
+            if self._stop.is_set():
+                return
             try:
                 self.delivery.probe_if_due()
-                due = self.delivery.claim(free) if free and not self._stop.is_set() else []
+                due = self.delivery.claim(room)
             except Exception as exc:  # noqa: BLE001
                 log.error("outbox drain: %s", type(exc).__name__)
                 self._stop.wait(1.0)
@@ -294,19 +306,27 @@ class LineRuntime:
             if not due:
                 seen = self.outbox_wakeup.wait(seen, self.tuning.poll)
                 continue
-            assert self._senders is not None
-            for message in due:
-                with self._slots:
-                    self._in_flight += 1
-                self._senders.submit(self._send, message)
+            with self._work:
+                self._claimed.extend(due)  # the oldest first
+                self._work.notify(len(due))
 
-    def _send(self, message: DueMessage) -> None:
-        try:
-            self.delivery.deliver_safely(message)
-        finally:
-            with self._slots:
-                self._in_flight -= 1
-                self._slots.notify_all()
+    def _run_sender(self) -> None:
+        senders = self.tuning.senders
+        while True:
+            with self._work:
+                self._work.wait_for(lambda: bool(self._claimed) or self._stop.is_set())
+                if self._stop.is_set():
+                    return
+                message = self._claimed.popleft()
+                self._busy += 1
+                if len(self._claimed) < senders:
+                    self._room.notify()
+            try:
+                self.delivery.deliver_in_lease(message)
+            finally:
+                with self._work:
+                    self._busy -= 1
+                    self._room.notify()
 
 
 def build_line_runtime(services: Services, tuning: DeliveryTuning | None = None) -> LineRuntime:
