@@ -21,8 +21,9 @@ NOT_COORDINATORS = ("owner", "system", "line", "simulator", "web", "cli", "slack
 HELD_BOOKING = ("done",)  # and a confirmed one whose time has passed
 VISIT_METHOD = "onsite"
 
-# {month index: {code: count}}
+# {month index: {code: count}}: for a run of months (ReportPeriod.spans), under its first month.
 MonthCounts = dict[int, dict[Any, int]]
+Spans = Iterable[tuple[int, int]]
 
 
 def grouped(
@@ -30,44 +31,16 @@ def grouped(
     inner: Select[*tuple[Any, ...]],
     at: Any,
     boundaries: Sequence[datetime],
-    months: Iterable[int],
+    spans: Spans,
 ) -> MonthCounts:
-    """Counts the rows of `inner` (its column `code`) by code, in each of `months` (indexes into the
-    boundaries) by the time `at`: one query per month, each a range of an index (cheaper than putting
-    every row of the period in its month with a CASE)."""
+    """Counts the rows of `inner` (its column `code`) by code, in each run of months of `spans` (first and
+    last, indexes into the boundaries) by the time `at`: one query per run, each a range of an index
+    (cheaper than putting every row of the period in its month with a CASE), under the run's first month."""
     counts: MonthCounts = defaultdict(dict)
-    for month in months:
-        sub = inner.where(at >= boundaries[month], at < boundaries[month + 1]).subquery()
+    for first, last in spans:
+        sub = inner.where(at >= boundaries[first], at < boundaries[last + 1]).subquery()
         rows = session.execute(select(sub.c.code, func.count()).group_by(sub.c.code)).all()
-        counts[month] = {code: int(count) for code, count in rows}
-    return counts
-
-
-def grouped_in_one_scan(
-    session: Session,
-    inner: Select[*tuple[Any, ...]],
-    at: Any,
-    boundaries: Sequence[datetime],
-    months: Iterable[int],
-) -> MonthCounts:
-    """As `grouped`, for a table with no index on `at` (the bookings by their start), where one query per
-    month would read the whole table each time: one query over the months' whole range instead, each row
-    put in its month by a CASE on the boundaries."""
-    wanted = sorted(set(months))
-    counts: MonthCounts = defaultdict(dict, {month: {} for month in wanted})
-    if not wanted:
-        return counts
-    first, last = wanted[0], wanted[-1]
-    month = case(*((at < boundaries[m + 1], m) for m in range(first, last)), else_=last)
-    sub = (
-        inner.add_columns(month.label("month"))
-        .where(at >= boundaries[first], at < boundaries[last + 1])
-        .subquery()
-    )
-    query = select(sub.c.month, sub.c.code, func.count()).group_by(sub.c.month, sub.c.code)
-    for index, code, count in session.execute(query).all():
-        if int(index) in counts:
-            counts[int(index)][code] = int(count)
+        counts[first] = {code: int(count) for code, count in rows}
     return counts
 
 
@@ -87,10 +60,10 @@ def repeat_flag() -> ColumnElement[int]:
 
 
 def consultations_by(
-    session: Session, code: Any, boundaries: Sequence[datetime], months: Iterable[int]
+    session: Session, code: Any, boundaries: Sequence[datetime], spans: Spans
 ) -> MonthCounts:
-    """Consultations submitted in each of `months`, by the code (a column of the consultation)."""
-    return grouped(session, select(code.label("code")), Consultation.submitted_at, boundaries, months)
+    """Consultations submitted in each run of `spans`, by the code (a column of the consultation)."""
+    return grouped(session, select(code.label("code")), Consultation.submitted_at, boundaries, spans)
 
 
 def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
@@ -106,22 +79,22 @@ def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
 
 
 def held_bookings_by_method(
-    session: Session, boundaries: Sequence[datetime], months: Iterable[int], now: datetime
+    session: Session, boundaries: Sequence[datetime], spans: Spans, now: datetime
 ) -> MonthCounts:
-    """Meetings held in each of `months` (by their start), by method: done, or confirmed and begun."""
+    """Meetings held in each run of `spans` (by their start), by method: done, or confirmed and begun."""
     held = (Booking.status.in_(HELD_BOOKING)) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
     inner = select(Booking.method.label("code")).where(held, Booking.consultation_id.is_not(None))
-    return grouped_in_one_scan(session, inner, Booking.starts_at, boundaries, months)
+    return grouped(session, inner, Booking.starts_at, boundaries, spans)
 
 
-def line_messages(session: Session, boundaries: Sequence[datetime], months: Iterable[int]) -> MonthCounts:
-    """LINE messages in each of `months` (indexes into the boundaries): `in` received, `out` and `push`
-    delivered (by delivery: one parked is not counted). One query per month and direction, each a range
-    of a covering index: counting a month's rows is cheaper than bucketing millions of them."""
+def line_messages(session: Session, boundaries: Sequence[datetime], spans: Spans) -> MonthCounts:
+    """LINE messages in each run of `spans` (indexes into the boundaries): `in` received, `out` and `push`
+    delivered (by delivery: one parked is not counted). One query per run and direction, each a range
+    of a covering index: counting a range's rows is cheaper than bucketing millions of them."""
     counts: MonthCounts = defaultdict(dict)
     push = OutboxMessage.delivered_via.in_(("push", "push-409"))
-    for month in months:
-        start, end = boundaries[month], boundaries[month + 1]
+    for month, last in spans:
+        start, end = boundaries[month], boundaries[last + 1]
         received = select(func.count()).where(
             Interaction.channel == "line",
             Interaction.direction == "in",

@@ -203,15 +203,15 @@ def detail_rows(
         .where(c.submitted_at >= start, c.submitted_at < end)
         .subquery()
     )
-    met = aliased(Booking)
+    held = aliased(Booking)
     query = (
         select(
             *(column for column in chosen.c if column.name != "met_booking"),
-            met.starts_at.label("met_at"),
-            met.ends_at.label("met_until"),
-            met.coordinator_id.label("coordinator_id"),
+            held.starts_at.label("met_at"),
+            held.ends_at.label("met_until"),
+            held.coordinator_id.label("coordinator_id"),
         )
-        .outerjoin(met, met.id == chosen.c.met_booking)
+        .outerjoin(held, held.id == chosen.c.met_booking)
         .order_by(chosen.c.submitted_at, chosen.c.id)
         .execution_options(yield_per=batch)
     )

@@ -21,7 +21,16 @@ from reporting.xlsx_writer import DetailRows
 ROWS: list[tuple[Cell, ...]] = [
     (1, "KG-000001", date(2026, 4, 1), "09:05", "LINE", "株式会社さつま製作所", "", None),
     (2, "KG-000002", date(1900, 2, 28), "23:59", "Webフォーム", "（個人事業主・屋号なし）", "○", 60),
-    (3, "A&B <株> \"quoted\"", date(1900, 3, 1), " leading", "trailing ", "\u3000全角空白\u3000", "tab\there", 0),
+    (
+        3,
+        'A&B <株> "quoted"',
+        date(1900, 3, 1),
+        " leading",
+        "trailing ",
+        "\u3000全角空白\u3000",
+        "tab\there",
+        0,
+    ),
     (4, "line\nbreak", date(2027, 3, 31), "_x0041_ literal", "ctrl\x01char", "<r>rich-looking</r>", "\n", -5),
     (5, "非文字\ufffe\uffff", date(2026, 12, 31), "x" * 40_000, "𠮷野家" * 12_000, "a_b", "_", 10**17),
     (6, "KG-000001", date(2026, 4, 1), "09:05", "LINE", "株式会社さつま製作所", "", None),  # cached values
@@ -29,7 +38,9 @@ ROWS: list[tuple[Cell, ...]] = [
 WIDTH = len(ROWS[0])
 
 
-def _book(path: Path, rows: list[tuple[Cell, ...]], write_rows: Callable[[Any, dict[str, Any]], None]) -> None:
+def _book(
+    path: Path, rows: list[tuple[Cell, ...]], write_rows: Callable[[Any, dict[str, Any]], None]
+) -> None:
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     fmt = {
         "head": book.add_format({"bold": True, "border": 1}),
@@ -90,7 +101,10 @@ def test_the_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path: Path) -> No
     sheet = openpyxl.load_workbook(tmp_path / "streamed.xlsx")["相談対応実績一覧"]
     first = [cell.value for cell in sheet[2]]
     assert first[:3] == [1, "KG-000001", first[2]] and first[2].date() == date(2026, 4, 1)
-    assert sheet.cell(2, 3).number_format == 'yyyy"年"m"月"d"日"' and sheet.cell(2, 8).border.left.style == "thin"
+    assert (
+        sheet.cell(2, 3).number_format == 'yyyy"年"m"月"d"日"'
+        and sheet.cell(2, 8).border.left.style == "thin"
+    )
     assert sheet.cell(4, 2).value == 'A&B <株> "quoted"' and sheet.cell(4, 4).value == " leading"
 
 
@@ -104,7 +118,9 @@ cells = st.one_of(
 
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(st.tuples(*[cells] * WIDTH), min_size=1, max_size=6))
-def test_any_cells_stream_as_xlsxwriter_writes_them(tmp_path_factory: Any, rows: list[tuple[Cell, ...]]) -> None:
+def test_any_cells_stream_as_xlsxwriter_writes_them(
+    tmp_path_factory: Any, rows: list[tuple[Cell, ...]]
+) -> None:
     where = tmp_path_factory.mktemp("rows")
     _book(where / "generic.xlsx", rows, _by_xlsxwriter(rows))
     _book(where / "streamed.xlsx", rows, _by_detail_rows(rows))
