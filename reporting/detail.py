@@ -206,10 +206,11 @@ def detail_rows(
     held = aliased(Booking)
     query = (
         select(
-            *(column for column in chosen.c if column.name != "met_booking"),
+            *(column for column in chosen.c if column.name not in ("met_booking", *PERSONAL)),
             held.starts_at.label("met_at"),
             held.ends_at.label("met_until"),
             held.coordinator_id.label("coordinator_id"),
+            *(chosen.c[name] for name in PERSONAL if include_personal),
         )
         .outerjoin(held, held.id == chosen.c.met_booking)
         .order_by(chosen.c.submitted_at, chosen.c.id)
@@ -221,47 +222,50 @@ def detail_rows(
     categories, stages = names.kind("categories"), names.kind("dx_stages")
     records = RecordCells(desk, outcome_rows(session=session, start=start, end=end, batch=batch))
     try:
+        # Unpacked by position (the order of `query`): much cheaper than 20 attribute lookups a row.
         for number, row in enumerate(session.execute(query), start=1):
-            submitted = row.submitted_at.astimezone(JST)
-            met = row.met_at.astimezone(JST) if row.met_at else None
-            minutes = int((row.met_until - row.met_at).total_seconds() // 60) if row.met_at else None
-            industry = industries[row.industry]
-            company: str | None = row.company_name
+            (_id, reference, submitted_at, channel, company, sole_trader, industry_id, municipality_code,
+             region, band, method, category, secondary, stage, status, next_at, times_asked,
+             met_at, met_until, coordinator_id, *secret) = row  # fmt: skip
+            submitted = submitted_at.astimezone(JST)
+            met = met_at.astimezone(JST) if met_at else None
+            minutes = int((met_until - met_at).total_seconds() // 60) if met_at else None
+            industry = industries[industry_id]
             if company is None:
-                owner = _decrypt("owner_name", row.owner_name) if include_personal else None
+                owner = _decrypt("owner_name", secret[3]) if include_personal else None
                 company = owner or SOLE_TRADER_HIDDEN
             cells: list[Cell] = [
                 number,
-                row.reference,
+                reference,
                 submitted.date(),
                 f"{submitted.hour:02d}:{submitted.minute:02d}",
-                CHANNELS.get(row.channel, row.channel),
+                CHANNELS.get(channel, channel),
                 company,
-                "○" if row.sole_trader else "",
+                "○" if sole_trader else "",
             ]
-            if include_personal:
-                cells += [_decrypt(n, getattr(row, n)) for n in ("contact_name", "phone", "email")]
+            if include_personal:  # contact_name, phone, email
+                cells += [_decrypt(name, token) for name, token in zip(PERSONAL[:3], secret, strict=False)]
             cells += [
-                f"{row.industry} {industry}" if industry != row.industry else row.industry,
-                names.municipality(row.municipality_code),
-                row.municipality_code,
-                names.region(row.region),
-                bands[row.employee_band],
-                methods[row.method],
-                categories[row.category],
-                categories[row.category_secondary] or "",
-                stages[row.dx_stage],
-                STATUSES.get(row.status, row.status),
+                f"{industry_id} {industry}" if industry != industry_id else industry_id,
+                names.municipality(municipality_code),
+                municipality_code,
+                names.region(region),
+                bands[band],
+                methods[method],
+                categories[category],
+                categories[secondary] or "",
+                stages[stage],
+                STATUSES.get(status, status),
                 met.date() if met else None,
                 f"{met.hour:02d}:{met.minute:02d}" if met else None,
                 minutes,
-                coordinators.get(row.coordinator_id, row.coordinator_id) if row.coordinator_id else None,
-                "初回" if row.times_asked <= 1 else f"{row.times_asked}回目",
-                *records.cells(row.id),
-                row.next_at.astimezone(JST).date() if row.next_at else None,
+                coordinators.get(coordinator_id, coordinator_id) if coordinator_id else None,
+                "初回" if times_asked <= 1 else f"{times_asked}回目",
+                *records.cells(_id),
+                next_at.astimezone(JST).date() if next_at else None,
             ]
             if include_personal:
-                cells.append(_decrypt("description", row.description))
+                cells.append(_decrypt("description", secret[4]))
             cells.append(None)  # 備考
             yield tuple(cells)
     finally:
