@@ -22,6 +22,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from reporting.aggregate import Summary
 from reporting.detail import Cell, DetailColumn
+from reporting.periods import ReportPeriod
 from reporting.render import EMPTY_NOTE
 from storage.clock import JST
 
@@ -124,13 +125,15 @@ class DetailRows:
 
 def write_xlsx(
     path: Path,
-    summary: Summary,
+    period: ReportPeriod,
+    summary_of: Callable[[], Summary],
     columns: tuple[DetailColumn, ...],
     rows: Iterable[tuple[Cell, ...]],
     *,
     progress: Callable[[int], None] | None = None,
-) -> int:
-    """Writes the workbook to `path`; returns the number of detail rows."""
+) -> tuple[Summary, int]:
+    """Writes the workbook to `path`: the detail rows first (into the second sheet), then the summary,
+    asked for once they are written (it may be counted meanwhile); returns it and the number of rows."""
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     font = {"font_name": "游ゴシック", "font_size": 10}
     fmt = {
@@ -151,9 +154,38 @@ def write_xlsx(
         unit: book.add_format({**font, "border": 1, "num_format": number})
         for unit, number in NUMBER_FORMATS.items()
     }
-    period = summary.period
+    sheet = book.add_worksheet(SUMMARY_SHEET)  # the first sheet, filled once the rows are written
+    detail = book.add_worksheet(DETAIL_SHEET)
+    _setup_print(detail, title=f"{period.title} 相談対応実績一覧")
+    detail.repeat_rows(0)
+    detail.freeze_panes(1, 2)
+    for i, wanted in enumerate(columns):
+        detail.set_column(i, i, wanted.width)
+    detail.set_row(0, 30)
+    for i, wanted in enumerate(columns):
+        detail.write(0, i, wanted.title, fmt["head"])
+    count = 0
+    stream = DetailRows(
+        detail, first=1, width=len(columns), text=fmt["text"], number=fmt["count"], day=fmt["date"]
+    )
+    for count, cells in enumerate(rows, start=1):
+        stream.write(cells)
+        if progress is not None:
+            progress(count)
+    stream.close()
+    if count == 0:
+        detail.write(1, 0, EMPTY_NOTE, fmt["empty"])
+    else:
+        detail.autofilter(0, 0, count, len(columns) - 1)
+    summary = summary_of()
+    _write_summary(sheet, summary, fmt, unit_formats)
+    book.close()
+    return summary, count
 
-    sheet = book.add_worksheet(SUMMARY_SHEET)
+
+def _write_summary(sheet: Any, summary: Summary, fmt: dict[str, Any], unit_formats: dict[str, Any]) -> None:
+    """The summary sheet (集計表): each section's table, then the twelve months' counts."""
+    period = summary.period
     _setup_print(sheet, title=period.title)
     sheet.set_column(0, 0, 44)
     sheet.set_column(1, len(summary.columns), 22)
@@ -197,28 +229,3 @@ def write_xlsx(
         sheet.write(row, 0, label, fmt["label"])
         sheet.write_number(row, 1, count, fmt["count"])
         row += 1
-
-    detail = book.add_worksheet(DETAIL_SHEET)
-    _setup_print(detail, title=f"{period.title} 相談対応実績一覧")
-    detail.repeat_rows(0)
-    detail.freeze_panes(1, 2)
-    for i, wanted in enumerate(columns):
-        detail.set_column(i, i, wanted.width)
-    detail.set_row(0, 30)
-    for i, wanted in enumerate(columns):
-        detail.write(0, i, wanted.title, fmt["head"])
-    count = 0
-    stream = DetailRows(
-        detail, first=1, width=len(columns), text=fmt["text"], number=fmt["count"], day=fmt["date"]
-    )
-    for count, cells in enumerate(rows, start=1):
-        stream.write(cells)
-        if progress is not None:
-            progress(count)
-    stream.close()
-    if count == 0:
-        detail.write(1, 0, EMPTY_NOTE, fmt["empty"])
-    else:
-        detail.autofilter(0, 0, count, len(columns) - 1)
-    book.close()
-    return count
