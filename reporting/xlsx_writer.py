@@ -47,6 +47,9 @@ def _setup_print(sheet: Any, *, title: str) -> None:
 _PLAIN = re.compile(r"^(?!\s)[^&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]{0,16000}(?<!\s)\Z")
 
 
+SEEN_AT_MOST = 2048
+
+
 class DetailRows:
     """Writes rows of cells (str, int, date or None) into a constant_memory worksheet from row `first` on,
     the bytes XlsxWriter's own calls would write: a string with `text`, a number with `number`, a date
@@ -63,7 +66,9 @@ class DetailRows:
         self.letters = [xl_col_to_name(i) for i in range(width)]
         self.formats = {"text": text, "number": number, "day": day}
         self.blank: str | None = None
-        self.seen: list[dict[Any, str]] = [{} for _ in range(width)]  # per column: value -> its XML
+        # Per column: a string's or a date's XML, by value; emptied when it grows past SEEN_AT_MOST (a
+        # column of values each seen once, as the reference), so memory stays flat in the number of rows.
+        self.seen: list[dict[Any, str]] = [{} for _ in range(width)]
 
     def _s(self, kind: str) -> str:
         """The cell's style attribute. Asked when first needed, as XlsxWriter does: the formats' indexes
@@ -107,11 +112,16 @@ class DetailRows:
                     self.blank = f"{self._s('text')}/>"
                 parts.append(f'<c r="{letters}{r}{self.blank}')
                 continue
-            xml = seen.get(cell) if type(cell) is str or type(cell) is date else None
-            if xml is None:
-                xml = self._xml(cell)
-                if type(cell) is str or type(cell) is date:
+            kind = type(cell)
+            if kind is str or kind is date:
+                xml = seen.get(cell)
+                if xml is None:
+                    xml = self._xml(cell)
+                    if len(seen) >= SEEN_AT_MOST:
+                        seen.clear()
                     seen[cell] = xml
+            else:
+                xml = self._xml(cell)
             parts.append(f'<c r="{letters}{r}{xml}')
         parts.append("</row>")
         self.sheet.fh.write("".join(parts))

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporting.detail import Cell
-from reporting.xlsx_writer import DetailRows
+from reporting.xlsx_writer import SEEN_AT_MOST, DetailRows
 
 ROWS: list[tuple[Cell, ...]] = [
     (1, "KG-000001", date(2026, 4, 1), "09:05", "LINE", "株式会社さつま製作所", "", None),
@@ -106,6 +106,17 @@ def test_the_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path: Path) -> No
         and sheet.cell(2, 8).border.left.style == "thin"
     )
     assert sheet.cell(4, 2).value == 'A&B <株> "quoted"' and sheet.cell(4, 4).value == " leading"
+
+
+def test_columns_of_values_each_seen_once_stream_the_same(tmp_path: Path) -> None:
+    """More distinct values in a column than DetailRows keeps (the reference, the company's name)."""
+    rows: list[tuple[Cell, ...]] = [
+        (n, f"KG-{n:06d}", date(2026, 4, 1 + n % 28), f"会社{n}", "LINE", None, "初回", n % 7)
+        for n in range(1, 2 * SEEN_AT_MOST + 100)
+    ]
+    _book(tmp_path / "generic.xlsx", rows, _by_xlsxwriter(rows))
+    _book(tmp_path / "streamed.xlsx", rows, _by_detail_rows(rows))
+    assert _sheet_xml(tmp_path / "streamed.xlsx") == _sheet_xml(tmp_path / "generic.xlsx")
 
 
 cells = st.one_of(
