@@ -6,8 +6,13 @@ The detail sheet's rows (a fiscal year's is about 50,000 rows of 27 cells) do no
 generic cell path, which costs about 10 µs a cell (its row table, the cell tuple, the regular expressions
 of its escaping, the attribute list of each <c>): `DetailRows` writes each row's XML into the worksheet's
 constant_memory row file itself, the same bytes XlsxWriter's write_string/write_number/write_datetime/
-write_blank write (tests/reporting compare the two sheets byte for byte), each distinct value of a column
-escaped once."""
+write_blank write (tests/reporting/test_xlsx_rows.py compares the two sheets byte for byte, so an
+XlsxWriter that wrote cells otherwise fails there), each distinct value of a column escaped once. It uses
+XlsxWriter's worksheet internals (the row file `fh`, `_write_single_row`, `_check_dimensions`, its
+escaping and date conversion), as of XlsxWriter 3.x.
+
+The detail sheet is filled first and the summary sheet (the first sheet all the same) once the rows are
+written: the summary may be counted meanwhile (reporting.build)."""
 
 from __future__ import annotations
 
