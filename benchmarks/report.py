@@ -4,8 +4,9 @@ naive version that loads every consultation and interaction into Python, measure
 
 100,000 consultations over 24 months and 2,000,000 interaction rows by default. Each measurement runs in a
 fresh interpreter, so its peak RSS (VmHWM) is its own. Run:
-`.venv/bin/python -m benchmarks.report [--database-url URL] [--consultations N] [--interactions N]`
-(SQLite in a temporary file by default; a PostgreSQL URL names an empty database it may fill).
+`.venv/bin/python -m benchmarks.report [--database-url URL | --sqlite-path FILE] [--consultations N]
+[--interactions N] [--skip-fill] [--only WHAT ...]` (SQLite in a temporary file by default; a PostgreSQL URL
+names an empty database it may fill; `--sqlite-path` keeps the filled SQLite file, to reuse with --skip-fill).
 """
 
 from __future__ import annotations
@@ -252,6 +253,9 @@ def naive_month(db: object, desk: object, now: datetime, out: Path) -> None:
     assert counts and lines is not None
 
 
+WHATS = ("month-xlsx", "month-pdf", "month-csv", "fy-xlsx", "naive-month")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
@@ -259,20 +263,28 @@ def main() -> int:
     parser.add_argument("--interactions", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--measure", nargs=3, metavar=("URL", "WHAT", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--sqlite-path", default=None, help="a SQLite file to fill and keep (or reuse)")
     parser.add_argument("--skip-fill", action="store_true", help="the database is filled already")
+    parser.add_argument("--only", nargs="+", choices=WHATS, default=WHATS, help="measure only these")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(*args.measure)))
         return 0
     work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+    if args.database_url:
+        url = args.database_url
+    elif args.sqlite_path:
+        url = f"sqlite:///{Path(args.sqlite_path).resolve()}"
+    else:
+        url = f"sqlite:///{work / 'bench.db'}"
     if not args.skip_fill:
         started = time.perf_counter()
         fill(url, args.consultations, args.interactions, args.seed)
         print(f"filled {args.consultations:,} consultations, {args.interactions:,} interactions "
               f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(f"load average at start: {_load()}")
     print(f"{'what':<16} {'seconds':>8} {'peak RSS MB':>12} {'(at start)':>11}")
-    for what in ("month-xlsx", "month-pdf", "month-csv", "fy-xlsx", "naive-month"):
+    for what in args.only:
         out = work / f"{what}.{what.split('-')[-1] if what != 'naive-month' else 'csv'}"
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.report", "--measure", url, what, str(out)],
@@ -284,7 +296,12 @@ def main() -> int:
         print(
             f"{what:<16} {figures['seconds']:>8.2f} {figures['peak_rss_mb']:>12.0f} {figures['rss_before_mb']:>11.0f}"
         )
+    print(f"load average at end: {_load()}")
     return 0
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The one aggregation every writer shows: the report's summary, counted in SQL for each month of the
+"""The one aggregation every writer shows: the report's summary, counted in SQL for each run of months of the
 period and added up per column (the month, the fiscal year to date, the same month a year before)."""
 
 from __future__ import annotations
@@ -95,9 +95,8 @@ def build_summary(*, session: Session, desk: DeskConfig, period: ReportPeriod, n
     """Counts everything the summary shows, for every column of the period."""
     bounds = period.boundaries
     cols = period.columns
-    counted = period.column_months  # the months some column adds up
-    every = range(len(period.months))  # the trend's months too
-    by_status = q.consultations_by(session, Consultation.status, bounds, every)
+    counted = period.spans()  # the runs of months the columns add up
+    by_status = q.consultations_by(session, Consultation.status, bounds, period.spans(single=period.trend))
 
     consultations = Section(
         "consultations",

@@ -1,14 +1,22 @@
 """One report, any format: the summary and the detail list from one aggregation, written as xlsx, PDF or
-CSV. What the CLI and the admin API both call, so their files agree."""
+CSV. What the CLI and the admin API both call, so their files agree.
+
+The summary's queries (a second or more for a fiscal year) run on a connection of their own in a worker
+thread while the detail list streams: the database (or SQLite, which leaves Python's lock while it
+steps) counts while Python writes the rows. The report's own transaction begins first, so on SQLite,
+where it holds the write lock, both read the same rows; on PostgreSQL each query sees what was committed
+when it ran, as before. Where every session shares one connection (a test's transaction) the summary is
+counted on it, after the rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from config import DeskConfig
@@ -85,9 +93,18 @@ def write_report(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     start, end = period.column_bounds(period.main)
-    with db.session() as session:
-        summary = build_summary(session=session, desk=desk, period=period, now=now)
-        total = summary.total
+    with db.session() as session, ThreadPoolExecutor(max_workers=1) as worker:
+        # The report's transaction begins here (on SQLite, with the write lock) before the worker reads.
+        total = _consultations(session, start, end)
+        if fmt == "pdf" or db.sessions_share_one_connection:
+            counted = None
+        else:
+            counted = worker.submit(_summary_beside, db, desk, period, now)
+
+        def summary_of() -> Summary:
+            if counted is None:
+                return build_summary(session=session, desk=desk, period=period, now=now)
+            return counted.result()
 
         def tick(count: int) -> None:
             if progress is not None and (count % 200 == 0 or count == total):
@@ -99,12 +116,14 @@ def write_report(
             session=session, desk=desk, start=start, end=end, now=now, include_personal=include_personal
         )
         if fmt == "pdf":
+            summary = summary_of()
             write_pdf(out, summary)
         elif fmt == "xlsx":
-            rows = write_xlsx(out, summary, wanted, detail, progress=tick)
+            summary, rows = write_xlsx(out, period, summary_of, wanted, detail, progress=tick)
         else:
             with out.open("wb") as handle:
                 rows = write_csv(handle, wanted, _ticking(detail, tick), bom=bom)
+            summary = summary_of()
         if include_personal and fmt != "pdf":
             record_personal_export(session=session, start=start, end=end, viewer=viewer, now=now)
     return ReportFile(
@@ -113,6 +132,22 @@ def write_report(
         summary=summary,
         detail_rows=rows,
     )
+
+
+def _consultations(session: Session, start: datetime, end: datetime) -> int:
+    """Consultations received in [start, end): the detail list's length, for the progress."""
+    query = select(func.count()).where(Consultation.submitted_at >= start, Consultation.submitted_at < end)
+    return int(session.scalar(query) or 0)
+
+
+def _summary_beside(db: Database, desk: DeskConfig, period: ReportPeriod, now: datetime) -> Summary:
+    """The summary, counted on a connection of its own in a read-only transaction (on SQLite a deferred
+    one: it takes no lock, in WAL mode, and sees the rows committed before the report's began)."""
+    with (
+        db.engine.connect().execution_options(sqlite_read_only=True) as connection,
+        Session(bind=connection) as session,
+    ):
+        return build_summary(session=session, desk=desk, period=period, now=now)
 
 
 def _ticking(rows: Iterable[Row], tick: Callable[[int], None]) -> Iterator[Row]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.bookings import Booking
@@ -21,8 +21,9 @@ NOT_COORDINATORS = ("owner", "system", "line", "simulator", "web", "cli", "slack
 HELD_BOOKING = ("done",)  # and a confirmed one whose time has passed
 VISIT_METHOD = "onsite"
 
-# {month index: {code: count}}
+# {month index: {code: count}}: for a run of months (ReportPeriod.spans), under its first month.
 MonthCounts = dict[int, dict[Any, int]]
+Spans = Iterable[tuple[int, int]]
 
 
 def grouped(
@@ -30,16 +31,16 @@ def grouped(
     inner: Select[*tuple[Any, ...]],
     at: Any,
     boundaries: Sequence[datetime],
-    months: Iterable[int],
+    spans: Spans,
 ) -> MonthCounts:
-    """Counts the rows of `inner` (its column `code`) by code, in each of `months` (indexes into the
-    boundaries) by the time `at`: one query per month, each a range of an index (cheaper than putting
-    every row of the period in its month with a CASE)."""
+    """Counts the rows of `inner` (its column `code`) by code, in each run of months of `spans` (first and
+    last, indexes into the boundaries) by the time `at`: one query per run, each a range of an index
+    (cheaper than putting every row of the period in its month with a CASE), under the run's first month."""
     counts: MonthCounts = defaultdict(dict)
-    for month in months:
-        sub = inner.where(at >= boundaries[month], at < boundaries[month + 1]).subquery()
+    for first, last in spans:
+        sub = inner.where(at >= boundaries[first], at < boundaries[last + 1]).subquery()
         rows = session.execute(select(sub.c.code, func.count()).group_by(sub.c.code)).all()
-        counts[month] = {code: int(count) for code, count in rows}
+        counts[first] = {code: int(count) for code, count in rows}
     return counts
 
 
@@ -59,10 +60,10 @@ def repeat_flag() -> ColumnElement[int]:
 
 
 def consultations_by(
-    session: Session, code: Any, boundaries: Sequence[datetime], months: Iterable[int]
+    session: Session, code: Any, boundaries: Sequence[datetime], spans: Spans
 ) -> MonthCounts:
-    """Consultations submitted in each of `months`, by the code (a column of the consultation)."""
-    return grouped(session, select(code.label("code")), Consultation.submitted_at, boundaries, months)
+    """Consultations submitted in each run of `spans`, by the code (a column of the consultation)."""
+    return grouped(session, select(code.label("code")), Consultation.submitted_at, boundaries, spans)
 
 
 def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
@@ -78,22 +79,22 @@ def distinct_contacts(session: Session, start: datetime, end: datetime) -> int:
 
 
 def held_bookings_by_method(
-    session: Session, boundaries: Sequence[datetime], months: Iterable[int], now: datetime
+    session: Session, boundaries: Sequence[datetime], spans: Spans, now: datetime
 ) -> MonthCounts:
-    """Meetings held in each of `months` (by their start), by method: done, or confirmed and begun."""
+    """Meetings held in each run of `spans` (by their start), by method: done, or confirmed and begun."""
     held = (Booking.status.in_(HELD_BOOKING)) | ((Booking.status == "confirmed") & (Booking.starts_at < now))
     inner = select(Booking.method.label("code")).where(held, Booking.consultation_id.is_not(None))
-    return grouped(session, inner, Booking.starts_at, boundaries, months)
+    return grouped(session, inner, Booking.starts_at, boundaries, spans)
 
 
-def line_messages(session: Session, boundaries: Sequence[datetime], months: Iterable[int]) -> MonthCounts:
-    """LINE messages in each of `months` (indexes into the boundaries): `in` received, `out` and `push`
-    delivered (by delivery: one parked is not counted). One query per month and direction, each a range
-    of a covering index: counting a month's rows is cheaper than bucketing millions of them."""
+def line_messages(session: Session, boundaries: Sequence[datetime], spans: Spans) -> MonthCounts:
+    """LINE messages in each run of `spans` (indexes into the boundaries): `in` received, `out` and `push`
+    delivered (by delivery: one parked is not counted). One query per run and direction, each a range
+    of a covering index: counting a range's rows is cheaper than bucketing millions of them."""
     counts: MonthCounts = defaultdict(dict)
     push = OutboxMessage.delivered_via.in_(("push", "push-409"))
-    for month in months:
-        start, end = boundaries[month], boundaries[month + 1]
+    for month, last in spans:
+        start, end = boundaries[month], boundaries[last + 1]
         received = select(func.count()).where(
             Interaction.channel == "line",
             Interaction.direction == "in",
@@ -124,8 +125,9 @@ def response_seconds(
     session: Session, start: datetime, end: datetime
 ) -> tuple[int, float | None, float | None]:
     """For the consultations submitted in [start, end) that a coordinator has acted on: how many, and the
-    median and 90th percentile of the time from submission to the first action (seconds), read by offset
-    in the database so only two values come back."""
+    median and 90th percentile of the time from submission to the first action (seconds), in one query
+    (one sort): the waits ranked by a window function, only the ranks around the two percentiles sent
+    back, with the count."""
     in_period = select(Consultation.id).where(
         Consultation.submitted_at >= start, Consultation.submitted_at < end
     )
@@ -143,25 +145,35 @@ def response_seconds(
         .subquery()
     )
     seconds = _seconds_between(session, Consultation.submitted_at, first_action.c.first_at).label("seconds")
-    waits = (
-        select(seconds)
+    ranked = (
+        select(
+            seconds,
+            (func.row_number().over(order_by=seconds) - 1).label("rank"),
+            func.count().over().label("n"),
+        )
         .join(first_action, first_action.c.cid == Consultation.id)
         .where(Consultation.submitted_at >= start, Consultation.submitted_at < end)
+        .subquery()
     )
-    count = int(session.scalar(select(func.count()).select_from(waits.subquery())) or 0)
-    if count == 0:
+    # The ranks either side of 0.5 (n - 1) and 0.9 (n - 1), with one to spare around each.
+    median, ninetieth = (ranked.c.n - 1) / 2, (ranked.c.n - 1) * 9 / 10
+    near = or_(
+        ranked.c.rank.between(median - 1, median + 2), ranked.c.rank.between(ninetieth - 1, ninetieth + 2)
+    )
+    rows = session.execute(select(ranked.c.rank, ranked.c.seconds, ranked.c.n).where(near)).all()
+    if not rows:
         return 0, None, None
-    ordered = waits.order_by(seconds)
+    count = int(rows[0].n)
+    values = {int(rank): float(value) for rank, value, _ in rows}
 
     def percentile(fraction: float) -> float:
         """Linear interpolation between the two closest ranks (as numpy's default and PostgreSQL's
         percentile_cont)."""
         position = fraction * (count - 1)
         low = int(position)
-        values = [float(v) for v in session.scalars(ordered.offset(low).limit(2))]
-        if len(values) == 1 or position == low:
-            return values[0]
-        return values[0] + (values[1] - values[0]) * (position - low)
+        if low + 1 not in values or position == low:
+            return values[low]
+        return values[low] + (values[low + 1] - values[low]) * (position - low)
 
     return count, percentile(0.5), percentile(0.9)
 

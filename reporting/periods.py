@@ -4,6 +4,7 @@ year before) or a fiscal year (April to March, beside the one before)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -79,6 +80,22 @@ class ReportPeriod:
     def column_months(self) -> tuple[int, ...]:
         """The months some column adds up (the trend aside), oldest first."""
         return tuple(sorted({m for column in self.columns for m in column.months}))
+
+    def spans(self, single: Iterable[int] = ()) -> tuple[tuple[int, int], ...]:
+        """The fewest runs of months (first, last) that the columns add up from, each column a union of
+        whole runs; the months of `single` each a run of its own (the trend's). What the summary counts
+        with one query a run, not one a month."""
+        alone = set(single)
+        covered = set(self.column_months) | alone
+        cuts = {m for column in self.columns for m in (column.months[0], column.months[-1] + 1)}
+        cuts |= {m for s in alone for m in (s, s + 1)}
+        runs: list[tuple[int, int]] = []
+        for month in sorted(covered):
+            if runs and month not in cuts and runs[-1][1] == month - 1:
+                runs[-1] = (runs[-1][0], month)
+            else:
+                runs.append((month, month))
+        return tuple(runs)
 
     def month_count(self, column: Column) -> int:
         return len(column.months)

@@ -78,7 +78,7 @@ def programme_counts(session: Session, period: ReportPeriod) -> q.MonthCounts:
 
 
 def _by_month(session: Session, inner: Select[*tuple[Any, ...]], period: ReportPeriod) -> q.MonthCounts:
-    return q.grouped(session, inner, OutcomeRecord.recorded_at, period.boundaries, period.column_months)
+    return q.grouped(session, inner, OutcomeRecord.recorded_at, period.boundaries, period.spans())
 
 
 def outcomes_section(session: Session, desk: DeskConfig, period: ReportPeriod) -> Section | None:

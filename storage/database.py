@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -59,6 +59,12 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def sessions_share_one_connection(self) -> bool:
+        """Whether every session runs on one connection (a test's outer transaction): a second connection
+        would not see what they wrote, and two threads may not use one connection at once."""
+        return isinstance(self.sessions.kw.get("bind"), Connection)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

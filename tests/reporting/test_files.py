@@ -13,12 +13,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from config import DeskConfig
 from reporting.build import ReportFile, period_for_fiscal_year, period_for_month, write_report
 from reporting.detail import SOLE_TRADER_HIDDEN
 from storage.database import Database
 from storage.slack_cards import ContactView
+from tests.conftest import DatabaseFactory
 from tests.reporting.fixture import (
     CONTACT_NAME,
     DESCRIPTION,
@@ -29,6 +31,7 @@ from tests.reporting.fixture import (
     NOW,
     OWNER_NAME,
     PHONE,
+    build_fixture_month,
 )
 
 PERSONAL = (CONTACT_NAME, PHONE, EMAIL, OWNER_NAME, DESCRIPTION)
@@ -195,3 +198,42 @@ def test_the_fiscal_year_file_covers_april_to_march(db: Database, desk: DeskConf
     assert summary_row(sheets["集計表"], "受付件数")[:2] == (6, 2)
     dates = [day(row[2]) for row in sheets["相談対応実績一覧"][1:]]
     assert len(dates) == 6 and min(dates) == date(2026, 4, 1) and max(dates) == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_the_summary_counted_beside_the_rows_makes_the_same_file(
+    fresh_database_url: DatabaseFactory, desk: DeskConfig, tmp_path: Path, fmt: str
+) -> None:
+    """On a database of its own the summary is counted on a second connection while the rows stream; on
+    one connection (every session sharing it) after them: a reader sees the same file either way."""
+    url = fresh_database_url(migrated=True)
+    beside = Database(url)
+    with beside.session() as session:
+        build_fixture_month(session)
+    assert not beside.sessions_share_one_connection
+    made = {}
+    for fy in (False, True):
+        period = period_for_fiscal_year(2026) if fy else period_for_month("2026-11")
+        made[("beside", fy)] = write_report(
+            db=beside, desk=desk, period=period, fmt=fmt, out=tmp_path / f"beside{fy}.{fmt}", now=NOW
+        )
+    with beside.engine.connect() as connection:
+        one = Database(url, engine=beside.engine)
+        one.sessions = sessionmaker(bind=connection, expire_on_commit=False)
+        assert one.sessions_share_one_connection
+        for fy in (False, True):
+            period = period_for_fiscal_year(2026) if fy else period_for_month("2026-11")
+            made[("one", fy)] = write_report(
+                db=one, desk=desk, period=period, fmt=fmt, out=tmp_path / f"one{fy}.{fmt}", now=NOW
+            )
+    beside.dispose()
+    for fy in (False, True):
+        a, b = made[("beside", fy)], made[("one", fy)]
+        assert a.summary == b.summary and a.detail_rows == b.detail_rows == (6 if fy else 3)
+        if fmt == "xlsx":
+            assert xlsx_cells(a.path) == xlsx_cells(b.path)
+            assert summary_row(xlsx_cells(a.path)["集計表"], "受付件数")[: 2 if fy else 3] == (
+                (6, 2) if fy else EXPECTED["受付件数"]
+            )
+        else:
+            assert a.path.read_bytes() == b.path.read_bytes()
