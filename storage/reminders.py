@@ -220,9 +220,10 @@ def lock_due_bookings(
 ) -> tuple[dict[int, DueBooking], dict[int, list[OwedReminder]]]:
     """The bookings, locked in id order as lock_bookings does, with their owners; and what each is still
     owed, earliest first, read under the lock. One that no longer exists is absent."""
-    bookings = {row.id: DueBooking(*row) for row in session.execute(_LOCK_DUE, {"ids": booking_ids})}
+    connection = session.connection()  # Core statements: plain rows, without the ORM's loading
+    bookings = {row.id: DueBooking(*row) for row in connection.execute(_LOCK_DUE, {"ids": booking_ids})}
     owed: dict[int, list[OwedReminder]] = {}
-    for row in session.execute(_OWED, {"ids": booking_ids}):
+    for row in connection.execute(_OWED, {"ids": booking_ids}):
         owed.setdefault(row.booking_id, []).append(OwedReminder(*row))
     return bookings, owed
 
