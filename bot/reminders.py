@@ -159,25 +159,29 @@ class ReminderSender:
             return run
         if connections is None:
             connections = 1 if self.db.is_sqlite else PARALLEL_TRANSACTIONS
-        done: set[int] = set()
         with ThreadPoolExecutor(connections, thread_name_prefix="reminders") as pool:
-            while True:
-                with self.db.session() as session:
-                    ids = [
-                        i
-                        for i in store.bookings_with_due_reminders(session=session, now=now, limit=batch)
-                        if i not in done
-                    ]
-                if not ids:
-                    return run
-                done.update(ids)
-                parts = [ids[start : start + together] for start in range(0, len(ids), together)]
-                for outcomes, failed in self._settle_parts(pool, connections, parts, now):
-                    run.outcomes.update(outcomes)
-                    run.failed += failed
+            for outcomes, failed in self._settle_parts(
+                pool, connections, self._due(now, batch, together), now
+            ):
+                run.outcomes.update(outcomes)
+                run.failed += failed
+        return run
+
+    def _due(self, now: datetime, batch: int, together: int) -> Iterator[list[int]]:
+        """The bookings owed reminders at `now`, `together` at a time, read `batch` at a time in id order
+        (the next page is read while the last parts of this one are settled)."""
+        after = 0
+        while True:
+            with self.db.session() as session:
+                ids = store.bookings_with_due_reminders(session=session, now=now, limit=batch, after=after)
+            if not ids:
+                return
+            after = ids[-1]
+            for start in range(0, len(ids), together):
+                yield ids[start : start + together]
 
     def _settle_parts(
-        self, pool: ThreadPoolExecutor, connections: int, parts: list[list[int]], now: datetime
+        self, pool: ThreadPoolExecutor, connections: int, parts: Iterator[list[int]], now: datetime
     ) -> Iterator[tuple[Counter[str], int]]:
         """Settles the parts, at most `connections` at once (in this thread when one): a part is started
         only when one before it is done, so an exception stops the run with at most that many begun."""

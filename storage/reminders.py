@@ -90,12 +90,16 @@ def cancel_pending_reminders(*, session: Session, booking_id: int, now: datetime
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def bookings_with_due_reminders(*, session: Session, now: datetime, limit: int = 500) -> list[int]:
-    """The bookings owed a reminder now, or whose owed reminders were timed for another start (moved)."""
+def bookings_with_due_reminders(
+    *, session: Session, now: datetime, limit: int = 500, after: int = 0
+) -> list[int]:
+    """The bookings owed a reminder now, or whose owed reminders were timed for another start (moved), in id
+    order from after `after` (the last of the previous page)."""
     query = (
         select(Reminder.booking_id)
         .join(Booking, Booking.id == Reminder.booking_id)
         .where(
+            Reminder.booking_id > after,
             Reminder.status == PENDING,
             or_(Reminder.due_at <= now, Reminder.for_starts_at != Booking.starts_at),
         )

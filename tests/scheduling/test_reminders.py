@@ -281,6 +281,14 @@ def test_a_crash_mid_batch_sends_the_rest_at_the_next_run_and_nothing_twice(
     assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
 
 
+def test_more_bookings_due_than_one_page_are_all_sent_once(db: Database, clock: FixedClock) -> None:
+    bookings = many_bookings(db, clock, 9)
+    run = sender(db).run(jst(2027, 1, 5, 10, 0), batch=4, together=3)  # three pages, parts of three
+    assert run.sent == 9
+    assert sorted(c for c, _ in pushed(db)) == list(range(1, 10))
+    assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
+
+
 class FailingFor(LineSender):
     """A sender that fails for one consultation's owner (a bug, a message LINE would refuse)."""
 
