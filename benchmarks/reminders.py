@@ -13,7 +13,9 @@ is timed from their launch (start-up included) until every outbox row is sent. S
 from the stand-in's first accepted push to its last. Duplicates: accepted pushes beyond one per owner
 (must be 0). The baseline is the same LineApi.push calls (line-bot-sdk, the same stand-in) in a bare loop,
 on one thread and on as many threads as one process's senders (MADOGUCHI_LINE_SENDERS, default 8).
-The stand-in runs on threads of this process. Figures on a shared machine are noisy: run it twice.
+The stand-in runs on threads of this process: its CPU use during the drain (this process's, 100 % = one core,
+which its interpreter lock allows at most) and the workers' (together) show which side limits the drain.
+Figures on a shared machine are noisy: run it twice.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ def run_once(url: str, count: int, processes: int, workdir: Path, senders: int =
         assert summary == f"{count} sent", summary
         launched = time.perf_counter()
         start_together(workers, timeout=180)
+        started_at, here_cpu = time.perf_counter(), time.process_time()
+        workers_cpu = sum(cpu_seconds(w.proc.pid) for w in workers if w.proc is not None)
         deadline = time.monotonic() + 1800
         while True:
             with db.session() as session:
@@ -112,6 +116,11 @@ def run_once(url: str, count: int, processes: int, workdir: Path, senders: int =
             assert time.monotonic() < deadline, f"{sent} of {count} sent"
             time.sleep(0.05)
         drain = time.perf_counter() - launched
+        busy = time.perf_counter() - started_at
+        standin_cpu = (time.process_time() - here_cpu) / busy
+        workers_cpu = (
+            sum(cpu_seconds(w.proc.pid) for w in workers if w.proc is not None) - workers_cpu
+        ) / busy
         pushes = [d for d in standin.deliveries if d.kind == "push"]
         by_user = Counter(d.user_id for d in pushes)
         span = max(d.at for d in pushes) - min(d.at for d in pushes)
@@ -131,7 +140,15 @@ def run_once(url: str, count: int, processes: int, workdir: Path, senders: int =
         "duplicates": len(pushes) - len(by_user),
         "owners": len(by_user),
         "conflicts": conflicts,
+        "standin_cpu": standin_cpu,
+        "workers_cpu": workers_cpu,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -172,6 +189,7 @@ def main() -> None:
     header = (
         f"{'database':<11}{'procs':>6}{'setup s':>9}{'enqueue s':>11}{'enq/s':>8}{'drain s':>9}"
         f"{'sends/s':>9}{'÷1 thread':>10}{f'÷{args.baseline_threads} threads':>12}{'dups':>6}{'409s':>6}"
+        f"{'stand-in CPU':>13}{'workers CPU':>12}"
     )
     print(header)
     for name, base, procs in runs:
@@ -186,7 +204,8 @@ def main() -> None:
         print(
             f"{name:<11}{procs:>6}{r['setup']:>9.1f}{r['enqueue']:>11.2f}{args.count / r['enqueue']:>8.0f}"
             f"{r['drain']:>9.1f}{r['sends_per_s']:>9.0f}{r['sends_per_s'] / one:>10.2f}"
-            f"{r['sends_per_s'] / many:>12.2f}{r['duplicates']:>6}{r['conflicts']:>6}",
+            f"{r['sends_per_s'] / many:>12.2f}{r['duplicates']:>6}{r['conflicts']:>6}"
+            f"{r['standin_cpu']:>12.0%}{r['workers_cpu']:>12.0%}",
             flush=True,
         )
         assert r["owners"] == args.count and r["duplicates"] == 0
