@@ -96,7 +96,7 @@ class SentRecorder:
                     self._waiting = []
                     return
                 self._waiting[:0] = group
-                self._changed.wait(RETRY_AFTER)
+                self._changed.wait_for(lambda: self._stopping, RETRY_AFTER)  # not sooner for rows handed over
 
     def _write(self, group: list[Delivered]) -> bool:
         now = self.clock.now()
