@@ -103,18 +103,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Runs the desk's scheduled jobs (exactly one such process per deployment) until SIGTERM or SIGINT."""
     import signal
+    import threading
+
+    from apscheduler.events import EVENT_SCHEDULER_START
 
     from handlers.scheduler import build_scheduler
     from handlers.services import build_services
 
     services = build_services(get_settings())
     scheduler = build_scheduler(services, blocking=True)
+    stopping = threading.Event()
+    names = ", ".join(job.id for job in scheduler.get_jobs())
 
     def shut_down(*_: object) -> None:
-        scheduler.shutdown(wait=False)
+        stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def started(_: object) -> None:
+        # Said once it runs, so a SIGTERM after this line stops it; one that came during start-up stops it now.
+        log.info("scheduler started: %s", names)
+        if stopping.is_set():
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, shut_down)
-    log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    scheduler.add_listener(started, EVENT_SCHEDULER_START)
     scheduler.start()
     services.db.dispose()
     log.info("scheduler stopped")

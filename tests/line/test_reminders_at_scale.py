@@ -91,7 +91,9 @@ def writers_stalled(db: Database) -> Iterator[Connection]:
     PostgreSQL's reminder and outbox tables locked against writes. Read through the connection given."""
     with db.engine.connect() as conn:
         conn.begin()
-        conn.execute(text("LOCK TABLE reminder, outbox_message IN EXCLUSIVE MODE"))
+        # In the order the job writes them (the outbox rows, then the reminders): two of its transactions run at
+        # once, and a lock taken the other way round would deadlock with the one halfway through.
+        conn.execute(text("LOCK TABLE outbox_message, reminder IN EXCLUSIVE MODE"))
         try:
             yield conn
         finally:
