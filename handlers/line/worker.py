@@ -323,6 +323,8 @@ class LineRuntime:
                     self._room.notify()
             try:
                 self.delivery.deliver_in_lease(message)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database away while parking it: its lease ends
+                log.error("outbox %s: sending raised %s", message.id, type(exc).__name__)
             finally:
                 with self._work:
                     self._busy -= 1
