@@ -249,28 +249,14 @@ _CHANGE = (
 _CHANGE_PG = text(
     "UPDATE reminder SET status = u.status, done_at = u.done_at, due_at = u.due_at, "
     "for_starts_at = u.for_starts_at, outbox_message_id = u.outbox_id "
-    "FROM json_to_recordset(CAST(:rows AS json)) AS u(id integer, status varchar, done_at timestamptz, "
-    "due_at timestamptz, for_starts_at timestamptz, outbox_id integer) WHERE reminder.id = u.id"
+    "FROM json_to_recordset(CAST(:rows AS json)) AS u(rid integer, status varchar, done_at timestamptz, "
+    "due_at timestamptz, for_starts_at timestamptz, outbox_id integer) WHERE reminder.id = u.rid"
 )
 
 
 def change_reminders(*, session: Session, changes: Sequence[ReminderChange]) -> None:
     """Writes what became of the reminders (call with their bookings locked), in one statement."""
     if not changes:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        rows = json_rows(
-            {
-                "id": c.id,
-                "status": c.status,
-                "done_at": c.done_at,
-                "due_at": c.due_at,
-                "for_starts_at": c.for_starts_at,
-                "outbox_id": c.outbox_message_id,
-            }
-            for c in changes
-        )
-        session.execute(_CHANGE_PG, {"rows": rows})
         return
     params: list[dict[str, Any]] = [
         {
@@ -283,4 +269,7 @@ def change_reminders(*, session: Session, changes: Sequence[ReminderChange]) -> 
         }
         for c in changes
     ]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_CHANGE_PG, {"rows": json_rows(params)})
+        return
     session.execute(_CHANGE, params)
