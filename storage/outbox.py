@@ -312,22 +312,25 @@ def _update(session: Session, message_id: int, lease_until: datetime | None, **v
 _SENT_VALUES: dict[str, Any] = dict(status=SENT, sent_at=bindparam("at"), delivered_via=bindparam("how"), claimed_until=None,
                     reply_token=None, reply_attempted_at=None, last_error=None,
                     duplicate_possible=bindparam("dup"))  # fmt: skip
-_MARK_SENT = (  # built once: it runs for every message delivered
+_MARK_SENT = (  # built once: it runs for every message delivered (the rows `ids`, delivered alike)
     update(OutboxMessage)
-    .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == PENDING)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)), OutboxMessage.status == PENDING)
     .values(**_SENT_VALUES)
     .returning(OutboxMessage.id)
 )
-_MARK_SENT_IN_LEASE = (
-    update(OutboxMessage)
-    .where(
-        OutboxMessage.id == bindparam("row_id"),
-        OutboxMessage.status == PENDING,
-        OutboxMessage.claimed_until == bindparam("lease_until"),
+_MARK_SENT_IN_LEASE = _MARK_SENT.where(OutboxMessage.claimed_until == bindparam("lease_until"))
+
+
+def _mark_sent_alike(
+    session: Session, ids: list[int], via: str, now: datetime, lease_until: datetime | None, duplicate: bool
+) -> list[int]:
+    """Records rows delivered alike (the same way, under one lease); the ids that were still ours."""
+    params: dict[str, Any] = {"ids": ids, "at": now, "how": via, "dup": duplicate}
+    if lease_until is None:
+        return list(session.connection().execute(_MARK_SENT, params).scalars())
+    return list(
+        session.connection().execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).scalars()
     )
-    .values(**_SENT_VALUES)
-    .returning(OutboxMessage.id)
-)
 
 
 def mark_sent(
@@ -342,13 +345,7 @@ def mark_sent(
     """Records a delivery (a push answered 409 was delivered before), and whether the owner may have it twice
     (pushed after a reply whose answer was lost), and the delivery of its messages in the interaction log;
     False when the row is not ours."""
-    params: dict[str, Any] = {"row_id": message_id, "at": now, "how": via, "dup": duplicate_possible}
-    if lease_until is None:
-        ours = session.execute(_MARK_SENT, params).first() is not None
-    else:
-        ours = (
-            session.execute(_MARK_SENT_IN_LEASE, {**params, "lease_until": lease_until}).first() is not None
-        )
+    ours = bool(_mark_sent_alike(session, [message_id], via, now, lease_until, duplicate_possible))
     if ours:
         mark_interactions_delivered(session=session, outbox_id=message_id, at=now)
     return ours
@@ -364,8 +361,6 @@ class Delivered:
     duplicate_possible: bool = False
 
 
-_SENT_COLUMNS: dict[str, Any] = dict(status=SENT, claimed_until=None, reply_token=None, reply_attempted_at=None,
-                                     last_error=None)  # fmt: skip
 _MARK_SENT_MANY_PG = text(
     "UPDATE outbox_message AS o SET status = :sent, sent_at = :at, delivered_via = u.via, claimed_until = NULL, "
     "reply_token = NULL, reply_attempted_at = NULL, last_error = NULL, duplicate_possible = u.dup "
@@ -388,18 +383,12 @@ def mark_sent_many(*, session: Session, delivered: Sequence[Delivered], now: dat
         params = {"rows": rows, "at": now.astimezone(UTC), "sent": SENT, "pending": PENDING}
         ours = set(session.scalars(_MARK_SENT_MANY_PG, params))
     else:  # one statement for the rows of each claim (they share its lease) delivered alike
-        connection = session.connection()
         groups: dict[tuple[datetime | None, str, bool], list[int]] = {}
         for d in delivered:
             groups.setdefault((d.lease_until, d.via, d.duplicate_possible), []).append(d.message_id)
         ours = set()
         for (lease_until, via, duplicate), ids in groups.items():
-            mine = [_TABLE.c.id.in_(ids), _TABLE.c.status == PENDING]
-            if lease_until is not None:
-                mine.append(_TABLE.c.claimed_until == lease_until)
-            values = {**_SENT_COLUMNS, "sent_at": now, "delivered_via": via, "duplicate_possible": duplicate}
-            stmt = update(_TABLE).where(*mine).values(**values).returning(_TABLE.c.id)
-            ours.update(connection.execute(stmt).scalars())
+            ours.update(_mark_sent_alike(session, ids, via, now, lease_until, duplicate))
     mark_many_interactions_delivered(session=session, outbox_ids=sorted(ours), at=now)
     return ours
 
