@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from scheduling.holidays import is_public_holiday
 from storage.clock import JST
@@ -35,6 +36,7 @@ def date_ja(moment: datetime) -> str:
     return f"{local.month}月{local.day}日({weekday})"
 
 
+@lru_cache(maxsize=1024)  # a sweep words thousands of reminders for a few dozen slot times
 def when_ja(starts_at: datetime, ends_at: datetime) -> str:
     """`12月3日(木) 14:00〜15:00` in Japan time."""
     starts, ends = starts_at.astimezone(JST), ends_at.astimezone(JST)

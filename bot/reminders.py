@@ -14,7 +14,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -241,7 +241,7 @@ class ReminderSender:
         queued = self.outbound.to_contacts(session=session, items=[item for _, item in sends])
         for (change, _), rows in zip(sends, queued, strict=True):
             status = store.NO_CHANNEL if rows is None else store.SENT
-            changes.append(replace(change, status=status, outbox_message_id=rows[0] if rows else None))
+            changes.append(change._replace(status=status, outbox_message_id=rows[0] if rows else None))
         store.change_reminders(session=session, changes=changes)
         return Counter(c.status for c in changes if c.status != store.PENDING)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
+@lru_cache(maxsize=64)  # read on every reminder worded: a handful of distinct values
 def _clock_time(value: str) -> time:
     match = _HHMM.match(value)
     if not match:

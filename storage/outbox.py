@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +87,12 @@ class NewDelivery:
     consultation_id: int | None = None
 
 
+def retry_keys(count: int) -> list[str]:
+    """`count` new retry keys (random UUIDs, as uuid4 makes them), from one read of the system's randomness."""
+    raw = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
+
+
 _TABLE: Any = OutboxMessage.__table__
 _ENQUEUE_MANY = insert(_TABLE).returning(_TABLE.c.id, _TABLE.c.retry_key)
 
@@ -108,7 +115,7 @@ def enqueue_many(
     RETURNING gives back, whatever its order)."""
     if not deliveries:
         return []
-    keys = [str(uuid.uuid4()) for _ in deliveries]
+    keys = retry_keys(len(deliveries))
     payloads = [{"messages": d.messages} for d in deliveries]
     if session.get_bind().dialect.name == "postgresql":
         tokens = stored_values(_TABLE.c.payload, payloads)

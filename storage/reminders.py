@@ -4,9 +4,8 @@ exactly once, whoever runs the sweep and however often."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ForeignKey,
@@ -21,10 +20,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import ColumnElement, Select
 
 from storage.base import Base, utcnow
 from storage.bookings import Booking
-from storage.bulk import json_rows
+from storage.bulk import id_in, json_rows
 from storage.models import Consultation, Contact
 
 # What became of a reminder. Only `pending` is ever looked at again.
@@ -149,8 +149,7 @@ def reminders_of(*, session: Session, booking_id: int) -> dict[str, Reminder]:
 # The reminders job's own reads and writes: plain rows, no ORM objects (it settles thousands at once).
 
 
-@dataclass(frozen=True)
-class DueBooking:
+class DueBooking(NamedTuple):
     """A booking as the reminders job reads it, locked: its meeting, and its owner's contact (None: none)."""
 
     id: int
@@ -166,8 +165,7 @@ class DueBooking:
     owner_reachable: bool
 
 
-@dataclass(frozen=True)
-class OwedReminder:
+class OwedReminder(NamedTuple):
     """A pending reminder as the reminders job reads it."""
 
     id: int
@@ -177,8 +175,7 @@ class OwedReminder:
     for_starts_at: datetime
 
 
-@dataclass(frozen=True)
-class ReminderChange:
+class ReminderChange(NamedTuple):
     """What becomes of a reminder: settled (status and done_at), or only re-timed (still pending)."""
 
     id: int
@@ -192,31 +189,42 @@ class ReminderChange:
 _owner_id = case((Consultation.id.is_not(None), Consultation.contact_id), else_=Booking.contact_id).label(
     "owner_id"
 )
-_LOCK_DUE = (
-    select(
-        Booking.id,
-        Booking.status,
-        Booking.starts_at,
-        Booking.ends_at,
-        Booking.method,
-        Booking.place,
-        Booking.meeting_url,
-        Booking.consultation_id,
-        _owner_id,
-        Contact.channel,
-        Contact.reachable,
+
+
+def _lock_due(listed: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(
+            Booking.id,
+            Booking.status,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.method,
+            Booking.place,
+            Booking.meeting_url,
+            Booking.consultation_id,
+            _owner_id,
+            Contact.channel,
+            Contact.reachable,
+        )
+        .outerjoin(Consultation, Consultation.id == Booking.consultation_id)
+        .outerjoin(Contact, Contact.id == _owner_id)
+        .where(listed)
+        .order_by(Booking.id)
+        .with_for_update(of=Booking)
     )
-    .outerjoin(Consultation, Consultation.id == Booking.consultation_id)
-    .outerjoin(Contact, Contact.id == _owner_id)
-    .where(Booking.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Booking.id)
-    .with_for_update(of=Booking)
-)
-_OWED = (
-    select(Reminder.id, Reminder.booking_id, Reminder.kind, Reminder.due_at, Reminder.for_starts_at)
-    .where(Reminder.booking_id.in_(bindparam("ids", expanding=True)), Reminder.status == PENDING)
-    .order_by(Reminder.booking_id, Reminder.due_at)
-)
+
+
+def _owed(listed: ColumnElement[bool]) -> Select[int, int, str, datetime, datetime]:
+    return (
+        select(Reminder.id, Reminder.booking_id, Reminder.kind, Reminder.due_at, Reminder.for_starts_at)
+        .where(listed, Reminder.status == PENDING)
+        .order_by(Reminder.booking_id, Reminder.due_at)
+    )
+
+
+# By whether the database is PostgreSQL (its statements take the ids as one array).
+_LOCK_DUE = {pg: _lock_due(id_in(Booking.id, "ids", postgresql=pg)) for pg in (False, True)}
+_OWED = {pg: _owed(id_in(Reminder.booking_id, "ids", postgresql=pg)) for pg in (False, True)}
 
 
 def lock_due_bookings(
@@ -225,10 +233,12 @@ def lock_due_bookings(
     """The bookings, locked in id order as lock_bookings does, with their owners; and what each is still
     owed, earliest first, read under the lock. One that no longer exists is absent."""
     connection = session.connection()  # Core statements: plain rows, without the ORM's loading
-    bookings = {row.id: DueBooking(*row) for row in connection.execute(_LOCK_DUE, {"ids": booking_ids})}
+    pg = connection.dialect.name == "postgresql"
+    locked = connection.execute(_LOCK_DUE[pg], {"ids": booking_ids}).all()
+    bookings = {row[0]: DueBooking._make(row) for row in locked}
     owed: dict[int, list[OwedReminder]] = {}
-    for row in connection.execute(_OWED, {"ids": booking_ids}):
-        owed.setdefault(row.booking_id, []).append(OwedReminder(*row))
+    for row in connection.execute(_OWED[pg], {"ids": booking_ids}).all():
+        owed.setdefault(row[1], []).append(OwedReminder._make(row))
     return bookings, owed
 
 

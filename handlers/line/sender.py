@@ -68,36 +68,34 @@ class LineSender:
         """What to_contact writes for each item, every item's rows and log rows in one multi-row INSERT
         each (thousands of reminders at once); the ids of each item's rows. All are checked first."""
         now = self.clock.now()
-        for item in items:
-            self._check(item.messages)
-        deliveries: list[NewDelivery] = []
-        batches: list[tuple[ToContact, list[OutMessage]]] = []
-        for item in items:
-            for batch in _batches(item.messages, CAPACITY.messages):
-                deliveries.append(
-                    NewDelivery(
-                        contact_id=item.contact_id,
-                        messages=[m.to_dict() for m in batch],
-                        reason=item.reason,
-                        consultation_id=item.consultation_id,
-                    )
-                )
-                batches.append((item, batch))
+        split = [_batches(item.messages, CAPACITY.messages) for item in items]
+        for batches in split:
+            for batch in batches:
+                check_messages(batch)
+        deliveries = [
+            NewDelivery(
+                contact_id=item.contact_id,
+                messages=[m.to_dict() for m in batch],
+                reason=item.reason,
+                consultation_id=item.consultation_id,
+            )
+            for item, batches in zip(items, split, strict=True)
+            for batch in batches
+        ]
         ids = enqueue_many(session=session, channel=self.channel, deliveries=deliveries, now=now)
+        rows = iter(ids)
+        queued = [[next(rows) for _ in batches] for batches in split]
         log_queued_messages(
             session=session,
             at=now,
             channel=self.channel,
             messages=[
                 QueuedMessage(m.text, item.contact_id, item.consultation_id, row_id)
-                for (item, batch), row_id in zip(batches, ids, strict=True)
+                for item, batches, row_ids in zip(items, split, queued, strict=True)
+                for batch, row_id in zip(batches, row_ids, strict=True)
                 for m in batch
             ],
         )
-        queued: list[list[int]] = []
-        rows = iter(ids)
-        for item in items:
-            queued.append([next(rows) for _ in range(len(_batches(item.messages, CAPACITY.messages)))])
         return queued
 
     def reply(
