@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from storage.clock import SystemClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.inbox import NewEvent, claim_next_event, record_failure, store_events
-from storage.outbox import claim_due_messages, enqueue, mark_retry
+from storage.models import OutboxMessage
+from storage.outbox import NewDelivery, claim_due_messages, enqueue, enqueue_many, mark_retry
 
 
 def test_an_outbox_backlog_behind_a_message_in_backoff_does_not_block_other_contacts(db: Database) -> None:
@@ -48,3 +52,17 @@ def test_an_inbox_backlog_behind_a_failing_event_does_not_block_other_users(db: 
     with db.session() as session:
         nxt = claim_next_event(session=session, channel="line", now=now, ready_before=now)
         assert nxt is not None and nxt.event_id == "01OTHER"
+
+
+def test_rows_queued_together_each_carry_their_own_version_4_retry_key(db: Database) -> None:
+    now = SystemClock().now()
+    with db.session() as session:
+        contact = get_or_create_contact(session=session, channel="line", external_id="Umany")
+        session.flush()
+        deliveries = [NewDelivery(contact_id=contact.id, messages=[{"type": "text", "text": "x"}])] * 300
+        ids = enqueue_many(session=session, channel="line", deliveries=deliveries, now=now)
+    with db.session() as session:
+        keys = list(session.scalars(select(OutboxMessage.retry_key).where(OutboxMessage.id.in_(ids))))
+    assert len(keys) == len(set(keys)) == 300
+    assert {uuid.UUID(key).version for key in keys} == {4}
+    assert {uuid.UUID(key).variant for key in keys} == {uuid.RFC_4122}
