@@ -44,7 +44,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # psycopg prepares a statement run five times, and PostgreSQL may then settle on a generic plan: for
     # the inbox and outbox claims, whose best plan depends on how many rows wait, that plan can be far off.
-    kwargs.setdefault("connect_args", {}).setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    # The session's time zone is UTC, as every datetime here is: psycopg then reads a timestamp with
+    # datetime's own UTC, twice as fast as with the ZoneInfo of a server set to 'Etc/UTC' or
+    # 'Asia/Tokyo', and nothing depends on how the server is set.
+    options = "-c plan_cache_mode=force_custom_plan -c timezone=UTC"
+    kwargs.setdefault("connect_args", {}).setdefault("options", options)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
