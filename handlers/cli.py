@@ -194,12 +194,11 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    """Lists the scheduled jobs, saying which are not available yet."""
+    """Lists the scheduled jobs: each one's name (for `jobs run`) and what it does."""
     from scheduling.jobs import JOBS
 
     for job in JOBS:
-        state = "available" if job.func is not None else "not yet available"
-        sys.stdout.write(f"{job.id:<18} {state:<18} {job.description}\n")
+        sys.stdout.write(f"{job.id:<18} {job.description}\n")
     return 0
 
 
@@ -217,22 +216,19 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     """Runs one job once, as if at --at (what it enqueues is sent at once by the running senders)."""
     from handlers.scheduler import job_context
     from handlers.services import build_services
-    from scheduling.jobs import JOBS_BY_NAME, JobNotAvailable, configure_jobs, run_job
+    from scheduling.jobs import JOBS_BY_NAME, configure_jobs, run_job
     from storage.clock import FixedClock
 
     job = JOBS_BY_NAME.get(args.name)
-    if job is None or job.func is None:
-        reason = "is not available yet" if job is not None else "does not exist (see `madoguchi jobs list`)"
-        sys.stderr.write(f"the job {args.name!r} {reason}: nothing was run\n")
+    if job is None:
+        sys.stderr.write(
+            f"the job {args.name!r} does not exist (see `madoguchi jobs list`): nothing was run\n"
+        )
         return 1
     services = build_services(get_settings())
     try:
         configure_jobs(job_context(services, FixedClock(args.at) if args.at is not None else None))
-        try:
-            summary = run_job(args.name)
-        except JobNotAvailable as exc:
-            sys.stderr.write(f"{exc}\n")
-            return 1
+        summary = run_job(args.name)
     finally:
         services.db.dispose()
     sys.stdout.write(f"{args.name}: {summary}\n")

@@ -160,10 +160,10 @@ def follow_ups_job() -> str:
 @dataclass(frozen=True)
 class JobSpec:
     """A job: its fixed id (also its name for `madoguchi jobs run`), when it runs, and how late it may
-    still start. None as `func`: not built yet (listed, never scheduled, refused by `jobs run`)."""
+    still start."""
 
     id: str
-    func: Callable[[], str] | None
+    func: Callable[[], str]
     trigger: str
     options: dict[str, int | str]
     # How late a start may be and still run; runs missed meanwhile are coalesced into one. The sweeps
@@ -250,25 +250,21 @@ JOBS = (
 JOBS_BY_NAME = {job.id: job for job in JOBS}
 
 
-class JobNotAvailable(LookupError):
-    """The job is unknown, or not built yet."""
+class UnknownJob(LookupError):
+    """No job has that name."""
 
 
 def run_job(name: str) -> str:
     """Runs one job once, now (on the configured context's clock); what it did, in a line."""
     job = JOBS_BY_NAME.get(name)
     if job is None:
-        raise JobNotAvailable(f"no job named {name!r} (madoguchi jobs list)")
-    if job.func is None:
-        raise JobNotAvailable(f"the {name} job is not available yet")
+        raise UnknownJob(f"no job named {name!r} (madoguchi jobs list)")
     return job.func()
 
 
 def add_jobs(scheduler: BaseScheduler) -> None:
     """Adds the desk's jobs with fixed ids, so a restart replaces them instead of adding copies."""
     for job in JOBS:
-        if job.func is None:
-            continue
         scheduler.add_job(
             job.func,
             job.trigger,

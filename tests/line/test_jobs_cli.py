@@ -57,7 +57,7 @@ def database_with_consultations(fresh_database_url: DatabaseFactory) -> str:
     return url
 
 
-def test_jobs_list_names_every_job_of_the_contract_each_available(
+def test_jobs_list_names_every_job_of_the_contract_with_what_it_does(
     fresh_database_url: DatabaseFactory, standin: LineStandIn, tmp_path: Path
 ) -> None:
     env = server_env(database_with_consultations(fresh_database_url), standin.url, tmp_path / "var")
@@ -65,7 +65,8 @@ def test_jobs_list_names_every_job_of_the_contract_each_available(
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert set(rows) == set(JOBS)
-    assert all("not yet" not in row for row in rows.values())
+    assert "owners' reminders of confirmed bookings" in rows["reminders"]
+    assert "the monthly summary in Slack" in rows["monthly-summary"]
 
 
 def test_jobs_run_refuses_an_unknown_job_and_a_time_that_is_not_one(
