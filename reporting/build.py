@@ -3,10 +3,9 @@ CSV. What the CLI and the admin API both call, so their files agree.
 
 The summary's queries (a second or more for a fiscal year) run on a connection of their own in a worker
 thread while the detail list streams: the database (or SQLite, which leaves Python's lock while it
-steps) counts while Python writes the rows. The report's own transaction begins first, so on SQLite,
-where it holds the write lock, both read the same rows; on PostgreSQL each query sees what was committed
-when it ran, as before. Where every session shares one connection (a test's transaction) the summary is
-counted on it, after the rows."""
+steps) counts while Python writes the rows. Both read one view of the database (storage/snapshots.py):
+a consultation that arrives meanwhile is in neither, so the summary's totals always match the list. Where
+every session shares one connection (a test's transaction) the summary is counted on it, after the rows."""
 
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ from storage.base import UTCDateTime
 from storage.database import Database
 from storage.models import Consultation
 from storage.slack_cards import ContactView
+from storage.snapshots import join_snapshot, share_snapshot
 
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -95,11 +95,13 @@ def write_report(
     start, end = period.column_bounds(period.main)
     with db.session() as session, ThreadPoolExecutor(max_workers=1) as worker:
         # The report's transaction begins here (on SQLite, with the write lock) before the worker reads.
+        one_connection = db.sessions_share_one_connection  # whose transaction has begun: one view already
+        snapshot = None if one_connection else share_snapshot(session)
         total = _consultations(session, start, end)
-        if fmt == "pdf" or db.sessions_share_one_connection:
+        if fmt == "pdf" or one_connection:
             counted = None
         else:
-            counted = worker.submit(_summary_beside, db, desk, period, now)
+            counted = worker.submit(_summary_beside, db, desk, period, now, snapshot)
 
         def summary_of() -> Summary:
             if counted is None:
@@ -140,13 +142,17 @@ def _consultations(session: Session, start: datetime, end: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
-def _summary_beside(db: Database, desk: DeskConfig, period: ReportPeriod, now: datetime) -> Summary:
-    """The summary, counted on a connection of its own in a read-only transaction (on SQLite a deferred
-    one: it takes no lock, in WAL mode, and sees the rows committed before the report's began)."""
+def _summary_beside(
+    db: Database, desk: DeskConfig, period: ReportPeriod, now: datetime, snapshot: str | None
+) -> Summary:
+    """The summary, counted on a connection of its own in a read-only transaction on the report's
+    snapshot (on SQLite a deferred one: it takes no lock, in WAL mode, and sees the rows committed before
+    the report's began)."""
     with (
         db.engine.connect().execution_options(sqlite_read_only=True) as connection,
         Session(bind=connection) as session,
     ):
+        join_snapshot(connection, snapshot)
         return build_summary(session=session, desk=desk, period=period, now=now)
 
 

@@ -7,8 +7,10 @@ import csv
 import io
 import shutil
 import subprocess
+import threading
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -16,8 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from config import DeskConfig
+from reporting import build as build_module
+from reporting.aggregate import Summary
 from reporting.build import ReportFile, period_for_fiscal_year, period_for_month, write_report
 from reporting.detail import SOLE_TRADER_HIDDEN
+from storage.clock import JST
 from storage.database import Database
 from storage.slack_cards import ContactView
 from tests.conftest import DatabaseFactory
@@ -31,6 +36,7 @@ from tests.reporting.fixture import (
     NOW,
     OWNER_NAME,
     PHONE,
+    Builder,
     build_fixture_month,
 )
 
@@ -237,3 +243,56 @@ def test_the_summary_counted_beside_the_rows_makes_the_same_file(
             )
         else:
             assert a.path.read_bytes() == b.path.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_consultation_arriving_while_the_report_is_built_is_in_neither_the_summary_nor_the_list(
+    fresh_database_url: DatabaseFactory,
+    desk: DeskConfig,
+    tmp_path: Path,
+    fmt: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The summary is counted on a second connection: it reads the same view as the list (PostgreSQL: the
+    report's snapshot; SQLite: the report holds the write lock, so the newcomer waits for it), so its
+    totals match the list's rows, and the newcomer is stored all the same."""
+    url = fresh_database_url(migrated=True)
+    db, newcomer_db = Database(url), Database(url)
+    with db.session() as session:
+        build_fixture_month(session)
+    arrived: list[int] = []
+
+    def arrive() -> None:
+        with newcomer_db.session() as session:
+            row = Builder(session).consultation("NEW", datetime(2026, 11, 20, 9, 0, tzinfo=JST))
+            arrived.append(row.id)
+
+    counted = build_module.build_summary
+
+    def newcomer_then_count(**kwargs: Any) -> Summary:
+        writer = threading.Thread(target=arrive)
+        writer.start()
+        if not db.is_sqlite:
+            writer.join()  # committed before the summary counts
+            assert arrived
+        summary = counted(**kwargs)
+        wait_for.append(writer)
+        return summary
+
+    wait_for: list[threading.Thread] = []
+    monkeypatch.setattr(build_module, "build_summary", newcomer_then_count)
+    try:
+        made = report(db, desk, tmp_path, fmt)
+        for writer in wait_for:
+            writer.join(timeout=30)
+        assert len(wait_for) == 1 and arrived  # the summary was counted beside the rows; the newcomer stored
+        expected = EXPECTED["受付件数"][0]
+        assert made.summary.total == made.detail_rows == expected
+        if fmt == "csv":
+            assert len(list(csv.reader(io.StringIO(made.path.read_text("utf-8-sig"))))) == expected + 1
+        else:
+            assert summary_row(xlsx_cells(made.path)["集計表"], "受付件数")[0] == expected
+        assert report(db, desk, tmp_path, fmt).summary.total == expected + 1  # the next report has it
+    finally:
+        db.dispose()
+        newcomer_db.dispose()
