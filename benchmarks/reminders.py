@@ -8,7 +8,8 @@ LINE stand-in with 1 and with 4 `madoguchi worker` processes, beside a bare loop
 On a fresh database per run (PostgreSQL at --database-url, then SQLite with one process), `count`
 confirmed bookings of as many LINE owners are written straight into storage with their day-before
 reminders armed (tests/line/reminder_load.py). The job runs once in this process, as `madoguchi jobs
-run reminders --at` would, and is timed (enqueue); then the sending processes are started, and the drain
+run reminders --at` would, after start-up as the scheduler process does (its objects frozen out of
+the garbage collector's sight), and is timed (enqueue); then the sending processes are started, and the drain
 is timed from their launch (start-up included) until every outbox row is sent. Sends per second are counted
 from the stand-in's first accepted push to its last. Duplicates: accepted pushes beyond one per owner
 (must be 0). The baseline is the same LineApi.push calls (line-bot-sdk, the same stand-in) in a bare loop,
@@ -36,6 +37,7 @@ from sqlalchemy import func, select
 
 from benchmarks.webhook import drop_postgres, fresh_postgres
 from bot.messages import OutMessage
+from handlers.cli import freeze_start_up_objects
 from handlers.line.client import LineApi
 from handlers.line.render import render_messages
 from handlers.scheduler import job_context
@@ -99,6 +101,7 @@ def run_once(url: str, count: int, processes: int, workdir: Path, senders: int =
         services = build_services(Settings(_env_file=None, **env))  # type: ignore[call-arg, arg-type]
         context = job_context(services)
         assert context.send_reminders is not None
+        freeze_start_up_objects()  # as `madoguchi scheduler` does before its jobs run
         started = time.perf_counter()
         summary = context.send_reminders(datetime.fromisoformat(DUE_AT))
         enqueue = time.perf_counter() - started

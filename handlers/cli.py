@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
@@ -46,6 +47,15 @@ def server_stack() -> ServerStack:
     return stack
 
 
+def freeze_start_up_objects() -> None:
+    """Moves what start-up made (modules, the ORM's mappings, the settings, the app) out of the garbage
+    collector's sight, once it is built and before a long-running process begins its work: it lives as
+    long as the process, yet every full collection walked all of it again (a fifth of the reminders
+    job's CPU for 10,000 reminders, see docs/jobs.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Runs the web server (and, unless told not to, the scheduler)."""
     import uvicorn
@@ -65,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     for line in start_up_lines(settings, host=args.host, port=args.port or settings.port):
         log.info("%s", line)
+    freeze_start_up_objects()
     uvicorn.run(app, host=args.host, port=args.port or settings.port, log_level="info", **server_stack())
     return 0
 
@@ -87,6 +98,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     runtime = build_line_runtime(services)
     cards = build_slack_runtime(services)  # None unless Slack and its intake channel are configured
+    freeze_start_up_objects()
     runtime.start(webhooks=False)
     if cards is not None:
         cards.start()
@@ -128,6 +140,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, shut_down)
     scheduler.add_listener(started, EVENT_SCHEDULER_START)
+    freeze_start_up_objects()
     scheduler.start()
     services.db.dispose()
     log.info("scheduler stopped")
@@ -228,6 +241,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     services = build_services(get_settings())
     try:
         configure_jobs(job_context(services, FixedClock(args.at) if args.at is not None else None))
+        freeze_start_up_objects()
         summary = run_job(args.name)
     finally:
         services.db.dispose()
@@ -416,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", help="the scheduled jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
-    jobs_sub.add_parser("list", help="the jobs, and which are available").set_defaults(func=cmd_jobs_list)
+    jobs_sub.add_parser("list", help="the jobs by name, with what each does").set_defaults(func=cmd_jobs_list)
     run = jobs_sub.add_parser("run", help="run one job once (what it enqueues is sent at once)")
     run.add_argument("name")
     run.add_argument(
