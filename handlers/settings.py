@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from storage.crypto import Keyring, PIIKeyError, generate_key
 
 log = logging.getLogger(__name__)
 
+SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{8,}")  # a public (C) or private (G, older ones) channel
 PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "your-secret", "dummy"}
 
 
@@ -168,6 +170,17 @@ class Settings(BaseSettings):
             warnings.append(
                 "Slack is not configured (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): "
                 "coordinators will not get approval cards"
+            )
+        elif not self.slack_intake_channel:
+            warnings.append(
+                "SLACK_INTAKE_CHANNEL is not set: coordinators will not get approval cards, "
+                "and the monthly summary has nowhere to go"
+            )
+        elif not SLACK_CHANNEL_ID.fullmatch(self.slack_intake_channel):
+            warnings.append(
+                f"SLACK_INTAKE_CHANNEL {self.slack_intake_channel!r} does not look like a channel id: set the "
+                "id (e.g. C0123456789, at the bottom of the channel's details in Slack), not its name; a card "
+                "posted before cannot be found in the channel's history by its name"
             )
         return warnings
 

@@ -374,3 +374,31 @@ def test_demo_mode_migrates_its_embedded_database_itself(tmp_path: Path) -> None
     with services.db.session() as session:
         assert session.scalars(select(Consultation)).all() == []
     services.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("channel", "said"),
+    [
+        (None, "SLACK_INTAKE_CHANNEL is not set: coordinators will not get approval cards"),
+        ("#madoguchi", "SLACK_INTAKE_CHANNEL '#madoguchi' does not look like a channel id"),
+        ("C0123456789", None),
+    ],
+)
+def test_slack_without_an_intake_channel_id_is_said_at_start_up(
+    tmp_path: Path, channel: str | None, said: str | None
+) -> None:
+    settings = make_settings(
+        "sqlite:///" + str(tmp_path / "x.db"),
+        tmp_path,
+        MADOGUCHI_DEMO=False,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_INTAKE_CHANNEL=channel,
+        **LINE_PAIR,
+    )
+    warnings = settings.check()
+    if said is None:
+        assert warnings == []
+    else:
+        [warning] = warnings
+        assert warning.startswith(said)
