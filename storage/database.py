@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT = 5  # seconds: PostgreSQL's connection attempt (libpq's connect_timeout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +32,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the URL, with SQLite set up for several threads and processes."""
+    """An engine for the URL, with SQLite set up for several threads and processes. A statement's values
+    never reach an error's text (nor so a log line's): they may be personal data."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -47,8 +50,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # The session's time zone is UTC, as every datetime here is: psycopg then reads a timestamp with
     # datetime's own UTC, twice as fast as with the ZoneInfo of a server set to 'Etc/UTC' or
     # 'Asia/Tokyo', and nothing depends on how the server is set.
+    # A server that does not answer (down behind a load balancer, a dropped route) is given up on after
+    # CONNECT_TIMEOUT seconds, so /healthz answers 503 in time rather than hanging for minutes.
     options = "-c plan_cache_mode=force_custom_plan -c timezone=UTC"
-    kwargs.setdefault("connect_args", {}).setdefault("options", options)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("options", options)
+    connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

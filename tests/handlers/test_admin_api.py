@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +17,7 @@ from config.scheduling import CalendarSettings
 from handlers.app import create_app
 from handlers.services import Services
 from scheduling import CalendarService
+from storage import database
 from storage.clock import JST, FixedClock
 from storage.crypto import Keyring
 from storage.database import Database
@@ -109,6 +113,26 @@ def test_healthz_is_503_when_the_database_is_gone(services: Services, tmp_path: 
     )
     with TestClient(__import__("handlers.app", fromlist=["create_app"]).create_app(services)) as client:
         response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "error"
+
+
+def test_healthz_is_503_in_time_when_the_database_server_does_not_answer(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes the connection but never answers (hung, or behind a dropped route): the engine
+    gives up after its connect timeout (shortened here from 5 s), and the check answers 503."""
+    monkeypatch.setattr(database, "CONNECT_TIMEOUT", 1)
+    answers: list[Any] = []
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        services.db = Database(f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/none")
+        client = TestClient(create_app(services))  # (no lifespan: a hung request must not hold its exit)
+        # on a thread: without the timeout the check would hang (a failure here, not a hung suite)
+        check = threading.Thread(target=lambda: answers.append(client.get("/healthz")), daemon=True)
+        check.start()
+        check.join(timeout=4)
+        assert not check.is_alive(), "the health check still waits for the database after 4 s"
+        services.db.dispose()
+    [response] = answers
     assert response.status_code == 503 and response.json()["database"] == "error"
 
 

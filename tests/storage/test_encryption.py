@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot import texts
 from bot.engine import IntakeEngine
@@ -15,6 +17,7 @@ from storage.crypto import Keyring, PIIKeyError, generate_key
 from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
+from tests.conftest import DatabaseFactory
 
 SECRETS = ["薩摩 花子", "099-123-4567", "hanako@example.jp", "U-secret-line-user", "紙の受発注をやめて"]
 
@@ -62,3 +65,24 @@ def test_key_rotation_keeps_old_data_readable_and_look_ups_working() -> None:
     assert before.lookup_hash("U123") in after.lookup_hashes("U123")
     with pytest.raises(PIIKeyError):
         Keyring([new]).decrypt(token)
+
+
+OWNER = "山田太郎"  # (not on the failing line: the logged traceback quotes that line of this file)
+
+
+def test_a_failed_statement_does_not_quote_its_values_in_the_error_or_the_log(
+    fresh_database_url: DatabaseFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a job logs when a statement fails (log.exception: the error's text) names the statement, never
+    the values bound to it, which may be an owner's name or phone number."""
+    caplog.set_level(logging.ERROR)
+    fresh = Database(fresh_database_url())  # an engine as the application makes it
+    try:
+        with pytest.raises(DBAPIError) as failed, fresh.engine.connect() as connection:
+            connection.execute(text("SELECT * FROM no_such_table WHERE name = :name"), {"name": OWNER})
+        logging.getLogger("tests").exception("statement failed", exc_info=failed.value)
+    finally:
+        fresh.dispose()
+    assert "no_such_table" in str(failed.value)
+    assert OWNER not in str(failed.value) and OWNER not in caplog.text
+    assert "hidden due to hide_parameters" in str(failed.value)
