@@ -39,6 +39,9 @@ class ConfigError(Exception):
     """The desk configuration is broken; the message names the file, the key and the problem."""
 
 
+LINE_ID = re.compile(r"@[0-9A-Za-z._-]{1,20}")  # a basic id (@ and 8 characters) or a premium one
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,6 +133,26 @@ class Desk(_Strict):
     email: str = ""
     # Whether owners are told their coordinator's name (a change of coordinator names the new one)
     name_coordinators_to_owners: bool = False
+    # The LINE Official Account's basic (or premium) id, e.g. "@123abcde", for add-friend links; "" for none
+    line_basic_id: str = ""
+
+    @field_validator("line_basic_id")
+    @classmethod
+    def _line_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not LINE_ID.fullmatch(value):
+            raise ValueError(
+                "the LINE Official Account's id, with its @, as LINE Official Account Manager shows it "
+                "(e.g. @123abcde)"
+            )
+        return value.lower()
+
+    @property
+    def add_friend_url(self) -> str | None:
+        """The link that opens the account's add-friend page in LINE (LINE URL scheme), or None."""
+        if not self.line_basic_id:
+            return None
+        return "https://line.me/R/ti/p/%40" + self.line_basic_id.removeprefix("@")
 
 
 class DeskConfig(_Strict):

@@ -305,3 +305,23 @@ def test_a_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found") as error:
         load_desk_config(path)
     assert str(path) in str(error.value)
+
+
+def test_the_line_basic_id_of_the_contract_makes_the_add_friend_link(
+    tmp_path: Path, shipped: DeskConfig
+) -> None:
+    assert shipped.desk.line_basic_id == "" and shipped.desk.add_friend_url is None
+    raw = _raw()
+    raw["desk"]["line_basic_id"] = " @123ABCDE "
+    desk = load_desk_config(_write(tmp_path, raw)).desk
+    assert desk.line_basic_id == "@123abcde"
+    assert desk.add_friend_url == "https://line.me/R/ti/p/%40123abcde"
+
+
+@pytest.mark.parametrize("value", ["123abcde", "@", "@kagoshima dx", "https://lin.ee/abc"])
+def test_a_line_id_without_its_at_sign_or_with_spaces_is_refused(tmp_path: Path, value: str) -> None:
+    raw = _raw()
+    raw["desk"]["line_basic_id"] = value
+    with pytest.raises(ConfigError, match=r"desk\.line_basic_id") as error:
+        load_desk_config(_write(tmp_path, raw))
+    assert "@123abcde" in str(error.value)
