@@ -74,7 +74,7 @@ def line_queue_counts(db: Database) -> dict[str, int]:
 def start_up_lines(settings: Settings, *, host: str, port: int) -> list[str]:
     """What `madoguchi serve` says it serves, and in demo mode how to use, stop and reset it; the admin
     token itself is never logged (the curl line reads it from its file)."""
-    base = f"http://{host}:{port}"
+    base = settings.public_url if settings.madoguchi_public_url else f"http://{host}:{port}"
     if settings.demo:
         lines = [
             f"demo mode: the simulator (an owner's LINE chat beside a coordinator's Slack pane) at {base}/, "
@@ -82,6 +82,10 @@ def start_up_lines(settings: Settings, *, host: str, port: int) -> list[str]:
         ]
     else:
         lines = [f"the web form at {base}/form, the LINE webhook at {base}/line/webhook"]
+        if settings.slack_configured:
+            lines.append(
+                f"the Slack request URL (events, interactivity, slash commands): {base}/slack/events"
+            )
     if settings.admin_token_file is not None:
         lines.append(
             f'admin API: curl -H "Authorization: Bearer $(cat {settings.admin_token_file})" '

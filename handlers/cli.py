@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from handlers.settings import StartupError, get_settings
+from pydantic import ValidationError
+
+from handlers.settings import Settings, StartupError, get_settings
 
 if TYPE_CHECKING:
     from reporting.periods import ReportPeriod
@@ -467,6 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except StartupError as exc:
         log.error("cannot start: %s", exc)
+        return 2
+    except ValidationError as exc:  # a setting of the environment that cannot work: named, with why
+        if exc.title != Settings.__name__:
+            raise
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            log.error("cannot start: %s: %s", where, error["msg"])
         return 2
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -19,6 +19,7 @@ from storage.crypto import Keyring, PIIKeyError, generate_key
 
 log = logging.getLogger(__name__)
 
+PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{8,}")  # a public (C) or private (G, older ones) channel
 PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "your-secret", "dummy"}
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     madoguchi_pii_key: SecretStr | None = Field(None, alias="MADOGUCHI_PII_KEY")
     madoguchi_admin_token: SecretStr | None = Field(None, alias="MADOGUCHI_ADMIN_TOKEN")
     port: int = Field(8000, alias="PORT")
+    # Where owners (and LINE and Slack) reach this server from outside: the web form's links, and the
+    # webhook URLs start-up names for the LINE and Slack consoles. Default: http://127.0.0.1:$PORT.
+    madoguchi_public_url: str | None = Field(None, alias="MADOGUCHI_PUBLIC_URL")
     var_dir: Path = Field(Path("var"), alias="MADOGUCHI_VAR_DIR")
     raw_event_retention_days: int = Field(30, alias="MADOGUCHI_RAW_EVENT_RETENTION_DAYS")
     # Timings of the LINE drain and delivery (the defaults suit production; tests make them short).
@@ -116,6 +120,20 @@ class Settings(BaseSettings):
         )
 
     @property
+    def public_url(self) -> str:
+        """MADOGUCHI_PUBLIC_URL without a trailing slash, or this server at http://127.0.0.1:$PORT."""
+        if self.madoguchi_public_url and self.madoguchi_public_url.strip():
+            return self.madoguchi_public_url.strip().rstrip("/")
+        return f"http://127.0.0.1:{self.port}"
+
+    @field_validator("madoguchi_public_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value and value.strip() and not PUBLIC_URL.fullmatch(value.strip()):
+            raise ValueError("an absolute http(s) address without a query, e.g. https://madoguchi.example.jp")
+        return value
+
+    @property
     def line_configured(self) -> bool:
         return bool(self.line_channel_secret and self.line_channel_access_token)
 
@@ -166,6 +184,11 @@ class Settings(BaseSettings):
         ):
             if value and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise StartupError(f"{name} is a placeholder; set the real value")
+        if not self.public_url.startswith("https://"):
+            warnings.append(
+                f"MADOGUCHI_PUBLIC_URL is {self.public_url}: LINE and Slack deliver only to an https "
+                "address, and owners' links point there; set the address this server is reached at"
+            )
         if not self.slack_configured:
             warnings.append(
                 "Slack is not configured (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): "

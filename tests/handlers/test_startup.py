@@ -394,6 +394,7 @@ def test_slack_without_an_intake_channel_id_is_said_at_start_up(
         SLACK_SIGNING_SECRET="s",
         SLACK_BOT_TOKEN="xoxb-t",
         SLACK_INTAKE_CHANNEL=channel,
+        MADOGUCHI_PUBLIC_URL="https://madoguchi.example.jp",
         **LINE_PAIR,
     )
     warnings = settings.check()
@@ -402,3 +403,33 @@ def test_slack_without_an_intake_channel_id_is_said_at_start_up(
     else:
         [warning] = warnings
         assert warning.startswith(said)
+
+
+def test_the_public_url_names_what_to_put_in_the_line_and_slack_consoles(tmp_path: Path) -> None:
+    settings = make_settings(
+        "sqlite://",
+        tmp_path / "var",
+        MADOGUCHI_DEMO=False,
+        MADOGUCHI_PUBLIC_URL="https://madoguchi.example.jp/desk/",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_INTAKE_CHANNEL="C0123456789",
+        **LINE_PAIR,
+    )
+    assert settings.public_url == "https://madoguchi.example.jp/desk"
+    assert settings.check() == []
+    lines = start_up_lines(settings, host="0.0.0.0", port=8000)
+    assert (
+        "the web form at https://madoguchi.example.jp/desk/form, "
+        "the LINE webhook at https://madoguchi.example.jp/desk/line/webhook"
+    ) in lines
+    assert any(line.endswith(": https://madoguchi.example.jp/desk/slack/events") for line in lines)
+
+
+def test_without_an_https_public_url_start_up_warns_and_a_bad_one_stops_it(tmp_path: Path) -> None:
+    plain = make_settings("sqlite://", tmp_path / "var", MADOGUCHI_DEMO=False, **LINE_PAIR)
+    [warning, _slack] = plain.check()
+    assert warning.startswith("MADOGUCHI_PUBLIC_URL is http://127.0.0.1:8000: LINE and Slack deliver only")
+    refused = _cli(["serve", "--port", "1"], tmp_path, MADOGUCHI_PUBLIC_URL="madoguchi.example.jp")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "cannot start: MADOGUCHI_PUBLIC_URL: Value error, an absolute http(s) address" in refused.stderr
