@@ -124,3 +124,13 @@ def test_every_request_url_is_the_one_route_and_http_mode_is_used() -> None:
     assert shipped["settings"]["interactivity"]["is_enabled"] is True
     assert shipped["features"]["app_home"]["home_tab_enabled"] is True  # app_home_opened needs the tab
     assert len(shipped["display_information"]["name"]) <= 35
+
+
+def test_the_messages_tab_is_on_for_the_notices_sent_to_coordinators_and_read_only() -> None:
+    """Direct notices (the morning digest) go to a coordinator's user id, which is the app's Messages tab
+    (handlers/slack/notices.py): with the tab off, as Slack sets new apps, they would never arrive."""
+    notices = (SOURCES / "notices.py").read_text(encoding="utf-8")
+    assert "Place(coordinator.slack_user_id" in notices  # the code does post to users' DMs
+    app_home = manifest()["features"]["app_home"]
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is True  # no DM is read: replies go nowhere
