@@ -2,8 +2,9 @@
 
 Slack retries an event it saw no quick 2xx for (`X-Slack-Retry-Num`), and a captured request stays valid
 for its five signed minutes. The row is written before the ack; the first to write it handles the event.
-A delivery whose handler never finished (its process died) is taken over by a retry once its claim lapses,
-so dropping copies never loses an event whose first delivery failed.
+What an event must change in the database is written in the same transaction (handlers/slack/events.py),
+so it is never acknowledged without it. A delivery whose handler never finished (its process died before
+the ack, so Slack delivers it again) is taken over by that retry once its claim lapses.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ event (subscription `message.channels`), handled once per event_id after the ack
 What is relayed: a person's message in the thread of a card, from one who may act on its request (the
 assigned coordinator or an approver); anyone else gets an ephemeral note and nothing is sent. A message
 starting with `memo:` or `メモ:` stays in Slack. Bots' messages (the app's own too) are ignored; an edit or
-a deletion of a message is not passed on, and the thread is told so once.
+a deletion of a message is not passed on, and the thread is told so once. What reaches the owner is
+queued before Slack is answered (handlers/slack/events.py), so a failure there is delivered again by
+Slack, not lost.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot import relay
 from config.slack import may_act
 from handlers.services import Services
-from handlers.slack.events import on_event
+from handlers.slack.events import STORED, on_event
 from storage.bookings import Booking, get_active_booking
 from storage.slack_cards import card_at
 
@@ -73,16 +74,15 @@ def changed_in_thread(event: dict[str, Any]) -> tuple[str, str] | None:
     return channel, thread_ts
 
 
-def relay_reply(services: Services, message: ThreadMessage) -> str | None:
+def relay_reply(session: Session, services: Services, message: ThreadMessage) -> str | None:
     """Sends the reply to the owner when its writer may; the ephemeral note for them otherwise (None:
     sent, or nothing to do)."""
     if relay.is_memo(message.text) or not message.text.strip():
         return None
-    with services.db.session() as session:
-        card = card_at(session=session, channel=message.channel, ts=message.thread_ts)
-        if card is None:
-            return None
-        return reply_to_owner(session, services, card.consultation_id, message.user, message.text)
+    card = card_at(session=session, channel=message.channel, ts=message.thread_ts)
+    if card is None:
+        return None
+    return reply_to_owner(session, services, card.consultation_id, message.user, message.text)
 
 
 def reply_to_owner(
@@ -108,34 +108,48 @@ def reply_to_owner(
     return None
 
 
-def note_change(services: Services, channel: str, thread_ts: str) -> None:
-    with services.db.session() as session:
-        card = card_at(session=session, channel=channel, ts=thread_ts)
-        if card is not None:
-            relay.note_edits_not_passed_on(
-                session=session,
-                outbound=services.outbound,
-                consultation_id=card.consultation_id,
-                now=services.clock.now(),
-            )
+def note_change(session: Session, services: Services, channel: str, thread_ts: str) -> None:
+    card = card_at(session=session, channel=channel, ts=thread_ts)
+    if card is not None:
+        relay.note_edits_not_passed_on(
+            session=session,
+            outbound=services.outbound,
+            consultation_id=card.consultation_id,
+            now=services.clock.now(),
+        )
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """What the message event did in the database: the ephemeral note its writer is owed, if any."""
+
+    note: str | None = None
+    message: ThreadMessage | None = None
+
+
+def store_message(session: Session, services: Services, event: dict[str, Any]) -> Relayed:
+    """The message event's effect, in the transaction that claims it: a reply queued for the owner, or
+    the thread told once that an edit is not passed on."""
+    changed = changed_in_thread(event)
+    if changed is not None:
+        note_change(session, services, *changed)
+        return Relayed()
+    message = in_thread(event)
+    if message is None:
+        return Relayed()
+    return Relayed(relay_reply(session, services, message), message)
 
 
 def register(app: AsyncApp, services: Services) -> list[str]:
     """Registers the thread relay; returns the events registered."""
 
     async def on_message(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        changed = changed_in_thread(event)
-        if changed is not None:
-            await anyio.to_thread.run_sync(note_change, services, *changed)
-            return
-        message = in_thread(event)
-        if message is None:
-            return
-        note = await anyio.to_thread.run_sync(relay_reply, services, message)
-        if note:
+        done: Relayed | None = context.get(STORED)
+        if done is not None and done.note and done.message is not None:
+            message = done.message
             await client.chat_postEphemeral(
-                channel=message.channel, user=message.user, text=note, thread_ts=message.thread_ts
+                channel=message.channel, user=message.user, text=done.note, thread_ts=message.thread_ts
             )
 
-    on_event(app, services, "message", on_message)
+    on_event(app, services, "message", on_message, durable=store_message)
     return ["message"]

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot import relay as bot_relay
 from bot import texts as bot_texts
 from bot.bookings import booking_when
 from bot.relay import EDIT_NOT_PASSED_ON, RELAYED
@@ -114,6 +115,34 @@ def test_a_coordinators_reply_in_the_thread_reaches_the_owner_and_memo_stays_in_
     out = [i for i in logged(desk_app) if i.direction == "out" and i.text and "駐車場は2台分" in i.text]
     assert len(out) == 1 and out[0].consultation_id is not None and out[0].delivered_at is not None
     assert desk_app.slack.ephemerals(mine) == []
+
+
+def test_a_reply_whose_queueing_fails_is_refused_so_slack_delivers_it_again_and_it_arrives_once(
+    desk_app: Desk, desk: DeskConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply is queued for the owner before Slack is answered: when that fails (the database, a bug),
+    Slack is answered 503 rather than 200, so it delivers the event again, and the owner gets it once."""
+    mine, _ = assigned(desk, desk_app.booking())
+    text = "明日の件、資料をお送りします。"
+    ts = desk_app.slack.post_as_user(INTAKE_CHANNEL, mine, text, thread_ts=desk_app.card["ts"])
+    event = {"type": "message", "channel": INTAKE_CHANNEL, "channel_type": "channel", "user": mine,
+             "text": text, "ts": ts, "thread_ts": desk_app.card["ts"], "event_ts": ts}  # fmt: skip
+    event_id = new_event_id()
+    queue = bot_relay.relay_to_owner
+    failures = iter([RuntimeError("the database went away")])
+
+    def fails_once(**kwargs: Any) -> bool:
+        for failure in failures:
+            raise failure
+        return queue(**kwargs)
+
+    monkeypatch.setattr(bot_relay, "relay_to_owner", fails_once)
+    assert desk_app.sender.event(event, event_id=event_id).status_code == 503
+    assert desk_app.sender.event(event, event_id=event_id, retry=1).status_code == 200
+    assert desk_app.sender.event(event, event_id=event_id, retry=2).status_code == 200  # a copy: dropped
+    desk_app.slack.wait_for(lambda: from_desk(desk_app), what="the reply on LINE")
+    time.sleep(0.5)
+    assert len([said for said in from_desk(desk_app) if "資料をお送りします" in said]) == 1
 
 
 def with_approver(tmp_path: Path) -> str:
