@@ -11,23 +11,21 @@ outbox row's id the same way, looked for in the thread or channel before a secon
 message cannot be looked for without a scope of its own: at worst it comes twice). Posts to one channel
 are paced to Slack's one a second; a 429 waits out its Retry-After.
 
-This module claims the rows and takes each down its path (card, message, monthly summary), and runs the
-thread that does it. The parts are its neighbours: history.py (the search for an earlier post),
-posting.py (the paced post, the card's update), pacing.py (the pace, the backoff and Retry-After) and
-delivery_records.py (what each row's outcome writes: sent, retried, parked, and Slack's return).
+This module claims the rows, takes each down its path (a card, a message; the monthly summary's is
+monthly_delivery.py) and runs the thread that does it. Its parts: history.py finds an earlier post,
+posting.py makes the paced post and the card's update, pacing.py holds the pace, the backoff and
+Retry-After, and delivery_records.py writes each row's outcome (sent, retried, parked, Slack's return).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from bot.sending import TO_CARD, Notice
 from config import DeskConfig
@@ -38,27 +36,21 @@ from handlers.slack.cards import Card, render_card
 from handlers.slack.client import posting_client
 from handlers.slack.delivery_records import CHANNEL, DeliveryRecords
 from handlers.slack.history import find_card, find_message
-from handlers.slack.job_notices import MONTHLY_SUMMARY, render_monthly_post
-from handlers.slack.monthly_report import (
-    MonthlyReport,
-    build_monthly_report,
-    month_summary,
-    shared_in_thread,
-    upload,
-)
-from handlers.slack.notices import NoPlace, Place, message_metadata, place_of, render_notice
+from handlers.slack.job_notices import MONTHLY_SUMMARY
+from handlers.slack.monthly_delivery import MonthlySummaryDelivery
+from handlers.slack.notices import NoPlace, message_metadata, place_of, render_notice
 from handlers.slack.pacing import POST_INTERVAL, Pacer
 from handlers.slack.posting import Posted, post_message, update_card
 from storage.clock import Clock
 from storage.database import Database
 from storage.models import Consultation
-from storage.outbox import SKIPPED, DueMessage, claim_due_messages, delivery_progress
+from storage.outbox import SKIPPED, DueMessage, claim_due_messages
 from storage.slack_cards import get_card
 
 log = logging.getLogger(__name__)
 
 
-class SlackDelivery:
+class SlackDelivery(MonthlySummaryDelivery):
     """Sends what the outbox holds for Slack: one card per consultation, kept up to date."""
 
     def __init__(
@@ -167,79 +159,6 @@ class SlackDelivery:
         via = "adopted" if found is not None else "posted"
         self.records.message_sent(due, via)
         log.info("outbox %s: %s message %s", due.id, notice.kind, via)
-
-    def deliver_monthly(self, due: DueMessage, month: str, place: Place) -> None:
-        """Posts the month's summary and shares its report (xlsx, PDF) in the post's thread, each once: the
-        post's `ts` is recorded before the files go, the files once shared, and on a later attempt those an
-        earlier one shared without recording them are found in the thread by name. A report that cannot be
-        built does not hold up the post: it goes with the figures alone and the row is parked."""
-        with self.db.session() as session:
-            progress = delivery_progress(session=session, message_id=due.id)
-        retried = due.attempts > 1 or "ts" in progress
-        with tempfile.TemporaryDirectory(prefix="madoguchi-report-") as directory:
-            try:
-                report: MonthlyReport | None = self.build_report(month, Path(directory))
-            except Exception as exc:  # noqa: BLE001 - a report that cannot be built must not hold up the post
-                log.error("outbox %s: the report of %s was not built: %s", due.id, month, type(exc).__name__)
-                report = None
-            try:
-                ts, adopted = progress.get("ts"), False
-                if ts is None:
-                    ts, adopted = self._post_once(due, place, month, report)
-                    progress = {"channel": place.channel, "ts": ts, "files": []}
-                    if not self._progress(due, progress):
-                        return
-                if report is None:
-                    self.records.park(due, "posted; its report could not be built")
-                    return
-                recorded = set(progress.get("files") or [])
-                found = shared_in_thread(self.client, place.channel, ts) - recorded if retried else set()
-                missing = [f for f in report.files if f.file_name not in recorded | found]
-                adopted = adopted or any(f.file_name in found for f in report.files)
-                if missing:
-                    with self.pacer.post(place.channel):
-                        upload(self.client, channel=place.channel, ts=ts, month=month, files=missing)
-            except SlackApiError as exc:
-                self.records.not_delivered(due, exc, posted="ts" in progress)
-                return
-            except (SlackRequestError, OSError) as exc:  # the upload URL did not take the bytes
-                self.records.not_delivered(due, None, posted="ts" in progress, error=type(exc).__name__)
-                return
-        progress["files"] = [f.file_name for f in report.files]
-        via = "adopted" if adopted else "posted"
-        self.finish(due, progress, via)
-        log.info("outbox %s: monthly summary of %s %s with its report", due.id, month, via)
-
-    def build_report(self, month: str, directory: Path) -> MonthlyReport:
-        """The month's xlsx and PDF, built now (reportlab takes a moment: never in a job's transaction)."""
-        return build_monthly_report(
-            db=self.db, desk=self.desk, month=month, now=self.clock.now(), directory=directory
-        )
-
-    def _post_once(
-        self, due: DueMessage, place: Place, month: str, report: MonthlyReport | None
-    ) -> tuple[str, bool]:
-        """The `ts` of the summary's post, and whether an earlier attempt had posted it (adopted)."""
-        found = find_message(self.client, place, due.id) if due.attempts > 1 else None
-        if found is not None:
-            return found, True
-        if report is not None:
-            summary = report.summary
-        else:
-            summary = month_summary(db=self.db, desk=self.desk, month=month, now=self.clock.now())
-        message = render_monthly_post(summary, attached=report is not None)
-        answer = post_message(
-            self.client, self.pacer, place.channel, message.text, message.blocks, message_metadata(due.id)
-        )
-        return str(answer["ts"]), False
-
-    def finish(self, due: DueMessage, progress: dict[str, Any], via: str) -> None:
-        """Records the files shared and marks the row sent, in one transaction."""
-        self.records.finished(due, progress, via)
-
-    def _progress(self, due: DueMessage, progress: dict[str, Any]) -> bool:
-        """Records what is done so far; False (and nothing more is done) when the row is no longer ours."""
-        return self.records.progress(due, progress)
 
     def show(
         self, consultation_id: int, card: Card, where: tuple[str, str] | None, *, retried: bool
