@@ -13,7 +13,8 @@ from bot.engine import IntakeEngine
 from bot.sending import Notice, Outbound
 from config import DeskConfig
 from handlers.slack.cards import CONTACT, parse_value
-from handlers.slack.delivery import POST_INTERVAL, Pacer, SlackDelivery
+from handlers.slack.delivery import SlackDelivery
+from handlers.slack.pacing import POST_INTERVAL, Pacer
 from storage.bookings import Booking
 from storage.channels import Channel
 from storage.clock import FixedClock
