@@ -188,7 +188,7 @@ JOBS = (
         "cron",
         {"hour": 3, "minute": 17},
         misfire_grace_time=6 * 3600,  # a daily purge: later that night is as good
-        description="deletes raw webhook bodies and Slack event ids past their retention",
+        description="deletes raw webhook bodies, Slack event ids and sent form tokens past their retention",
     ),
     JobSpec(
         "reminders",

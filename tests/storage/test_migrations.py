@@ -11,6 +11,7 @@ import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.desk_posts  # noqa: F401  (registers desk_post, line_quota_reading, parked_report)
 import storage.escalations  # noqa: F401  (registers the escalation table)
 import storage.follow_ups  # noqa: F401  (registers the intake_nudge and satisfaction_survey tables)
+import storage.form_submissions  # noqa: F401  (registers the form_submission table)
 import storage.models  # noqa: F401
 import storage.outcomes  # noqa: F401  (registers the outcome tables)
 import storage.proposals  # noqa: F401  (registers the time_proposal table)
