@@ -26,6 +26,7 @@ from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database, make_engine
+from storage.form_submissions import FormSubmission, claim_form_token
 from storage.inbox import NewEvent, store_events
 from storage.models import InboxEvent, OutboxMessage
 from storage.reminders import reminders_of
@@ -160,6 +161,20 @@ def test_the_purge_job_forgets_slack_events_past_the_same_retention(
     assert said.endswith("1 Slack event(s) forgotten")
     with own_services.db.session() as session:
         assert list(session.scalars(select(SlackEvent.event_id))) == ["EvRECENT"]
+
+
+def test_the_purge_job_forgets_form_tokens_past_the_same_retention(
+    own_services: Services, clock: FixedClock
+) -> None:
+    old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=29)
+    with own_services.db.session() as session:
+        for token, at in (("old-form-token", old), ("recent-form-token", recent)):
+            assert claim_form_token(session=session, token=token, now=at) is None
+    build_scheduler(own_services)
+    said = purge_raw_events_job()
+    assert "1 form token(s)" in said
+    with own_services.db.session() as session:
+        assert list(session.scalars(select(FormSubmission.submitted_at))) == [recent]
 
 
 def test_every_job_is_scheduled_once_with_its_own_grace_and_coalesces(services: Services) -> None:
