@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, update
 
 from bot.engine import IntakeEngine
@@ -60,19 +58,6 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:
         scheduler.shutdown(wait=False)
-
-
-@pytest.fixture
-def own_services(
-    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock, var_dir: Path
-) -> Iterator[Services]:
-    """Services on a database of the test's own: the scheduler's thread opens its own sessions."""
-    url = fresh_database_url(migrated=True)
-    db = Database(url)
-    yield Services(
-        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
-    )
-    db.dispose()
 
 
 def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clock: FixedClock) -> None:

@@ -5,25 +5,19 @@ the consultation the first stored, and a new form from the same browser is a new
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bot.engine import IntakeEngine
 from config import DeskConfig
 from handlers.app import create_app
 from handlers.services import Services
 from handlers.web.form import CSRF_COOKIE
 from storage.bookings import Booking
-from storage.clock import FixedClock
-from storage.database import Database
 from storage.interactions import Interaction
 from storage.models import Consultation
-from tests.conftest import DatabaseFactory, make_settings
 from tests.web.test_form import carried, form_token, offered, post_form, reference_of, to_times, valid_fields
 
 POSTS = 4  # at once: a double click, and a couple of impatient taps more
@@ -86,19 +80,6 @@ def test_a_new_form_from_the_same_browser_is_a_new_request(
     answer_lost(client, token)  # and the first page, sent again, is still the first request
     assert reference_of(post_form(client, valid_fields(desk), token).text) == reference_of(first.text)
     assert count(services, Consultation) == 2
-
-
-@pytest.fixture
-def own_services(
-    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock, var_dir: Path
-) -> Iterator[Services]:
-    """Services on a database of the test's own: each post commits on a connection of its own."""
-    url = fresh_database_url(migrated=True)
-    db = Database(url)
-    yield Services(
-        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
-    )
-    db.dispose()
 
 
 @pytest.mark.parametrize("time", ["later", "chosen"])
