@@ -5,11 +5,17 @@ A token is kept as its SHA-256 (it is a 256-bit random value, so its hash gives 
 key), claimed first in the transaction that stores the consultation: a second post of the same form waits
 for the first (PostgreSQL's unique insert blocks until the first commits, SQLite's transactions are
 serialized) and then finds the consultation already stored.
+
+The token the browser gets after a form is sent is derived from the sent one with the desk's key
+(`token_after`), so a post of that form that arrives with the new cookie (a second tap after the first
+answer's cookie arrived, a reload) is still known as the same form, and no one without the key can
+derive it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, delete, select, update
@@ -18,6 +24,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import models as _models  # noqa: F401  (the consultation table the foreign key names)
 from storage.base import Base
+from storage.crypto import keyring
+
+_AFTER = "form-token-after:"
 
 
 class FormSubmission(Base):
@@ -35,6 +44,16 @@ class FormSubmission(Base):
 def form_token_hash(token: str) -> str:
     """What is stored of a form token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_after(token: str) -> str:
+    """The token a browser gets once it has sent the form of this one (64 hex digits, a keyed hash)."""
+    return keyring().lookup_hash(_AFTER + token)
+
+
+def follows(cookie: str, token: str) -> bool:
+    """Whether the cookie's token is the one given after sending this one (under any of the keys)."""
+    return any(hmac.compare_digest(cookie, after) for after in keyring().lookup_hashes(_AFTER + token))
 
 
 def find_form_consultation(*, session: Session, token: str) -> int | None:

@@ -57,7 +57,13 @@ from storage.bookings import get_active_booking
 from storage.channels import Channel
 from storage.consultations import record_consent
 from storage.contacts import create_anonymous_contact
-from storage.form_submissions import claim_form_token, find_form_consultation, record_form_consultation
+from storage.form_submissions import (
+    claim_form_token,
+    find_form_consultation,
+    follows,
+    record_form_consultation,
+    token_after,
+)
 from storage.interactions import log_interaction
 from storage.models import Consultation
 
@@ -197,6 +203,10 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
     cookie_token = _cookie_token(request)
     field_token = raw.get(CSRF_FIELD, "")
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), field_token.encode()):
+        if cookie_token and _TOKEN.match(field_token) and follows(cookie_token, field_token):
+            stored = await run_in_threadpool(_stored_again, svc, field_token)
+            if stored is not None:  # the form was sent, and the browser got the token after it
+                return _thanks_page(request, svc, field_token, stored)
         return _error_page(svc.desk, "csrf", status=400)
 
     check = check_form(svc.desk, raw)
@@ -236,6 +246,11 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
         return await _times_page(
             request, svc, cookie_token, check, errors={"slot": texts.SLOT_TAKEN}, status=409
         )
+    return _thanks_page(request, svc, cookie_token, stored)
+
+
+def _thanks_page(request: Request, svc: Services, token: str, stored: Stored) -> HTMLResponse:
+    """The consultation's reference and what happens next; the cookie gets the token after the form's."""
     if stored.again:
         log.info("web form: consultation %s sent again, its thanks page shown again", stored.reference)
     else:
@@ -253,8 +268,8 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
         nonce=nonce,
     )
     response = _html(html, 200, nonce)
-    # a new token: the next form this browser opens is a new request (this page sent again is refused)
-    _set_token_cookie(request, response, secrets.token_urlsafe(32))
+    # a new token: the next form this browser opens is a new request (this one sent again, its thanks)
+    _set_token_cookie(request, response, token_after(token))
     return response
 
 
@@ -382,6 +397,13 @@ def _store(svc: Services, token: str, answers: dict[str, Any], chosen: datetime 
             consultation_id=consultation.id,
         )
         return Stored(consultation.reference, message, slot, bool(answers.get("slot_later")))
+
+
+def _stored_again(svc: Services, token: str) -> Stored | None:
+    """The thanks page of the consultation the form of this token stored, if it did."""
+    with svc.db.session() as session:
+        consultation_id = find_form_consultation(session=session, token=token)
+        return None if consultation_id is None else _stored_before(session, svc.desk, consultation_id)
 
 
 def _stored_before(session: Session, desk: DeskConfig, consultation_id: int) -> Stored:
