@@ -230,9 +230,26 @@ def booking_when(booking: Booking) -> str:
     """`12/3(木) 14:00〜15:00`, with 祝 on a public holiday (終日 for a whole-day visit)."""
     starts, ends = booking.starts_at.astimezone(JST), booking.ends_at.astimezone(JST)
     day = label_day(starts.date())
-    if (ends - starts).total_seconds() >= 6 * 3600:
+    if _whole_day(booking):
         return f"{day} {texts.WHOLE_DAY_SHORT}"
     return f"{day} {starts:%H:%M}〜{ends:%H:%M}"
+
+
+def booking_slot(booking: Booking) -> Slot:
+    """The time a booking takes, as the slot it was held from."""
+    return Slot(
+        coordinator_id=booking.coordinator_id,
+        method=booking.method,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        blocked_from=booking.blocked_from,
+        blocked_until=booking.blocked_until,
+        whole_day=_whole_day(booking),
+    )
+
+
+def _whole_day(booking: Booking) -> bool:
+    return (booking.ends_at - booking.starts_at).total_seconds() >= 6 * 3600
 
 
 def moment_label(moment: datetime) -> str:

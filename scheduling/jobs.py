@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session
 
 from storage.clock import Clock
 from storage.database import Database
+from storage.form_submissions import purge_form_submissions
 from storage.inbox import purge_raw_bodies
 from storage.slack_events import purge_slack_events
 
 log = logging.getLogger(__name__)
+
+FORM_TOKENS_KEPT = timedelta(days=2)  # whatever the retention: a form's cookie keeps its token a day
 
 
 @dataclass
@@ -77,7 +80,7 @@ def expire_holds_job() -> str:
 
 def purge_raw_events_job() -> str:
     """Deletes raw webhook bodies older than the retention period (they are personal data), and the Slack
-    events received before it."""
+    events received and the web form tokens sent before it."""
     ctx = _ctx()
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.raw_event_retention_days)
@@ -90,9 +93,11 @@ def purge_raw_events_job() -> str:
             break
     with ctx.db.session() as session:  # the Slack event ids kept against retries and replays
         slack = purge_slack_events(session=session, received_before=cutoff)
-    if total or slack:
-        log.info("purged %d raw webhook bodies and %d Slack event rows", total, slack)
-    return f"{total} raw webhook bod(ies) purged, {slack} Slack event(s) forgotten"
+    with ctx.db.session() as session:  # kept against a form sent twice: its token lives in its cookie a day
+        forms = purge_form_submissions(session=session, submitted_before=min(cutoff, now - FORM_TOKENS_KEPT))
+    if total or slack or forms:
+        log.info("purged %d raw webhook bodies, %d form tokens and %d Slack event rows", total, forms, slack)
+    return f"{total} raw webhook bod(ies) purged, {forms} form token(s) and {slack} Slack event(s) forgotten"
 
 
 def reminders_job() -> str:
@@ -188,7 +193,7 @@ JOBS = (
         "cron",
         {"hour": 3, "minute": 17},
         misfire_grace_time=6 * 3600,  # a daily purge: later that night is as good
-        description="deletes raw webhook bodies and Slack event ids past their retention",
+        description="deletes raw webhook bodies, Slack event ids and sent form tokens past their retention",
     ),
     JobSpec(
         "reminders",

@@ -214,6 +214,20 @@ def services(database_url: str, db: Database, desk: DeskConfig, clock: FixedCloc
 
 
 @pytest.fixture
+def own_services(
+    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock, var_dir: Path
+) -> Iterator[Services]:
+    """The application's services on a database of the test's own, for the tests of threads and processes
+    (each opens sessions of its own, which the rolled-back transaction of `db` would not show them)."""
+    url = fresh_database_url(migrated=True)
+    db = Database(url)
+    yield Services(
+        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
+    )
+    db.dispose()
+
+
+@pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services)) as test_client:
         yield test_client

@@ -7,7 +7,10 @@ chosen time is looked up again among the free ones and held on submit, as the ch
 GET /favicon.ico (the desk's mark) lives here too, as every page that links it can reach this router.
 
 POST /form is protected by a double-submit token (a random value in a cookie and in a hidden field);
-a valid form becomes a consultation through the same `submit_intake` as the chat.
+a valid form becomes a consultation through the same `submit_intake` as the chat. The token is also the
+form's identity: the transaction that stores the consultation claims it first (storage/form_submissions.py),
+so the same form posted twice, at once or later, stores one consultation and answers both posts with its
+thanks page; after that the cookie gets a new token, and the form opened again is a new one.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot import texts
+from bot.bookings import booking_slot
 from bot.field_kinds import SHORT_MAX, Control, Meeting
 from bot.fields import FIELDS, label
+from bot.lifecycle import BookingStatus
 from bot.readback import describe_answer, summary_lines
 from bot.slots import SlotBook
 from bot.submission import announce_submission, submit_intake, submitted_reply
@@ -47,10 +53,19 @@ from handlers.web.form_times import (
     times_view,
 )
 from scheduling import Slot
+from storage.bookings import get_active_booking
 from storage.channels import Channel
 from storage.consultations import record_consent
 from storage.contacts import create_anonymous_contact
+from storage.form_submissions import (
+    claim_form_token,
+    find_form_consultation,
+    follows,
+    record_form_consultation,
+    token_after,
+)
 from storage.interactions import log_interaction
+from storage.models import Consultation
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +166,19 @@ class Stored:
     message: str
     slot: Slot | None
     slot_later: bool
+    again: bool = False  # stored by an earlier post of the same form (the same token)
 
 
 @router.get("/form", response_class=HTMLResponse)
 def show_form(request: Request, svc: ServicesDep) -> HTMLResponse:
-    """The empty form, with a fresh (or the visitor's current) CSRF token."""
-    token = _cookie_token(request) or secrets.token_urlsafe(32)
+    """The empty form, with the visitor's current CSRF token, or a fresh one when there is none or the
+    current one has been sent already (its answer may have been lost): a new form is a new request."""
+    token = _cookie_token(request)
+    if token is not None:
+        with svc.db.session() as session:
+            if find_form_consultation(session=session, token=token) is not None:
+                token = None
+    token = token or secrets.token_urlsafe(32)
     return _form_page(request, svc.desk, token=token, values={}, errors={}, status=200)
 
 
@@ -181,6 +203,10 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
     cookie_token = _cookie_token(request)
     field_token = raw.get(CSRF_FIELD, "")
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), field_token.encode()):
+        if cookie_token and _TOKEN.match(field_token) and follows(cookie_token, field_token):
+            stored = await run_in_threadpool(_stored_again, svc, field_token)
+            if stored is not None:  # the form was sent, and the browser got the token after it
+                return _thanks_page(request, svc, field_token, stored)
         return _error_page(svc.desk, "csrf", status=400)
 
     check = check_form(svc.desk, raw)
@@ -215,12 +241,20 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
             errors = {"slot": TIMES_TEXTS["slot"].format(later=texts.DECIDE_LATER)}
             return await _times_page(request, svc, cookie_token, check, errors=errors, status=400)
     try:
-        stored = await run_in_threadpool(_store, svc, check.answers, chosen)
+        stored = await run_in_threadpool(_store, svc, cookie_token, check.answers, chosen)
     except _SlotTaken:
         return await _times_page(
             request, svc, cookie_token, check, errors={"slot": texts.SLOT_TAKEN}, status=409
         )
-    log.info("web form: consultation %s submitted", stored.reference)
+    return _thanks_page(request, svc, cookie_token, stored)
+
+
+def _thanks_page(request: Request, svc: Services, token: str, stored: Stored) -> HTMLResponse:
+    """The consultation's reference and what happens next; the cookie gets the token after the form's."""
+    if stored.again:
+        log.info("web form: consultation %s sent again, its thanks page shown again", stored.reference)
+    else:
+        log.info("web form: consultation %s submitted", stored.reference)
     held, notes = thanks_lines(stored.slot, stored.slot_later)
     nonce = _nonce()
     html = _pages.get_template("form.html").render(
@@ -234,8 +268,8 @@ async def submit_form(request: Request, svc: ServicesDep) -> HTMLResponse:
         nonce=nonce,
     )
     response = _html(html, 200, nonce)
-    # a new token, so that sending the same page again (reload, back button) is refused, not stored twice
-    _set_token_cookie(request, response, secrets.token_urlsafe(32))
+    # a new token: the next form this browser opens is a new request (this one sent again, its thanks)
+    _set_token_cookie(request, response, token_after(token))
     return response
 
 
@@ -303,12 +337,18 @@ def _summary_keys(book: SlotBook, answers: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> Stored:
-    """Holds the chosen time (raising _SlotTaken, with nothing stored, when it is no longer free), records
-    the consent and the consultation with its interaction log, and gives the hold to the consultation."""
+def _store(svc: Services, token: str, answers: dict[str, Any], chosen: datetime | None) -> Stored:
+    """Claims the form's token (or finds the consultation an earlier post of it stored, and stores
+    nothing), holds the chosen time (raising _SlotTaken, with nothing stored, when it is no longer free),
+    records the consent and the consultation with its interaction log, and gives the hold to the
+    consultation."""
     desk = svc.desk
     now = svc.clock.now()
     with svc.db.session() as session:
+        # first, so that a second post of the form waits here for the first and takes no time of its own
+        earlier = claim_form_token(session=session, token=token, now=now)
+        if earlier is not None:
+            return _stored_before(session, desk, earlier)
         contact = create_anonymous_contact(session=session, channel=CHANNEL)
         book = SlotBook(session, desk, svc.engine.calendars, svc.clock, contact.id)
         slot: Slot | None = None
@@ -341,6 +381,7 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
             session=session, desk=desk, contact=contact, channel=CHANNEL, answers=answers, clock=svc.clock
         )
         inbound.consultation_id = consultation.id
+        record_form_consultation(session=session, token=token, consultation_id=consultation.id)
         if slot is not None:
             book.attach(consultation.id)
         booking = announce_submission(session=session, outbound=svc.outbound, consultation=consultation)
@@ -356,6 +397,29 @@ def _store(svc: Services, answers: dict[str, Any], chosen: datetime | None) -> S
             consultation_id=consultation.id,
         )
         return Stored(consultation.reference, message, slot, bool(answers.get("slot_later")))
+
+
+def _stored_again(svc: Services, token: str) -> Stored | None:
+    """The thanks page of the consultation the form of this token stored, if it did."""
+    with svc.db.session() as session:
+        consultation_id = find_form_consultation(session=session, token=token)
+        return None if consultation_id is None else _stored_before(session, svc.desk, consultation_id)
+
+
+def _stored_before(session: Session, desk: DeskConfig, consultation_id: int) -> Stored:
+    """The thanks page of a consultation stored by an earlier post of the form, as its booking is now (the
+    post's own page, unless a coordinator has acted meanwhile). Nothing is logged: no new message came."""
+    consultation = session.get(Consultation, consultation_id)
+    assert consultation is not None  # the claim's row goes with its consultation
+    booking = get_active_booking(session=session, consultation_id=consultation.id)
+    held = booking is not None and booking.status in (BookingStatus.HELD, BookingStatus.REQUESTED)
+    return Stored(
+        consultation.reference,
+        submitted_reply(desk, consultation, booking),
+        booking_slot(booking) if booking is not None and held else None,
+        booking is None and consultation.method in desk.scheduling.rules.slot_methods,
+        again=True,
+    )
 
 
 def _clean(value: str) -> str:

@@ -8,6 +8,7 @@ from storage import (  # noqa: F401  (registers the tables)
     desk_posts,
     escalations,
     follow_ups,
+    form_submissions,
     models,
     outcomes,
     proposals,

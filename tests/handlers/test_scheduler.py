@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, update
 
 from bot.engine import IntakeEngine
@@ -26,6 +24,7 @@ from storage.bookings import Booking
 from storage.clock import JST, FixedClock
 from storage.contacts import get_or_create_contact
 from storage.database import Database, make_engine
+from storage.form_submissions import FormSubmission, claim_form_token
 from storage.inbox import NewEvent, store_events
 from storage.models import InboxEvent, OutboxMessage
 from storage.reminders import reminders_of
@@ -59,19 +58,6 @@ def test_the_jobs_have_fixed_ids_so_a_restart_replaces_them(services: Services) 
         assert all(job.misfire_grace_time >= 60 for job in scheduler.get_jobs())
     finally:
         scheduler.shutdown(wait=False)
-
-
-@pytest.fixture
-def own_services(
-    fresh_database_url: DatabaseFactory, desk: DeskConfig, clock: FixedClock, var_dir: Path
-) -> Iterator[Services]:
-    """Services on a database of the test's own: the scheduler's thread opens its own sessions."""
-    url = fresh_database_url(migrated=True)
-    db = Database(url)
-    yield Services(
-        settings=make_settings(url, var_dir), desk=desk, db=db, clock=clock, engine=IntakeEngine(desk, clock)
-    )
-    db.dispose()
 
 
 def test_the_running_scheduler_expires_a_lapsed_hold(own_services: Services, clock: FixedClock) -> None:
@@ -160,6 +146,20 @@ def test_the_purge_job_forgets_slack_events_past_the_same_retention(
     assert said.endswith("1 Slack event(s) forgotten")
     with own_services.db.session() as session:
         assert list(session.scalars(select(SlackEvent.event_id))) == ["EvRECENT"]
+
+
+def test_the_purge_job_forgets_form_tokens_past_the_same_retention(
+    own_services: Services, clock: FixedClock
+) -> None:
+    old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=29)
+    with own_services.db.session() as session:
+        for token, at in (("old-form-token", old), ("recent-form-token", recent)):
+            assert claim_form_token(session=session, token=token, now=at) is None
+    build_scheduler(own_services)
+    said = purge_raw_events_job()
+    assert "1 form token(s)" in said
+    with own_services.db.session() as session:
+        assert list(session.scalars(select(FormSubmission.submitted_at))) == [recent]
 
 
 def test_every_job_is_scheduled_once_with_its_own_grace_and_coalesces(services: Services) -> None:

@@ -11,6 +11,7 @@ import storage.bookings  # noqa: F401  (registers the booking table)
 import storage.desk_posts  # noqa: F401  (registers desk_post, line_quota_reading, parked_report)
 import storage.escalations  # noqa: F401  (registers the escalation table)
 import storage.follow_ups  # noqa: F401  (registers the intake_nudge and satisfaction_survey tables)
+import storage.form_submissions  # noqa: F401  (registers the form_submission table)
 import storage.models  # noqa: F401
 import storage.outcomes  # noqa: F401  (registers the outcome tables)
 import storage.proposals  # noqa: F401  (registers the time_proposal table)
@@ -79,7 +80,7 @@ def test_upgrade_and_downgrade(empty_database_url: str) -> None:
         engine.dispose()
 
 
-def upgrade_schema_down(url: str) -> None:
+def upgrade_schema_down(url: str, revision: str = "0001") -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -88,7 +89,22 @@ def upgrade_schema_down(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.downgrade(cfg, "0001")
+    command.downgrade(cfg, revision)
+
+
+def test_the_form_submissions_migration_undoes_cleanly(empty_database_url: str) -> None:
+    upgrade_schema(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        assert {
+            fk["options"].get("ondelete") for fk in inspect(engine).get_foreign_keys("form_submission")
+        } == {"CASCADE"}
+        upgrade_schema_down(empty_database_url, "0019")
+        assert "form_submission" not in inspect(engine).get_table_names()
+        upgrade_schema(empty_database_url)
+        assert "form_submission" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def insert_consultation(conn: Connection, now: str) -> None:

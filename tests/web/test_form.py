@@ -23,6 +23,7 @@ from scheduling import Slot, label_slot, label_slot_range
 from storage.bookings import Booking
 from storage.clock import JST
 from storage.contacts import create_anonymous_contact
+from storage.form_submissions import token_after
 from storage.interactions import list_interactions
 from storage.models import Consent, Consultation
 from tests.web.test_simulator import Phone, to_meeting_times
@@ -188,16 +189,26 @@ def test_a_valid_form_becomes_a_web_consultation(
         assert reference in (log[1].text or "")
 
 
-def test_sending_the_same_page_again_is_refused(
+def test_sending_the_same_page_again_shows_its_thanks_again_and_stores_nothing(
     client: TestClient, desk: DeskConfig, services: Services
 ) -> None:
     token = form_token(client)
-    assert post_form(client, valid_fields(desk), token).status_code == 200
-    again = post_form(client, valid_fields(desk), token)
-    assert again.status_code == 400
-    assert "すでに完了しています" in again.text
+    first = post_form(client, valid_fields(desk), token)
+    assert first.status_code == 200
+    assert client.cookies[CSRF_COOKIE] != token  # the next form is a new request
+    again = post_form(client, valid_fields(desk), token)  # a reload, the back button, a second tap
+    assert again.status_code == 200
+    assert reference_of(again.text) == reference_of(first.text)
     with services.db.session() as session:
         assert len(session.scalars(select(Consultation)).all()) == 1
+
+
+def test_a_cookie_derived_from_a_token_never_sent_is_refused(client: TestClient, desk: DeskConfig) -> None:
+    token = form_token(client)
+    client.cookies.set(CSRF_COOKIE, token_after(token), domain="testserver.local", path="/form")
+    response = post_form(client, valid_fields(desk), token)
+    assert response.status_code == 400
+    assert "送信を確認できませんでした" in response.text
 
 
 def test_an_unknown_municipality_code_is_a_clear_error(client: TestClient, desk: DeskConfig) -> None:
