@@ -15,13 +15,14 @@ from storage.crypto import Keyring, PIIKeyError, generate_key
 from storage.database import Database
 from tests.bot.chat import Chat
 from tests.bot.test_intake_flow import to_summary
+from tests.conftest import DatabaseFactory
 
 SECRETS = ["薩摩 花子", "099-123-4567", "hanako@example.jp", "U-secret-line-user", "紙の受発注をやめて"]
 
 
 def test_an_intake_leaves_no_personal_data_in_clear(
-    fresh_database_url,
-    desk: DeskConfig,  # type: ignore[no-untyped-def]
+    fresh_database_url: DatabaseFactory,
+    desk: DeskConfig,
     clock: FixedClock,
 ) -> None:
     url = fresh_database_url(migrated=True)
