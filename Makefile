@@ -49,7 +49,7 @@ test: install test-packages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot config handlers scheduling storage reporting
+	$(BIN)/mypy bot config handlers scheduling storage reporting tests benchmarks
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

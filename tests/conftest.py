@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -190,7 +191,7 @@ ADMIN_TOKEN = "test-admin-token"
 
 def make_settings(database_url: str, var_dir: Path, **extra: object) -> Settings:
     """Settings for a test, ignoring the machine's environment and .env file."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {  # of any type, as Settings parses them (a str as from the environment)
         "DATABASE_URL": database_url,
         "MADOGUCHI_DEMO": True,
         "MADOGUCHI_PII_KEY": TEST_KEY,
@@ -198,7 +199,7 @@ def make_settings(database_url: str, var_dir: Path, **extra: object) -> Settings
         "MADOGUCHI_VAR_DIR": str(var_dir),
     }
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # _env_file is BaseSettings.__init__'s; mypy sees the fields
 
 
 @pytest.fixture

@@ -276,4 +276,4 @@ def test_consult_inside_bookings_entered_from_no_flow_starts_a_new_intake(
     chat.say("相談する")
     assert "前回と同じ会社の情報を使いますか" in chat.text
     row = conversation(db, chat)
-    assert row is not None and row.flow == "intake" and not row.flags.get("parked")
+    assert row is not None and row.flow == "intake" and row.flags is not None and not row.flags.get("parked")

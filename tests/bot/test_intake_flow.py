@@ -246,7 +246,9 @@ def test_editing_the_category_keeps_a_time_whose_coordinator_takes_it_too(
     before = chat.text.split("ご希望の日時：")[1].splitlines()[0]
     chat.tap(texts.EDIT)
     chat.tap("相談分野")
-    chat.tap(desk.choice("categories", "cloud_tools").label)  # the coordinator of that time takes it too
+    cloud_tools = desk.choice("categories", "cloud_tools")
+    assert cloud_tools is not None
+    chat.tap(cloud_tools.label)  # the coordinator of that time takes it too
     chat.tap(texts.NO_SECOND)
     assert "ご入力内容をご確認ください" in chat.text
     assert f"ご希望の日時：{before}" in chat.text

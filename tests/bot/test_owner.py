@@ -64,7 +64,7 @@ def test_walk_to_stops_at_the_question_asked(chat: Chat, step: Step) -> None:
 
 
 def test_a_question_the_table_has_no_answer_for_is_named(chat: Chat) -> None:
-    table: dict[Step, Any] = {k: v for k, v in ANSWERS.items() if k != Step.DX_STAGE}
+    table: dict[str, Any] = {k: v for k, v in ANSWERS.items() if k != Step.DX_STAGE}
     with pytest.raises(NoAnswer, match="no answer for step dx_stage"):
         Owner(chat, table).walk_to(Step.CONTACT)
 

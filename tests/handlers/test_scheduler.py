@@ -130,7 +130,7 @@ def test_the_purge_job_empties_raw_webhook_bodies_past_their_retention(
     build_scheduler(own_services)  # configures the jobs for this process
     purge_raw_events_job()
     with own_services.db.session() as session:
-        bodies = dict(session.execute(select(InboxEvent.event_id, InboxEvent.body)).all())
+        bodies: dict[str, object] = dict(session.execute(select(InboxEvent.event_id, InboxEvent.body)).all())
     assert bodies == {"01OLD": {}, "01RECENT": {"message": {"text": "090-0000-0000"}}}
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,9 +32,11 @@ from tests.storage.test_consultation_views import another_key, submit
 
 
 def test_demo_mode_is_on_when_no_line_credentials_are_set(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, **{"MADOGUCHI_VAR_DIR": str(tmp_path)})  # type: ignore[call-arg]
+    env: dict[str, Any] = {"MADOGUCHI_VAR_DIR": str(tmp_path)}  # str values, parsed as the environment's
+    settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]  # _env_file is BaseSettings.__init__'s; mypy sees the fields
     assert settings.demo
-    with_line = Settings(_env_file=None, **{"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"})  # type: ignore[call-arg]
+    line_env: dict[str, Any] = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    with_line = Settings(_env_file=None, **line_env)  # type: ignore[call-arg]  # _env_file is BaseSettings.__init__'s; mypy sees the fields
     assert not with_line.demo
 
 
@@ -219,9 +222,8 @@ def test_a_plain_demo_starts_without_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, keyring: Keyring
 ) -> None:
     caplog.set_level(logging.INFO)
-    settings = Settings(
-        _env_file=None, **{"MADOGUCHI_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": "sqlite://"}
-    )  # type: ignore[call-arg]
+    env: dict[str, Any] = {"MADOGUCHI_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": "sqlite://"}
+    settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]  # _env_file is BaseSettings.__init__'s; mypy sees the fields
     try:
         build_services(settings)
     finally:

@@ -65,6 +65,7 @@ def odd_fields(user: LineUser) -> list[dict[str, Any]]:
     text = user.text("相談したい")
     message = text["message"]
     postback = user.postback("x")
+    not_contexts: tuple[object, ...] = ("yes", {"isRedelivery": "true"}, [], None)
     return [
         *(text | {"webhookEventId": v} for v in (12345, True, None, {"a": 1}, "x" * 65, "")),
         *(text | {"source": v} for v in ("U1", None, {"type": "user", "userId": 123})),
@@ -77,7 +78,7 @@ def odd_fields(user: LineUser) -> list[dict[str, Any]]:
         text | {"message": {"type": "location", "id": "1", "title": {"x": 1}, "latitude": True}},
         *(postback | {"postback": v} for v in ("data", None, {"data": 5}, {"data": "x", "params": "p"})),
         postback | {"postback": {"data": "x", "params": {"datetime": {"a": 1}, "date": True, "time": 9}}},
-        *(text | {"deliveryContext": v} for v in ("yes", {"isRedelivery": "true"}, [], None)),
+        *(text | {"deliveryContext": v} for v in not_contexts),
         *(text | {k: v} for k, v in (("mode", 5), ("type", 7), ("type", None), ("unsend", "x"))),
         user.event("unsend", reply=False, unsend={"messageId": 5}),
         user.event("follow", reply=False) | {"follow": "yes"},

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import select
 
@@ -156,6 +157,6 @@ def test_two_processes_running_the_reminders_at_once_queue_each_reminder_once(
     sent = [int(out.split(": ", 1)[1].split(" sent")[0]) if " sent" in out else 0 for out, _ in outputs]
     assert sum(sent) == 40
     with db.session() as session:
-        consultations = session.scalars(select(OutboxMessage.consultation_id)).all()
+        consultations = cast(list[int], session.scalars(select(OutboxMessage.consultation_id)).all())
     db.dispose()
     assert sorted(consultations) == list(range(1, 41))  # one each, whichever process queued it

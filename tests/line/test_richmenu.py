@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -85,7 +85,8 @@ def test_the_command_creates_the_menu_uploads_its_drawn_image_and_makes_it_the_d
     # Not blank: every area has its dark label and its coloured pictogram on the white ground.
     for b in bounds:
         area = image.convert("RGB").crop((b["x"], 0, b["x"] + b["width"], 843))
-        colours = area.getcolors(maxcolors=1 << 20) or []
+        found = area.getcolors(maxcolors=1 << 20) or []
+        colours = cast(list[tuple[int, tuple[int, int, int]]], found)  # an RGB image's: (count, (r, g, b))
         dark = sum(n for n, (r, g, bl) in colours if r + g + bl < 200)
         vivid = sum(n for n, (r, g, bl) in colours if max(r, g, bl) - min(r, g, bl) > 80)
         assert dark > 5_000, "the label is missing or too small to read"

@@ -116,8 +116,8 @@ def test_signed_events_with_values_no_database_can_store_are_kept_and_answered(
     bodies = [json.dumps({"destination": "U", "events": [event]}).encode() for event in (far, lone)]
     # A lone surrogate, escaped as JSON allows, cannot be encoded to be stored: replaced, the rest kept.
     broken = users[2].text("相談したい")
-    body = json.dumps({"destination": "U", "events": [broken]}, ensure_ascii=False)
-    bodies.append(body.replace("相談したい", "\\ud800相談したい").encode())
+    raw = json.dumps({"destination": "U", "events": [broken]}, ensure_ascii=False)
+    bodies.append(raw.replace("相談したい", "\\ud800相談したい").encode())
     assert b"\\ud800" in bodies[-1]
     for user, body in zip(users, bodies, strict=True):
         assert user.post(body=body).status_code == 200

@@ -106,8 +106,8 @@ DETAIL_RECORDS = (
 )
 
 
-def _at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JST)  # type: ignore[misc]
+def _at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=JST)
 
 
 class Builder:

@@ -169,8 +169,8 @@ def test_every_status_and_section_of_the_month_has_data(demo: dict[str, Any], de
         assert set(session.scalars(select(OutcomeRecord.result).distinct())) == set(RESULTS)
         assert set(session.scalars(select(ReferralConsent.answer).distinct())) == {"agree", "disagree", None}
         assert {ACCEPTED, ASKED_AGAIN} <= set(session.scalars(select(TimeProposal.status).distinct()))
-        assert session.scalar(select(func.count()).where(SatisfactionSurvey.score.is_not(None))) > 0
-        assert session.scalar(select(func.count()).where(OutcomeRecord.onsite.is_(True))) > 0
+        assert session.scalars(select(func.count()).where(SatisfactionSurvey.score.is_not(None))).one() > 0
+        assert session.scalars(select(func.count()).where(OutcomeRecord.onsite.is_(True))).one() > 0
         assert set(session.scalars(select(Consultation.municipality_code).distinct())) == {
             m.code for m in desk.municipalities
         }
@@ -183,15 +183,18 @@ def test_every_status_and_section_of_the_month_has_data(demo: dict[str, Any], de
         assert session.scalar(undelivered) == 0
 
         # Personal data is stored encrypted, as real data is, and reads back.
-        token, name, contact = session.execute(
+        stored = session.execute(
             select(
                 as_stored(Consultation.__table__.c.contact_name),
                 Consultation.contact_name,
                 Consultation.contact_id,
             )
         ).first()
+        assert stored is not None
+        token, name, contact = stored
         assert token.startswith("gAAAAA") and name not in token and keyring().decrypt(token) == name
         line_contact = session.scalars(select(Contact).where(Contact.channel == Channel.LINE)).first()
+        assert line_contact is not None and line_contact.external_id is not None
         assert line_contact.external_id_hash == keyring().lookup_hash(line_contact.external_id)
         assert not count_real_data(session=session)
     db.dispose()
@@ -228,7 +231,7 @@ def test_real_data_is_refused_unless_forced(
 ) -> None:
     db = Database(demo["url"])
     with db.session() as session:
-        before = session.scalar(select(func.count()).select_from(Consultation))
+        before = session.scalars(select(func.count()).select_from(Consultation)).one()
         contact = create_anonymous_contact(session=session, channel=Channel.WEB)
         fields = {
             "company_name": "株式会社ためし商会", "industry": "I", "municipality_code": "46201", "region": "kagoshima",

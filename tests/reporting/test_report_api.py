@@ -53,8 +53,8 @@ def test_each_format_comes_with_its_type_and_japanese_name(
     elif fmt == "xlsx":
         (tmp_path / "r.xlsx").write_bytes(answer.content)
         summary = openpyxl.load_workbook(tmp_path / "r.xlsx")["集計表"]
-        rows = {r[0]: r[1:4] for r in summary.iter_rows(values_only=True) if r[0] in EXPECTED}
-        assert rows == EXPECTED  # the referrals (with consent), the programmes, the quota among them
+        lines = {r[0]: r[1:4] for r in summary.iter_rows(values_only=True) if r[0] in EXPECTED}
+        assert lines == EXPECTED  # the referrals (with consent), the programmes, the quota among them
     else:
         assert answer.content.startswith(b"%PDF-")
 

@@ -114,7 +114,8 @@ def test_the_internal_copy_from_the_command_is_audited(filled_url: str, tmp_path
     db = Database(filled_url)
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(ContactView)) == 3
-        assert session.scalars(select(ContactView.slack_user_id)).first().startswith("cli:")
+        viewer = session.scalars(select(ContactView.slack_user_id)).first()
+        assert viewer is not None and viewer.startswith("cli:")
     db.dispose()
 
 

@@ -11,10 +11,10 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, Table, insert, text
 
 from config.scheduling import SchedulingConfig
 from scheduling.availability import JST
@@ -56,11 +56,14 @@ def prepare_booking_tables(engine: Engine, consultations: int = 60, *, migrate: 
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(
-            insert(Contact.__table__), {"id": 1, "channel": "web", "created_at": now, "updated_at": now}
+            insert(cast(Table, Contact.__table__)),
+            {"id": 1, "channel": "web", "created_at": now, "updated_at": now},
         )
-        conn.execute(insert(Company.__table__), {"id": 1, "name": "テスト商店", "created_at": now})
         conn.execute(
-            insert(Consultation.__table__),
+            insert(cast(Table, Company.__table__)), {"id": 1, "name": "テスト商店", "created_at": now}
+        )
+        conn.execute(
+            insert(cast(Table, Consultation.__table__)),
             [
                 {
                     "id": i,

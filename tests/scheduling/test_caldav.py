@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
-import caldav
 import pytest
+from caldav.davclient import DAVClient
 
 from config.scheduling import CalendarSettings, SchedulingConfig
 from scheduling.calendars import CalendarService
@@ -36,7 +36,7 @@ def password(monkeypatch: pytest.MonkeyPatch) -> None:
 def calendar_path(radicale: RadicaleServer) -> Iterator[str]:
     """A new, empty calendar of the test user; its path."""
     cal_id = f"work-{uuid.uuid4().hex[:8]}"
-    with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         client.principal().make_calendar(name="仕事", cal_id=cal_id)
     yield f"/{RADICALE_USER}/{cal_id}/"
 
@@ -67,12 +67,12 @@ def put(server: RadicaleServer, path: str, *lines: str) -> None:
             "",
         ]
     )
-    with caldav.DAVClient(url=server.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=server.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         client.calendar(url=server.url.rstrip("/") + path).save_event(body)
 
 
 def stored_uids(server: RadicaleServer, path: str) -> list[str]:
-    with caldav.DAVClient(url=server.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=server.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         events = client.calendar(url=server.url.rstrip("/") + path).events()
         return sorted(str(e.icalendar_component["UID"]) for e in events)
 
@@ -179,7 +179,7 @@ def test_a_booking_is_written_moved_and_deleted(
     )
     assert calendar.write_event(event) == "madoguchi-booking-7"
     assert calendar.fetch_busy(*WINDOW) == [BusyInterval(jst(2026, 12, 3, 14), jst(2026, 12, 3, 15))]
-    with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         data = (
             client.calendar(url=radicale.url.rstrip("/") + calendar_path)
             .event_by_uid("madoguchi-booking-7")
@@ -205,9 +205,7 @@ def test_a_booking_is_written_moved_and_deleted(
 def test_the_first_calendar_of_the_account_is_found_without_a_path(
     radicale: RadicaleServer, password: None
 ) -> None:
-    with caldav.DAVClient(
-        url=radicale.url, username=RADICALE_SECOND_USER, password=RADICALE_PASSWORD
-    ) as client:
+    with DAVClient(url=radicale.url, username=RADICALE_SECOND_USER, password=RADICALE_PASSWORD) as client:
         calendars = client.principal().calendars()
         calendar = calendars[0] if calendars else client.principal().make_calendar(name="main", cal_id="main")
         calendar.save_event(
@@ -274,7 +272,7 @@ def own_radicale(tmp_path: Path) -> Iterator[RadicaleServer]:
 def test_a_server_outage_falls_back_to_the_cache_and_shows_in_the_status(
     own_radicale: RadicaleServer, password: None
 ) -> None:
-    with caldav.DAVClient(url=own_radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=own_radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         client.principal().make_calendar(name="work", cal_id="work")
     put(
         own_radicale,

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import cast
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,16 +166,16 @@ def test_approval_is_a_compare_and_set(session_factory: sessionmaker[Session], c
     booking = hold(session_factory, 1, slot(10), clock)
     assert booking is not None
     with session_factory() as session, session.begin():
-        args = {"session": session, "booking_id": booking.id, "actor": "test", "now": clock.now()}
-        assert transition_booking(**args, to=BookingStatus.REQUESTED)
-        assert transition_booking(**args, to=BookingStatus.CONFIRMED, expected_from=BookingStatus.REQUESTED)
-        assert not transition_booking(
-            **args, to=BookingStatus.DECLINED, expected_from=BookingStatus.REQUESTED
+        transition = partial(
+            transition_booking, session=session, booking_id=booking.id, actor="test", now=clock.now()
         )
+        assert transition(to=BookingStatus.REQUESTED)
+        assert transition(to=BookingStatus.CONFIRMED, expected_from=BookingStatus.REQUESTED)
+        assert not transition(to=BookingStatus.DECLINED, expected_from=BookingStatus.REQUESTED)
         stored = session.get(Booking, booking.id)
         assert stored is not None and stored.status == "confirmed" and stored.hold_expires_at is None
         with pytest.raises(ValueError):
-            transition_booking(**args, to="maybe")  # type: ignore[arg-type]
+            transition(to="maybe")  # type: ignore[arg-type]  # a str that is no status, on purpose
 
 
 def test_declined_and_cancelled_bookings_do_not_block(
@@ -230,13 +232,14 @@ def test_postgresql_refuses_overlaps_even_without_the_recheck(postgres_engine: E
         "created_at": datetime.now(UTC),
         "updated_at": datetime.now(UTC),
     }
+    bookings = cast(Table, Booking.__table__)
     with postgres_engine.begin() as conn:
-        conn.execute(insert(Booking.__table__), row)
-        conn.execute(insert(Booking.__table__), {**row, "coordinator_id": "b"})
-        conn.execute(insert(Booking.__table__), {**row, "status": "declined"})
+        conn.execute(insert(bookings), row)
+        conn.execute(insert(bookings), {**row, "coordinator_id": "b"})
+        conn.execute(insert(bookings), {**row, "status": "declined"})
     with pytest.raises(IntegrityError, match="ex_booking_no_overlap"), postgres_engine.begin() as conn:
         conn.execute(
-            insert(Booking.__table__),
+            insert(bookings),
             {
                 **row,
                 "consultation_id": 2,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import caldav
 import pytest
+from caldav.davclient import DAVClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.lifecycle import BookingStatus, move_booking, transition_booking
@@ -29,9 +29,10 @@ from tests.scheduling.support import (
 )
 
 
-def request(clock: FixedClock, **fields: str) -> SlotRequest:
-    values = {"method": "online", "category": "other", "region": "kagoshima"} | fields
-    return SlotRequest(now=clock.now(), **values)
+def request(
+    clock: FixedClock, *, method: str = "online", category: str = "other", region: str = "kagoshima"
+) -> SlotRequest:
+    return SlotRequest(method=method, category=category, region=region, now=clock.now())
 
 
 def propose(
@@ -146,7 +147,7 @@ def new_caldav_calendar(
     """A new calendar on the Radicale server, as a coordinator's calendar settings."""
     monkeypatch.setenv("MADOGUCHI_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
     cal_id = f"{name}-{uuid.uuid4().hex[:8]}"
-    with caldav.DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
+    with DAVClient(url=radicale.url, username=RADICALE_USER, password=RADICALE_PASSWORD) as client:
         client.principal().make_calendar(name=name, cal_id=cal_id)
     return {
         "provider": "caldav",

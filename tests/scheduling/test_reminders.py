@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -277,7 +277,7 @@ def test_a_crash_mid_batch_sends_the_rest_at_the_next_run_and_nothing_twice(
     assert len(pushed(db)) == 2  # what was committed before the crash (the third's is rolled back)
     assert sender(db).run(jst(2027, 1, 5, 10, 1)).sent == 6
     assert sender(db).run(jst(2027, 1, 5, 10, 2)).sent == 0
-    assert sorted(c for c, _ in pushed(db)) == list(range(1, 9))
+    assert sorted(cast(int, c) for c, _ in pushed(db)) == list(range(1, 9))
     assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
 
 
@@ -285,7 +285,7 @@ def test_more_bookings_due_than_one_page_are_all_sent_once(db: Database, clock: 
     bookings = many_bookings(db, clock, 9)
     run = sender(db).run(jst(2027, 1, 5, 10, 0), batch=4, together=3)  # three pages, parts of three
     assert run.sent == 9
-    assert sorted(c for c, _ in pushed(db)) == list(range(1, 10))
+    assert sorted(cast(int, c) for c, _ in pushed(db)) == list(range(1, 10))
     assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)
 
 
@@ -308,7 +308,7 @@ def test_a_booking_that_fails_leaves_the_others_of_its_transaction_sent_and_stay
     bookings = many_bookings(db, clock, 8)
     run = sender(db, Outbound(senders={Channel.LINE: FailingFor(3)})).run(jst(2027, 1, 5, 10, 0), together=4)
     assert (run.sent, run.failed) == (7, 1)
-    assert sorted(c for c, _ in pushed(db)) == [1, 2, 4, 5, 6, 7, 8]
+    assert sorted(cast(int, c) for c, _ in pushed(db)) == [1, 2, 4, 5, 6, 7, 8]
     assert statuses(db, bookings[2])[DAY_BEFORE] == "pending"  # tried again at the next run
     assert sender(db).run(jst(2027, 1, 5, 10, 1)).sent == 1
 
@@ -334,7 +334,7 @@ def test_two_schedulers_at_once_send_each_reminder_once(
     for other in others:
         other.dispose()
     assert sum(sent) == 24
-    assert sorted(c for c, _ in pushed(db)) == list(range(1, 25))
+    assert sorted(cast(int, c) for c, _ in pushed(db)) == list(range(1, 25))
 
 
 def cancel(session: Session, booking_id: int) -> None:
@@ -524,5 +524,5 @@ def test_a_batch_written_whole_then_lost_with_its_transaction_is_sent_once_by_th
         assert session.scalar(select(func.count()).select_from(Interaction)) == 0
     assert sender(db).run(jst(2027, 1, 5, 10, 1)).sent == 6
     assert sender(db).run(jst(2027, 1, 5, 10, 2)).sent == 0
-    assert sorted(c for c, _ in pushed(db)) == list(range(1, 7))
+    assert sorted(cast(int, c) for c, _ in pushed(db)) == list(range(1, 7))
     assert all(statuses(db, b)[DAY_BEFORE] == "sent" for b in bookings)

@@ -120,7 +120,7 @@ def test_the_year_end_closure_is_skipped_even_by_holiday_workers() -> None:
 
 
 def test_the_horizon_is_the_last_day_offered() -> None:
-    hours = {d: [] for d in ("mon", "tue", "wed", "thu", "fri")}
+    hours: dict[str, list[str]] = {d: [] for d in ("mon", "tue", "wed", "thu", "fri")}
     inside = make_config(
         [{"id": "a", "name": "A", "hours": hours, "overrides": {"2026-12-16": ["10:00-11:00"]}}]
     )
@@ -153,7 +153,9 @@ def busy_on(day: tuple[int, int, int], *spans: tuple[str, str]) -> Occupancy:
     ],
 )
 def test_working_hour_edges_and_buffers(busy: tuple[tuple[str, str], ...], first: str) -> None:
-    hours = {d: [] for d in ("mon", "tue", "wed", "fri")} | {"thu": ["09:00-12:00", "13:00-17:00"]}
+    hours: dict[str, list[str]] = {d: [] for d in ("mon", "tue", "wed", "fri")} | {
+        "thu": ["09:00-12:00", "13:00-17:00"]
+    }
     config = make_config(
         [{"id": "a", "name": "A", "hours": hours}], horizon_days=1, min_notice_business_days=1
     )
@@ -262,7 +264,7 @@ def test_the_order_is_stable_and_independent_of_the_config_order() -> None:
 
 
 def test_when_few_days_are_free_more_times_are_offered_on_them_spread_out() -> None:
-    hours = {d: [] for d in ("mon", "tue", "wed", "thu", "fri")}
+    hours: dict[str, list[str]] = {d: [] for d in ("mon", "tue", "wed", "thu", "fri")}
     overrides = {"2026-11-26": ["09:00-12:00", "13:00-17:00"], "2026-12-01": ["09:00-12:00"]}
     config = make_config([{"id": "a", "name": "A", "hours": hours, "overrides": overrides}])
     assert labels(propose(config)) == [

@@ -16,7 +16,7 @@ from scheduling.availability import iter_days, jst_date, jst_midnight
 from scheduling.slots import HeldSpan, Occupancy, SlotRequest, booking_window, find_slots, list_day_slots
 from tests.scheduling.support import jst
 
-HOUR_CHOICES = (
+HOUR_CHOICES: tuple[list[str], ...] = (
     [],
     ["09:00-17:00"],
     ["09:00-12:00", "13:00-17:00"],

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Table
 
 from handlers.slack.bolt_app import signed
 from handlers.slack.texts import HELP
@@ -260,7 +262,7 @@ def test_an_event_that_could_not_be_stored_gets_503_and_its_retry_is_handled(
 ) -> None:
     server = slack_servers()
     sender = senders(server)
-    table = SlackEvent.__table__
+    table = cast(Table, SlackEvent.__table__)
     table.drop(server.db.engine)  # the database refuses the claim (as when it is down)
     event, event_id = home_opened(COORDINATOR), new_event_id()
     assert sender.event(event, event_id=event_id).status_code == 503

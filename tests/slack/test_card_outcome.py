@@ -194,7 +194,7 @@ def test_the_card_offers_the_record_once_the_time_has_passed_and_stores_what_was
     assert record.next_action == "見積の比較" and str(record.next_action_on) == "2026-12-20"
     assert record.recorded_by == mine and record.partners == [] and record.vendors == []
     with desk_app.server.db.session() as session:  # the summary is encrypted at rest
-        stored = session.scalar(select(as_stored(OutcomeRecord.summary)))
+        stored = session.scalar(select(as_stored(OutcomeRecord.summary.expression)))
     assert stored and SUMMARY_TEXT not in stored
     assert desk_app.booking().status == "done"
     card_says(desk_app, "継続支援")

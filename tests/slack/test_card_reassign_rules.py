@@ -201,10 +201,10 @@ def test_two_requests_given_the_same_time_of_one_coordinator_at_once_one_wins(
             third, first.method, first.starts_at, first.ends_at, first.blocked_from, first.blocked_until
         )
         assert move_booking(session=session, booking_id=second.id, slot=slot, clock=SystemClock())
-        second = session.get(Booking, second.id)
-        assert second is not None
-        session.expunge(second)
-    clickers = [(slack_of(desk_app, first.coordinator_id), first), (slack_of(desk_app, third), second)]
+        moved = session.get(Booking, second.id)
+        assert moved is not None
+        session.expunge(moved)
+    clickers = [(slack_of(desk_app, first.coordinator_id), first), (slack_of(desk_app, third), moved)]
     start = threading.Barrier(len(clickers))
     errors: list[BaseException] = []
 

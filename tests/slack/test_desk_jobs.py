@@ -43,8 +43,8 @@ YAMADA, SUZUKI = "example-yamada", "example-suzuki"
 _numbers = count(1)
 
 
-def jst(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=JST)  # type: ignore[misc]
+def jst(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=JST)
 
 
 @pytest.fixture

@@ -49,8 +49,8 @@ def desk() -> DeskConfig:
 approver_app, line, sender = relay_tests.approver_app, cards.line, cards.sender
 
 
-def jst(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JST)
+def jst(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=JST)
 
 
 def drain(delivery: SlackDelivery) -> None:
@@ -187,7 +187,11 @@ def test_jobs_run_escalations_at_a_time_posts_once_through_the_running_server(
         ran = madoguchi(env, "jobs", "run", "escalations", "--at", moment.isoformat())
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.startswith("escalations: ")
-        slack.wait_for(lambda n=expected: len(replies(slack)) >= n, what="the thread reply")
+
+        def replied(n: int = expected) -> bool:
+            return len(replies(slack)) >= n
+
+        slack.wait_for(replied, what="the thread reply")
     time.sleep(0.5)
     posted = replies(slack)
     assert len(posted) == 2 and f"<@{MANAGER}>" in posted[1]

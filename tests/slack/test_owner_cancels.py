@@ -41,7 +41,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServe
 def desk(radicale: RadicaleServer, monkeypatch: pytest.MonkeyPatch) -> DeskConfig:
     """The shipped desk, every coordinator's calendar on the CalDAV server."""
     shipped = load_desk_config()
-    calendar = CalendarSettings(**new_caldav_calendar(radicale, monkeypatch, "desk"))
+    calendar = CalendarSettings.model_validate(new_caldav_calendar(radicale, monkeypatch, "desk"))
     coordinators = tuple(c.model_copy(update={"calendar": calendar}) for c in shipped.scheduling.coordinators)
     return shipped.model_copy(
         update={"scheduling": shipped.scheduling.model_copy(update={"coordinators": coordinators})}

@@ -23,8 +23,8 @@ SECRETS = ["薩摩 花子", "099-123-4567", "hanako@example.jp", "U-secret-line-
 
 
 def test_an_intake_leaves_no_personal_data_in_clear(
-    fresh_database_url,
-    desk: DeskConfig,  # type: ignore[no-untyped-def]
+    fresh_database_url: DatabaseFactory,
+    desk: DeskConfig,
     clock: FixedClock,
 ) -> None:
     url = fresh_database_url(migrated=True)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot import outcome_texts as bot_outcome_texts
@@ -142,7 +143,8 @@ def test_the_outcome_with_a_referral_asks_the_owner_and_the_card_shows_the_conse
         booking = session.get(Booking, int(buttons(card)["承認"]["value"].split(":b")[1]))
         assert booking is not None
         clock.set(booking.ends_at + timedelta(minutes=5))
-        assert offer_outcome_records(session, client.app.state.services.outbound, clock.now()) == 1
+        outbound = cast(FastAPI, client.app).state.services.outbound  # the app create_app made
+        assert offer_outcome_records(session, outbound, clock.now()) == 1
     [card] = cards(client)
     modal = click(client, buttons(card)[outcome_texts.BUTTON_OUTCOME])["modal"]
     assert modal["callback_id"] == outcome.OUTCOME_VIEW
