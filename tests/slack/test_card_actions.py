@@ -20,7 +20,7 @@ from handlers.slack import texts
 from handlers.slack.cards import APPROVE, CONTACT, DECLINE
 from storage.bookings import Booking
 from storage.models import ConsultationEvent, OutboxMessage
-from storage.slack_cards import ContactView
+from storage.slack_cards import ContactView, card_at
 from tests.line.conftest import InProcessServer, LineUser
 from tests.line.standin import LineStandIn
 from tests.owner import LineChannel, Owner
@@ -65,6 +65,13 @@ class Desk:
         self.submitted_text = "\n".join(channel.last.texts)
         slack.wait_for(lambda: slack.messages(INTAKE_CHANNEL), what="the card")
         [self.card] = slack.messages(INTAKE_CHANNEL)
+        # The delivery records where the card is just after Slack accepts it: a coordinator sees the card
+        # only then, and a reply in its thread or a click on it a moment earlier would find no card.
+        slack.wait_for(self._card_recorded, what="the card's place recorded")
+
+    def _card_recorded(self) -> bool:
+        with self.server.db.session() as session:
+            return card_at(session=session, channel=INTAKE_CHANNEL, ts=self.card["ts"]) is not None
 
     def booking(self) -> Booking:
         with self.server.db.session() as session:
