@@ -213,7 +213,8 @@ def test_a_second_submission_stores_one_record(desk_app: Desk, desk: DeskConfig)
     submit(desk_app, mine, view)
     submit(desk_app, mine, view)
     notes = desk_app.note_to(mine, 2)
-    assert notes == [texts.RECORDED, texts.ALREADY]
+    # one of each: the notes are posted after each answer, so under load the second may come first
+    assert sorted(notes) == sorted([texts.RECORDED, texts.ALREADY])
     assert len(records(desk_app)) == 1
 
 
