@@ -106,18 +106,23 @@ def test_every_answer_arrives_once_after_a_line_outage_of_more_than_a_minute(
     assert most_parked > 0  # answers were parked as failed during it, and came back after it
     assert {d.kind for d in standin.deliveries} <= {"push"}  # accepted, but never answered 200
     standin.end_outage()
+    # The next owner to write: the first call LINE answers brings the parked answers back. (The late ones'
+    # own retries may all have failed fast and parked them before the outage ended: then nothing else
+    # would call LINE in this test, which turns off the probe that does so in production.)
+    after = LineUser(server.url, standin)
+    say_at(after, clock, "相談したい")
 
-    wait_until(lambda: all_sent(server.db, 12), 20, "every answer sent")
+    wait_until(lambda: all_sent(server.db, 13), 20, "every answer sent")
     wait_servers_idle(server)
     rows = outbox(server.db)
-    users = early + late
+    users = early + late + [after]
     firsts = [standin.deliveries_to(user.user_id) for user in users]
     assert [len(d) for d in firsts] == [1] * len(users)  # every owner has the answer, once
     assert len({tuple(d[0].texts) for d in firsts}) == 1 and firsts[0][0].texts[0]
     via = {r.delivered_via for r in rows}
     assert {"push", "push-409"} <= via  # 409: a push LINE had accepted in the outage, not shown twice
     fresh = {contact_id(server.db, u) for i, u in enumerate(early) if not i % 2} | {
-        contact_id(server.db, u) for u in late
+        contact_id(server.db, u) for u in [*late, after]
     }
     for row in rows:
         # Every failed reply was a 5xx or a timeout: a push after one may repeat a reply that did arrive.
